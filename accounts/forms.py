@@ -1,0 +1,19 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class DeleteAccountForm(forms.Form):
+    confirm = forms.CharField(
+        label=_("Type your user name to confirm"),
+        max_length=150,
+        error_messages={"required": _("Type your user name to confirm.")},
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_confirm(self):
+        if self.cleaned_data["confirm"] != self.user.get_username():
+            raise forms.ValidationError(_("The user name you typed does not match your account."))
+        return self.cleaned_data["confirm"]

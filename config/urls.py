@@ -1,0 +1,18 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from accounts import views as account_views
+
+# Django's own admin login would bypass allauth's rate limits and two-factor
+# authentication; send staff through allauth's sign-in instead.
+admin.site.login = secure_admin_login(admin.site.login)
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+]

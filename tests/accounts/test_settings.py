@@ -1,0 +1,60 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "k3y-" + "Zq8vN2xP7rT1wY4uB6mC9dF0gH5jL3s" * 2,
+    "GALLEY_KEY_HASH_SECRET": "h4sh-" + "Pw9eR2tY5uI8oA1sD4fG7hJ0kL3zX6c" * 2,
+    "DJANGO_ALLOWED_HOSTS": "nuget.example.com",
+    "DATABASE_URL": "sqlite:////tmp/galley-check.sqlite3",
+    "GALLEY_TRUSTED_PROXY_COUNT": "1",
+}
+
+
+def manage(*args, **env):
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "GALLEY_", "DATABASE_URL", "REDIS_URL"))
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_check_is_clean_with_the_documented_production_variables():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": "short"}, "DJANGO_SECRET_KEY is too weak"),
+        (
+            {"DJANGO_SECRET_KEY": "django-insecure-" + "x1y2z3" * 10},
+            "DJANGO_SECRET_KEY is too weak",
+        ),
+        ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS must be set"),
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be true or false"),
+        ({"DATABASE_CONN_MAX_AGE": "ten"}, "DATABASE_CONN_MAX_AGE must be a whole number"),
+    ],
+)
+def test_production_start_refuses_missing_or_bad_settings(override, message):
+    result = manage("check", **{**PRODUCTION, **override})
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -1,0 +1,33 @@
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_register_confirm_sign_in_and_sign_out(page, mailoutbox):
+    page.goto("/accounts/signup/")
+    page.get_by_label("Username").fill("dana")
+    page.get_by_label("Email").fill("dana@example.com")
+    page.locator("#id_password1").fill("a-long-enough-passphrase")
+    page.locator("#id_password2").fill("a-long-enough-passphrase")
+    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("heading", name="Verify Your Email Address").wait_for()
+
+    assert len(mailoutbox) == 1
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mailoutbox[0].body).group(0)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm").click()
+
+    page.goto("/users/account/LogOn?returnUrl=%2F")
+    page.get_by_label("Login").fill("dana")
+    page.locator("#id_password").fill("a-long-enough-passphrase")
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+    page.get_by_text("dana", exact=True).click()  # the user menu, top right
+    menu = page.locator("[data-user-menu] .menu")
+    assert menu.get_by_role("link", name="Account settings").is_visible()
+    menu.get_by_role("button", name="Sign out").click()
+    page.get_by_text("You have signed out.").wait_for()
+    assert page.get_by_role("link", name="Sign in").first.is_visible()

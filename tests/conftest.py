@@ -1,0 +1,96 @@
+import base64
+import hashlib
+import hmac
+import os
+import struct
+import time
+
+import pytest
+from django.test import Client
+
+from tests.factories import PASSWORD, UserFactory
+
+
+def required(what: str) -> bool:
+    """CI sets GALLEY_REQUIRE=browser,nuget,redis so that a missing part fails instead of skipping."""
+    return what in os.environ.get("GALLEY_REQUIRE", "").split(",")
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def alice(db):
+    """Owns packages and keys."""
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def bob(db):
+    """A member of alice's organization."""
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def charlie(db):
+    """Has no access to anything of alice's."""
+    return UserFactory(username="charlie")
+
+
+@pytest.fixture
+def csrf_client():
+    """A client that enforces CSRF checks, as a browser's requests are checked."""
+    return Client(enforce_csrf_checks=True)
+
+
+def totp_code(secret: str, at: float | None = None) -> str:
+    """RFC 6238 code (SHA-1, 30 s, 6 digits), computed independently of allauth."""
+    counter = int((time.time() if at is None else at) // 30)
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """Point Django's cache at the local Redis, under a prefix of its own, and clean up."""
+    import redis
+
+    url = os.environ.get("GALLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    connection = redis.Redis.from_url(url)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        if required("redis"):
+            raise
+        pytest.skip(f"no Redis at {url}")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "galley-test",
+        }
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+    yield connection
+    cache.clear()
+
+
+def sign_in(client, user, password=PASSWORD):
+    """Sign in through allauth's forms and confirm the password once more, so that
+    actions behind reauthentication (create or regenerate a key, delete the
+    account) go through for the next few minutes, as they would for a person."""
+    from django.contrib.auth import SESSION_KEY
+    from django.urls import reverse
+
+    client.post(reverse("account_login"), {"login": user.username, "password": password})
+    assert client.session[SESSION_KEY] == str(user.pk)
+    response = client.post(reverse("account_reauthenticate"), {"password": password})
+    assert response.status_code == 302, response.content
+    return client
