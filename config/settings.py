@@ -41,6 +41,13 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
+def envint_item(name: str, value: str) -> int:
+    """One positive whole number from a comma-separated variable."""
+    if not value.isdigit() or int(value) < 1:
+        raise ImproperlyConfigured(f"{name} must list positive whole numbers, not {value!r}")
+    return int(value)
+
+
 def envlist(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value in (None, ""):
@@ -75,6 +82,26 @@ if not DEBUG and not ALLOWED_HOSTS:
 
 GALLEY_SITE_NAME = envstr("GALLEY_SITE_NAME", "Galley")
 
+# API keys. The hashing secret is separate from SECRET_KEY so that rotating one
+# does not silently invalidate (or fail to invalidate) the other.
+GALLEY_KEY_PREFIX = envstr("GALLEY_KEY_PREFIX", "gly_")
+GALLEY_KEY_HASH_SECRET = envsecret(
+    "GALLEY_KEY_HASH_SECRET", "development-only-api-key-hashing-secret-never-in-production"
+)
+GALLEY_KEY_EXPIRY_DAYS = sorted(
+    {
+        envint_item("GALLEY_KEY_EXPIRY_DAYS", v)
+        for v in envlist("GALLEY_KEY_EXPIRY_DAYS", ["1", "90", "180", "270", "365"])
+    }
+)
+GALLEY_KEY_DEFAULT_EXPIRY_DAYS = envint(
+    "GALLEY_KEY_DEFAULT_EXPIRY_DAYS", max(GALLEY_KEY_EXPIRY_DAYS)
+)
+if GALLEY_KEY_DEFAULT_EXPIRY_DAYS not in GALLEY_KEY_EXPIRY_DAYS:
+    raise ImproperlyConfigured(
+        "GALLEY_KEY_DEFAULT_EXPIRY_DAYS must be one of GALLEY_KEY_EXPIRY_DAYS."
+    )
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -90,6 +117,8 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "csp",
     "accounts",
+    "apikeys",
+    "packages",
 ]
 
 MIDDLEWARE = [

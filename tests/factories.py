@@ -24,3 +24,40 @@ class UserFactory(factory.django.DjangoModelFactory):
             EmailAddress.objects.create(
                 user=user, email=user.email, primary=True, verified=extracted is not False
             )
+
+
+class PackageRegistrationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "packages.PackageRegistration"
+        skip_postgeneration_save = True
+
+    package_id = factory.Sequence(lambda n: f"Package{n}")
+
+    @factory.post_generation
+    def owners(registration, create, extracted, **kwargs):
+        if create and extracted:
+            registration.owners.set(extracted)
+
+
+def make_key(
+    holder,
+    *,
+    owner=None,
+    scopes=("package:push",),
+    glob_patterns=("*",),
+    packages=(),
+    name=None,
+    expires_in_days=365,
+):
+    """Create a key the way the API Keys page does; returns (key, secret)."""
+    from apikeys.models import ApiKey
+
+    return ApiKey.objects.create_key(
+        holder=holder,
+        owner=owner or holder,
+        name=name or f"key-{ApiKey.objects.count() + 1}",
+        scopes=list(scopes),
+        glob_patterns=list(glob_patterns),
+        packages=list(packages),
+        expires_in_days=expires_in_days,
+    )

@@ -1,0 +1,216 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from apikeys import tokens
+
+# last_used is written at most this often per key, so a busy CI pushing many
+# packages does not turn every request into a write.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class Scope(models.TextChoices):
+    """nuget.org's scopes, with its words."""
+
+    PUSH = "package:push", _("Push new packages and package versions")
+    PUSH_VERSION = "package:pushversion", _("Push only new package versions")
+    UNLIST = "package:unlist", _("Unlist or relist package versions")
+
+
+class KeyConflict(Exception):
+    """The key changed (another regenerate won) between loading and writing it."""
+
+
+def _hash(secret: str) -> str:
+    return tokens.hash_key(secret, settings.GALLEY_KEY_HASH_SECRET)
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def held_by(self, holder):
+        return self.filter(holder=holder)
+
+    def active(self, now=None):
+        return self.filter(revoked_at__isnull=True, expires__gt=now or timezone.now())
+
+    def find(self, secret: object):
+        """The key whose secret this is, or None.
+
+        Malformed input (wrong prefix, length or checksum) is turned away without
+        a database query; a well-formed one costs one indexed lookup on the hash,
+        which also brings the holder and the package owner.
+        """
+        if not tokens.is_well_formed(secret, settings.GALLEY_KEY_PREFIX):
+            return None
+        return self.select_related("holder", "owner").filter(hashed_key=_hash(secret)).first()
+
+    def create_key(self, *, holder, owner, name, scopes, glob_patterns, packages, expires_in_days):
+        """Create a key and return (key, secret). The secret exists only in the return value."""
+        secret = tokens.generate(settings.GALLEY_KEY_PREFIX)
+        with transaction.atomic():
+            key = self.create(
+                holder=holder,
+                owner=owner,
+                name=name,
+                scopes=list(scopes),
+                glob_patterns=list(glob_patterns),
+                hint=tokens.hint(secret, settings.GALLEY_KEY_PREFIX),
+                hashed_key=_hash(secret),
+                expires=timezone.now() + timedelta(days=expires_in_days),
+                expires_in_days=expires_in_days,
+            )
+            key.packages.set(packages)
+        return key, secret
+
+
+class ApiKey(models.Model):
+    """A scoped API key. Only a keyed hash of its secret is stored."""
+
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        verbose_name=_("holder"),
+    )
+    # The package owner the key acts for: the holder, or an organization the
+    # holder belongs to. Fixed at creation, as on nuget.org.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="owner_api_keys",
+        verbose_name=_("package owner"),
+    )
+    name = models.CharField(_("key name"), max_length=256)
+    hint = models.CharField(_("hint"), max_length=32, editable=False)
+    hashed_key = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    glob_patterns = models.JSONField(_("glob patterns"), default=list, blank=True)
+    packages = models.ManyToManyField(
+        "packages.PackageRegistration",
+        blank=True,
+        related_name="api_keys",
+        verbose_name=_("packages"),
+    )
+    created = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    expires = models.DateTimeField(_("expires"))
+    # Remembered so that Regenerate can count the same lifetime again from now.
+    expires_in_days = models.PositiveSmallIntegerField(_("expires in (days)"))
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+        editable=False,
+    )
+    revocation_reason = models.CharField(
+        _("revocation reason"), max_length=500, blank=True, editable=False
+    )
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        constraints = [
+            models.UniqueConstraint(fields=["holder", "name"], name="unique_key_name_per_holder"),
+        ]
+        indexes = [models.Index(fields=["holder", "-created"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.hint}…)"
+
+    # State -----------------------------------------------------------------
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires <= (now or timezone.now())
+
+    def days_left(self, now=None) -> int:
+        """Whole days until expiry, rounded up: a key expiring in 3 hours has 1 day left."""
+        remaining = self.expires - (now or timezone.now())
+        return max(0, -(-remaining // timedelta(days=1)))
+
+    def status(self, now=None) -> str:
+        if self.is_revoked:
+            return _("Revoked")
+        if self.is_expired(now):
+            return _("Expired")
+        days = self.days_left(now)
+        return ngettext("Expires in %(days)d day", "Expires in %(days)d days", days) % {
+            "days": days
+        }
+
+    @property
+    def status_code(self) -> str:
+        """Stable, untranslated status for CSS classes and filters."""
+        if self.is_revoked:
+            return "revoked"
+        return "expired" if self.is_expired() else "active"
+
+    def scope_labels(self) -> list[str]:
+        return [Scope(scope).label for scope in self.scopes if scope in Scope.values]
+
+    # Actions ---------------------------------------------------------------
+
+    def regenerate(self) -> str:
+        """Give the key a new secret and return it; the old one stops working at once.
+
+        Name, owner, scopes and packages stay; expiry is counted again from now
+        and a revocation is lifted (a regenerated secret is a fresh start).
+
+        Concurrency: the write is a compare-and-swap on the hash this instance
+        was loaded with, in a single UPDATE. Two regenerates racing on one key
+        both target the old hash; the database serialises the two UPDATEs on the
+        row (PostgreSQL re-checks the WHERE after the first commits), so exactly
+        one matches and the other raises KeyConflict. No user is ever shown a
+        secret that does not work.
+        """
+        secret = tokens.generate(settings.GALLEY_KEY_PREFIX)
+        now = timezone.now()
+        changes = {
+            "hashed_key": _hash(secret),
+            "hint": tokens.hint(secret, settings.GALLEY_KEY_PREFIX),
+            "expires": now + timedelta(days=self.expires_in_days),
+            "revoked_at": None,
+            "revoked_by": None,
+            "revocation_reason": "",
+        }
+        updated = ApiKey.objects.filter(pk=self.pk, hashed_key=self.hashed_key).update(**changes)
+        if not updated:
+            raise KeyConflict
+        for field, value in changes.items():
+            setattr(self, field, value)
+        return secret
+
+    def revoke(self, *, by, reason: str = "") -> bool:
+        """Revoke the key; False if it already was (the first revocation is kept)."""
+        now = timezone.now()
+        updated = ApiKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by=by, revocation_reason=reason[:500]
+        )
+        if updated:
+            self.revoked_at, self.revoked_by, self.revocation_reason = now, by, reason[:500]
+        return bool(updated)
+
+    def record_use(self, now=None) -> None:
+        """Note that the key was used, writing at most once a minute per key."""
+        now = now or timezone.now()
+        if self.last_used and now - self.last_used < LAST_USED_PRECISION:
+            return
+        # The condition makes concurrent requests from several processes write once.
+        ApiKey.objects.filter(pk=self.pk).filter(
+            Q(last_used__isnull=True) | Q(last_used__lt=now - LAST_USED_PRECISION)
+        ).update(last_used=now)
+        self.last_used = now

@@ -1,0 +1,106 @@
+"""May this key do this action on this package? One function answers, with a reason.
+
+The publish API calls `authorize` for every push, unlist and relist; the reasons
+are specific (nuget.org answers every refusal with one vague 403, and its users
+ask for better), and each carries a stable machine-readable code.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from apikeys import globs
+from apikeys.models import ApiKey, Scope
+
+
+class Action(StrEnum):
+    PUSH = "push"
+    UNLIST = "unlist"  # unlist and relist share nuget.org's package:unlist scope
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str  # stable, for logs and the audit trail
+    message: str  # for the person reading the client's output
+
+
+def _date(value) -> str:
+    return formats.date_format(timezone.localtime(value), "DATE_FORMAT")
+
+
+def key_usable(key: ApiKey, now=None) -> Refusal | None:
+    """Refusals that do not depend on the package: revoked, expired, holder gone."""
+    now = now or timezone.now()
+    if key.is_revoked:
+        return Refusal(
+            "revoked", _("The API key was revoked on %(date)s.") % {"date": _date(key.revoked_at)}
+        )
+    if key.is_expired(now):
+        return Refusal(
+            "expired", _("The API key expired on %(date)s.") % {"date": _date(key.expires)}
+        )
+    if not key.holder.is_active:
+        return Refusal("holder_inactive", _("The account that holds this API key is deactivated."))
+    return None
+
+
+def authorize(
+    key: ApiKey, action: Action, package_id: str, registration, now=None
+) -> Refusal | None:
+    """None when `key` may do `action` on `package_id`; otherwise the first rule it breaks.
+
+    `registration` is the existing PackageRegistration for the id, or None for
+    a new id. The caller loads it (with its owners prefetched) because it needs
+    it anyway to store the push.
+    """
+    refusal = key_usable(key, now)
+    if refusal:
+        return refusal
+
+    scopes = set(key.scopes)
+    if action == Action.PUSH:
+        if registration is None and Scope.PUSH not in scopes:
+            if Scope.PUSH_VERSION in scopes:
+                return Refusal(
+                    "scope_push_new",
+                    _(
+                        "The API key may only push new versions of existing packages; "
+                        "'%(id)s' is a new package."
+                    )
+                    % {"id": package_id},
+                )
+            return Refusal("scope_push", _("The API key's scopes do not allow pushing packages."))
+        if not scopes & {Scope.PUSH, Scope.PUSH_VERSION}:
+            return Refusal("scope_push", _("The API key's scopes do not allow pushing packages."))
+    elif Scope.UNLIST not in scopes:
+        return Refusal(
+            "scope_unlist",
+            _("The API key's scopes do not allow unlisting or relisting packages."),
+        )
+
+    if not _selects(key, package_id, registration):
+        return Refusal(
+            "package_not_selected",
+            _("The package id '%(id)s' does not match any glob pattern or package of the API key.")
+            % {"id": package_id},
+        )
+
+    if registration is not None and not any(
+        owner.pk == key.owner_id for owner in registration.owners.all()
+    ):
+        return Refusal(
+            "not_owner",
+            _("'%(owner)s' does not own the package '%(id)s'.")
+            % {"owner": key.owner.get_username(), "id": registration.package_id},
+        )
+    return None
+
+
+def _selects(key: ApiKey, package_id: str, registration) -> bool:
+    if globs.matches_any(key.glob_patterns, package_id):
+        return True
+    if registration is None:
+        return False
+    return key.packages.filter(pk=registration.pk).exists()

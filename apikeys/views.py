@@ -1,0 +1,119 @@
+from allauth.account.decorators import reauthentication_required
+from allauth.account.models import EmailAddress
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apikeys.forms import CreateApiKeyForm, EditApiKeyForm
+from apikeys.models import ApiKey, KeyConflict
+from packages.models import PackageRegistration
+
+# How a new secret reaches the user exactly once: it is rendered into the
+# response to the POST that made it (Create or Regenerate), never stored in the
+# session or a message and never put in a redirect. Those responses carry
+# Cache-Control: no-store (never_cache), so Back and reload fetch the page
+# anew; a reload re-sends the POST, which then fails harmlessly (the name is
+# taken, or the regenerate form's hint no longer matches the key) instead of
+# showing or silently minting a secret.
+
+
+def _has_confirmed_email(user) -> bool:
+    return EmailAddress.objects.filter(user=user, verified=True).exists()
+
+
+def _render_page(request, *, form=None, new_key=None, edit_form=None, status=200):
+    user = request.user
+    confirmed = _has_confirmed_email(user)
+    keys = list(ApiKey.objects.held_by(user).select_related("owner").prefetch_related("packages"))
+    owner_ids = {key.owner_id for key in keys}
+    packages_by_owner = PackageRegistration.objects.by_owner(owner_ids)
+    for key in keys:
+        key.selected_package_ids = {package.pk for package in key.packages.all()}
+        key.owner_packages = packages_by_owner.get(key.owner_id, [])
+        key.edit_form = edit_form if edit_form and edit_form.key.pk == key.pk else None
+        key.edit_prefix = EditApiKeyForm.prefix_for(key)
+        key.glob_patterns_text = "\n".join(key.glob_patterns)
+    if form is None and confirmed:
+        form = CreateApiKeyForm(holder=user)
+    context = {
+        "form": form,
+        "confirmed": confirmed,
+        "keys": keys,
+        "new_key": new_key,
+    }
+    return render(request, "apikeys/apikeys.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@reauthentication_required(allow_get=True)
+@never_cache
+def api_keys(request):
+    """The API Keys page; a POST creates a key and shows its secret once."""
+    if request.method == "GET":
+        return _render_page(request)
+    if not _has_confirmed_email(request.user):
+        return _render_page(request, status=403)
+    form = CreateApiKeyForm(request.POST, holder=request.user)
+    if not form.is_valid():
+        return _render_page(request, form=form, status=400)
+    key, secret = form.save()
+    return _render_page(request, new_key={"key": key, "secret": secret})
+
+
+@login_required
+@require_POST
+@reauthentication_required
+@never_cache
+def regenerate(request, pk):
+    key = get_object_or_404(ApiKey, pk=pk, holder=request.user)
+    # The form names the secret it means to replace (by its hint): a re-sent
+    # POST, or a second tab, finds a different key and changes nothing.
+    if request.POST.get("hint") != key.hint:
+        messages.error(
+            request, _("This key was regenerated already; the list shows it as it is now.")
+        )
+        return redirect("apikeys")
+    try:
+        secret = key.regenerate()
+    except KeyConflict:
+        messages.error(
+            request, _("This key was regenerated already; the list shows it as it is now.")
+        )
+        return redirect("apikeys")
+    return _render_page(request, new_key={"key": key, "secret": secret, "regenerated": True})
+
+
+@login_required
+@require_POST
+def edit(request, pk):
+    key = get_object_or_404(ApiKey.objects.select_related("owner"), pk=pk, holder=request.user)
+    form = EditApiKeyForm(request.POST, key=key)
+    if not form.is_valid():
+        return _render_page(request, edit_form=form, status=400)
+    form.save()
+    messages.success(request, _("The key “%(name)s” was updated.") % {"name": key.name})
+    return redirect("apikeys")
+
+
+@login_required
+@require_POST
+def revoke(request, pk):
+    key = get_object_or_404(ApiKey, pk=pk, holder=request.user)
+    if key.revoke(by=request.user, reason=_("Revoked by its holder.")):
+        messages.success(
+            request, _("The key “%(name)s” was revoked. It no longer works.") % {"name": key.name}
+        )
+    return redirect("apikeys")
+
+
+@login_required
+@require_POST
+def delete(request, pk):
+    key = get_object_or_404(ApiKey, pk=pk, holder=request.user)
+    key.delete()
+    messages.success(request, _("The key “%(name)s” was deleted.") % {"name": key.name})
+    return redirect("apikeys")

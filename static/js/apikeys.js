@@ -1,0 +1,68 @@
+// API Keys page: the Copy button and the live "N of M packages selected" line.
+// The page works without this file; it only adds convenience.
+
+// Same rules as apikeys/globs.py: "*" is the only wildcard, the whole id must
+// match, ASCII case is ignored, and no regular expression (no backtracking).
+const lowerAscii = (text) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+export function globMatches(pattern, packageId) {
+  const pat = lowerAscii(pattern);
+  const text = lowerAscii(packageId);
+  if (!pat.includes("*")) return pat === text;
+  const parts = pat.split("*");
+  const first = parts[0];
+  const last = parts[parts.length - 1];
+  if (first.length + last.length > text.length) return false;
+  if (!text.startsWith(first) || !text.endsWith(last)) return false;
+  let pos = first.length;
+  const end = text.length - last.length;
+  for (const segment of parts.slice(1, -1)) {
+    if (!segment) continue;
+    const found = text.slice(0, end).indexOf(segment, pos);
+    if (found < 0) return false;
+    pos = found + segment.length;
+  }
+  return true;
+}
+
+function setUpCopy(button) {
+  const target = document.querySelector(button.dataset.copy);
+  const status = document.querySelector("[data-copy-status]");
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(target.value);
+      status.textContent = status.dataset.copiedText;
+    } catch {
+      // No clipboard access (an old browser, or permission refused): select
+      // the text so the keyboard shortcut copies it.
+      target.focus();
+      target.select();
+      status.textContent = status.dataset.selectText;
+    }
+  });
+}
+
+function setUpPreview(form) {
+  const patterns = form.querySelector("textarea");
+  const boxes = [...form.querySelectorAll("input[type=checkbox][data-package-id]")];
+  const count = form.querySelector("[data-selection-count]");
+  if (!patterns || !count || !boxes.length) return;
+  const update = () => {
+    const list = patterns.value.split(/[\r\n,]+/).map((p) => p.trim()).filter(Boolean);
+    let selected = 0;
+    for (const box of boxes) {
+      const matched = list.some((p) => globMatches(p, box.dataset.packageId));
+      box.closest("li").classList.toggle("matched", matched);
+      if (matched || box.checked) selected += 1;
+    }
+    count.textContent = count.dataset.template
+      .replace("%(selected)s", String(selected))
+      .replace("%(total)s", String(boxes.length));
+  };
+  patterns.addEventListener("input", update);
+  boxes.forEach((box) => box.addEventListener("change", update));
+  update();
+}
+
+document.querySelectorAll("[data-copy]").forEach(setUpCopy);
+document.querySelectorAll("form[data-glob-preview]").forEach(setUpPreview);

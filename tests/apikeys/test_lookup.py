@@ -1,0 +1,93 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apikeys import tokens
+from apikeys.models import ApiKey
+from tests.factories import make_key
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_key_is_found_by_its_secret(alice):
+    key, secret = make_key(alice)
+    assert ApiKey.objects.find(secret) == key
+
+
+def test_only_the_hash_and_hint_are_stored(alice):
+    key, secret = make_key(alice)
+    key.refresh_from_db()
+    assert key.hashed_key == tokens.hash_key(
+        secret, "development-only-api-key-hashing-secret-never-in-production"
+    )
+    assert secret.startswith(key.hint)
+    assert len(key.hint) == len("gly_") + 4
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "",
+        "gly_",
+        "not a key",
+        "gly_" + "A" * 38,  # right shape, wrong checksum
+        "gly_" + "é" * 38,
+        "xyz_" + "A" * 38,
+        "gly_" + "A" * 10_000,
+        None,
+    ],
+)
+def test_malformed_keys_are_turned_away_without_a_query(django_assert_num_queries, junk):
+    with django_assert_num_queries(0):
+        assert ApiKey.objects.find(junk) is None
+
+
+def test_a_mistyped_key_is_turned_away_without_a_query(alice, django_assert_num_queries):
+    _, secret = make_key(alice)
+    typo = secret[:10] + ("B" if secret[10] != "B" else "C") + secret[11:]
+    with django_assert_num_queries(0):
+        assert ApiKey.objects.find(typo) is None
+
+
+def test_a_well_formed_unknown_key_costs_one_query(alice, django_assert_num_queries):
+    make_key(alice)
+    with django_assert_num_queries(1):
+        assert ApiKey.objects.find(tokens.generate()) is None
+
+
+def test_last_used_is_written_at_most_once_a_minute(alice, django_assert_num_queries):
+    key, _ = make_key(alice)
+    now = timezone.now()
+    with django_assert_num_queries(1):
+        key.record_use(now)
+    with django_assert_num_queries(0):
+        key.record_use(now + timedelta(seconds=59))
+    with django_assert_num_queries(1):
+        key.record_use(now + timedelta(seconds=61))
+    key.refresh_from_db()
+    assert key.last_used == now + timedelta(seconds=61)
+
+
+def test_last_used_from_a_stale_copy_does_not_go_backwards(alice):
+    key, _ = make_key(alice)
+    now = timezone.now()
+    ApiKey.objects.get(pk=key.pk).record_use(now + timedelta(seconds=30))
+    key.record_use(now)  # another process, older view of the row
+    key.refresh_from_db()
+    assert key.last_used == now + timedelta(seconds=30)
+
+
+def test_regenerate_replaces_the_secret_and_counts_expiry_from_now(alice):
+    key, old = make_key(alice, expires_in_days=90)
+    key.revoke(by=alice, reason="rotating")
+    ApiKey.objects.filter(pk=key.pk).update(expires=timezone.now() - timedelta(days=1))
+    key.refresh_from_db()
+    new = key.regenerate()
+    assert new != old
+    assert ApiKey.objects.find(old) is None
+    assert ApiKey.objects.find(new) == key
+    key.refresh_from_db()
+    assert key.revoked_at is None
+    assert timedelta(days=89, hours=23) < key.expires - timezone.now() <= timedelta(days=90)
+    assert new.startswith(key.hint)

@@ -1,0 +1,137 @@
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from apikeys.models import Scope
+from apikeys.scopes import Action, authorize
+from tests.factories import PackageRegistrationFactory, make_key
+
+pytestmark = pytest.mark.django_db
+
+PUSH, PUSH_VERSION, UNLIST = Scope.PUSH.value, Scope.PUSH_VERSION.value, Scope.UNLIST.value
+
+
+@pytest.fixture
+def contoso_core(alice):
+    return PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice])
+
+
+@pytest.fixture
+def charlies_package(charlie):
+    return PackageRegistrationFactory(package_id="Contoso.Charlie", owners=[charlie])
+
+
+@pytest.mark.parametrize(
+    "scopes, action, existing, expected",
+    [
+        # push new packages and versions
+        ([PUSH], Action.PUSH, False, None),
+        ([PUSH], Action.PUSH, True, None),
+        ([PUSH], Action.UNLIST, True, "scope_unlist"),
+        # push only new versions
+        ([PUSH_VERSION], Action.PUSH, False, "scope_push_new"),
+        ([PUSH_VERSION], Action.PUSH, True, None),
+        ([PUSH_VERSION], Action.UNLIST, True, "scope_unlist"),
+        # unlist only
+        ([UNLIST], Action.PUSH, False, "scope_push"),
+        ([UNLIST], Action.PUSH, True, "scope_push"),
+        ([UNLIST], Action.UNLIST, True, None),
+        # both
+        ([PUSH_VERSION, UNLIST], Action.UNLIST, True, None),
+        ([PUSH, UNLIST], Action.PUSH, False, None),
+    ],
+)
+def test_scope_decides_what_a_key_may_do(alice, contoso_core, scopes, action, existing, expected):
+    key, _ = make_key(alice, scopes=scopes, glob_patterns=["Contoso.*"])
+    registration = contoso_core if existing else None
+    package_id = "Contoso.Core" if existing else "Contoso.New"
+    refusal = authorize(key, action, package_id, registration)
+    assert (refusal.code if refusal else None) == expected
+
+
+def test_push_version_only_key_names_the_new_package(alice):
+    key, _ = make_key(alice, scopes=[PUSH_VERSION])
+    refusal = authorize(key, Action.PUSH, "Brand.New", None)
+    assert "may only push new versions" in refusal.message
+    assert "Brand.New" in refusal.message
+
+
+def test_a_package_owned_by_someone_else_is_refused(alice, charlies_package):
+    key, _ = make_key(alice, scopes=[PUSH], glob_patterns=["*"])
+    refusal = authorize(key, Action.PUSH, "contoso.charlie", charlies_package)
+    assert refusal.code == "not_owner"
+    assert refusal.message == "'alice' does not own the package 'Contoso.Charlie'."
+
+
+def test_pattern_must_match_the_id(alice, contoso_core):
+    key, _ = make_key(alice, glob_patterns=["Fabrikam.*"])
+    refusal = authorize(key, Action.PUSH, "Contoso.Core", contoso_core)
+    assert refusal.code == "package_not_selected"
+    assert "'Contoso.Core' does not match" in refusal.message
+
+
+def test_pattern_matching_ignores_case(alice, contoso_core):
+    key, _ = make_key(alice, glob_patterns=["CONTOSO.*"])
+    assert authorize(key, Action.PUSH, "contoso.core", contoso_core) is None
+
+
+def test_a_selected_package_allows_it_without_a_pattern(alice, contoso_core):
+    key, _ = make_key(alice, glob_patterns=[], packages=[contoso_core])
+    assert authorize(key, Action.PUSH, "Contoso.Core", contoso_core) is None
+    other = PackageRegistrationFactory(package_id="Contoso.Other", owners=[alice])
+    assert authorize(key, Action.PUSH, "Contoso.Other", other).code == "package_not_selected"
+
+
+def test_a_selected_package_does_not_allow_new_ids(alice, contoso_core):
+    key, _ = make_key(alice, glob_patterns=[], packages=[contoso_core])
+    assert authorize(key, Action.PUSH, "Contoso.Core2", None).code == "package_not_selected"
+
+
+def test_expired_key_says_when(alice, contoso_core):
+    with time_machine.travel("2026-01-01 12:00Z", tick=False):
+        key, _ = make_key(alice, expires_in_days=1)
+    with time_machine.travel("2026-01-03 12:00Z", tick=False):
+        refusal = authorize(key, Action.PUSH, "Contoso.Core", contoso_core)
+    assert refusal.code == "expired"
+    assert refusal.message == "The API key expired on Jan. 2, 2026."
+
+
+def test_revoked_key_is_refused_before_anything_else(alice, contoso_core):
+    key, _ = make_key(alice)
+    key.revoke(by=alice, reason="leaked")
+    refusal = authorize(key, Action.PUSH, "Contoso.Core", contoso_core)
+    assert refusal.code == "revoked"
+    assert "revoked on" in refusal.message
+
+
+def test_deactivated_holder_stops_every_key(alice, contoso_core):
+    key, _ = make_key(alice)
+    alice.is_active = False
+    alice.save()
+    key.refresh_from_db()
+    assert authorize(key, Action.PUSH, "Contoso.Core", contoso_core).code == "holder_inactive"
+
+
+def test_key_one_second_before_expiry_still_works(alice, contoso_core):
+    key, _ = make_key(alice, expires_in_days=1)
+    assert (
+        authorize(
+            key, Action.PUSH, "Contoso.Core", contoso_core, now=key.expires - timedelta(seconds=1)
+        )
+        is None
+    )
+    assert (
+        authorize(key, Action.PUSH, "Contoso.Core", contoso_core, now=key.expires).code == "expired"
+    )
+
+
+def test_status_words(alice):
+    key, _ = make_key(alice, expires_in_days=90)
+    now = timezone.now()
+    assert key.status(now) == "Expires in 90 days"
+    assert key.status(key.expires - timedelta(hours=3)) == "Expires in 1 day"
+    assert key.status(key.expires + timedelta(seconds=1)) == "Expired"
+    key.revoke(by=alice)
+    assert key.status(now) == "Revoked"
