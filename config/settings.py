@@ -176,6 +176,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Packages: the largest upload accepted (nuget.org's limit), and the caps
+# that keep a small upload from expanding into a huge one (zip bombs).
+GALLEY_MAX_PACKAGE_SIZE = envint("GALLEY_MAX_PACKAGE_SIZE", 250 * 1024 * 1024)
+GALLEY_MAX_PACKAGE_ENTRIES = envint("GALLEY_MAX_PACKAGE_ENTRIES", 10_000)
+GALLEY_MAX_PACKAGE_EXPANDED_SIZE = envint("GALLEY_MAX_PACKAGE_EXPANDED_SIZE", 1024 * 1024 * 1024)
+GALLEY_MAX_PACKAGE_COMPRESSION_RATIO = envint("GALLEY_MAX_PACKAGE_COMPRESSION_RATIO", 100)
+GALLEY_PACKAGES_DIR = Path(envstr("GALLEY_PACKAGES_DIR", str(DATA_DIR / "packages")))
+# Uploads go to a temporary file from the first byte: a package is never held
+# in memory whole.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_TEMP_DIR = envstr("GALLEY_UPLOAD_TEMP_DIR")
+
 # Cache: shared by every app process. Redis when REDIS_URL is set; otherwise a
 # table in the database, which is shared too (a per-process memory cache would
 # let each process keep its own sign-in rate limits).
@@ -278,6 +290,12 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Package files: a folder by default; any Django storage (e.g. S3 through
+    # django-storages) by changing this entry.
+    "packages": {
+        "BACKEND": "packages.storage.AtomicFileSystemStorage",
+        "OPTIONS": {"location": GALLEY_PACKAGES_DIR},
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("apikeys.urls")),
+    path("", include("packages.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),

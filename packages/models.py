@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from packages.storage import package_storage
+
 
 class PackageRegistrationQuerySet(models.QuerySet):
     def owned_by(self, owner):
@@ -47,3 +49,65 @@ class PackageRegistration(models.Model):
     def save(self, *args, **kwargs):
         self.normalized_id = self.package_id.lower()
         super().save(*args, **kwargs)
+
+
+def _package_path(version, filename):
+    registration = version.registration
+    return f"{registration.normalized_id}/{version.normalized_version}/{filename}"
+
+
+class PackageVersion(models.Model):
+    """One pushed version of a package, with its file."""
+
+    registration = models.ForeignKey(
+        PackageRegistration,
+        on_delete=models.CASCADE,
+        related_name="versions",
+        verbose_name=_("package"),
+    )
+    # Normalised as NuGet does ("1.0" -> "1.0.0", build metadata dropped).
+    version = models.CharField(_("version"), max_length=64)
+    # Lower-cased normalised version: the identity, unique per package.
+    normalized_version = models.CharField(max_length=64, editable=False)
+    original_version = models.CharField(_("version as written"), max_length=64)
+    listed = models.BooleanField(_("listed"), default=True)
+    created = models.DateTimeField(_("pushed"), auto_now_add=True)
+    size = models.BigIntegerField(_("size in bytes"))
+    sha512 = models.CharField(_("SHA-512"), max_length=88)
+    file = models.FileField(
+        _("file"), upload_to=_package_path, storage=package_storage, max_length=300
+    )
+    description = models.TextField(_("description"), blank=True)
+    authors = models.CharField(_("authors"), max_length=4000, blank=True)
+    pushed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pushed by"),
+    )
+    pushed_with_key = models.ForeignKey(
+        "apikeys.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="pushed_versions",
+        verbose_name=_("pushed with key"),
+    )
+    # Kept so the page can name the key after it is deleted or regenerated.
+    pushed_with_key_name = models.CharField(max_length=256, blank=True)
+    pushed_with_key_hint = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["registration", "-created"]
+        verbose_name = _("package version")
+        verbose_name_plural = _("package versions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "normalized_version"], name="unique_version_per_package"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.registration.package_id} {self.version}"

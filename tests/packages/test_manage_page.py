@@ -1,0 +1,60 @@
+import pytest
+from django.urls import reverse
+
+from packages.models import PackageVersion
+from tests.factories import PackageRegistrationFactory, make_key
+
+pytestmark = pytest.mark.django_db
+
+
+def add_version(registration, version, key=None, listed=True):
+    return PackageVersion.objects.create(
+        registration=registration,
+        version=version,
+        normalized_version=version.lower(),
+        original_version=version,
+        size=2048,
+        sha512="x" * 88,
+        file=f"{registration.normalized_id}/{version}.nupkg",
+        listed=listed,
+        pushed_with_key=key,
+        pushed_with_key_name=key.name if key else "",
+        pushed_with_key_hint=key.hint if key else "",
+    )
+
+
+def test_owner_sees_packages_versions_state_and_key(client, alice):
+    key, _ = make_key(alice, name="release-ci")
+    core = PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice])
+    add_version(core, "1.0.0", key)
+    add_version(core, "1.1.0", key, listed=False)
+    client.force_login(alice)
+    content = client.get(reverse("packages")).content.decode()
+    assert "Contoso.Core" in content and "1.0.0" in content and "1.1.0" in content
+    assert "Unlisted" in content
+    assert f"release-ci <code>{key.hint}…</code>" in content
+
+
+def test_others_packages_are_not_shown(client, alice, charlie):
+    PackageRegistrationFactory(package_id="Charlie.Only", owners=[charlie])
+    client.force_login(alice)
+    assert b"Charlie.Only" not in client.get(reverse("packages")).content
+
+
+def test_sign_in_is_needed(client):
+    assert client.get(reverse("packages")).status_code == 302
+
+
+def test_query_count_does_not_grow_with_packages(client, alice, django_assert_num_queries):
+    client.force_login(alice)
+    add_version(PackageRegistrationFactory(owners=[alice]), "1.0.0")
+    # session, user, registrations, their versions (prefetch)
+    with django_assert_num_queries(4):
+        client.get(reverse("packages"))
+    for _ in range(20):
+        registration = PackageRegistrationFactory(owners=[alice])
+        for minor in range(3):
+            add_version(registration, f"1.{minor}.0")
+    with django_assert_num_queries(4):
+        response = client.get(reverse("packages"))
+    assert response.content.count(b'<section class="panel"') == 21
