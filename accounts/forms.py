@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
+
 
 class DeleteAccountForm(forms.Form):
     confirm = forms.CharField(
@@ -17,3 +19,15 @@ class DeleteAccountForm(forms.Form):
         if self.cleaned_data["confirm"] != self.user.get_username():
             raise forms.ValidationError(_("The user name you typed does not match your account."))
         return self.cleaned_data["confirm"]
+
+
+class NotificationsForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["notify_key_events"]
+        help_texts = {
+            "notify_key_events": _(
+                "When a key is created or regenerated, and before it expires. "
+                "E-mails about a revocation by someone else are always sent."
+            )
+        }

@@ -8,8 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.forms import DeleteAccountForm
+from accounts.forms import DeleteAccountForm, NotificationsForm
 from accounts.redirects import is_local_path
+from audit.models import AuditEvent
 
 _login_view = LoginView.as_view()
 log_off = LogoutView.as_view()
@@ -38,8 +39,29 @@ def account_settings(request):
         "email_addresses": user.emailaddress_set.order_by("-primary", "email"),
         "mfa_types": set(Authenticator.objects.filter(user=user).values_list("type", flat=True)),
         "delete_form": DeleteAccountForm(user=user),
+        "notifications_form": NotificationsForm(instance=user),
     }
     return render(request, "accounts/settings.html", context)
+
+
+@login_required
+@require_POST
+def notifications(request):
+    form = NotificationsForm(request.POST, instance=request.user)
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("Your notification preferences were saved."))
+    return redirect("account_settings")
+
+
+SECURITY_LOG_LENGTH = 200
+
+
+@login_required
+def security_log(request):
+    """The account's own audit events, newest first (staff read everyone's in the admin)."""
+    events = AuditEvent.objects.filter(user=request.user)[:SECURITY_LOG_LENGTH]
+    return render(request, "accounts/security_log.html", {"events": events})
 
 
 @login_required

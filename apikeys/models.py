@@ -22,6 +22,13 @@ class Scope(models.TextChoices):
     UNLIST = "package:unlist", _("Unlist or relist package versions")
 
 
+class RevocationSource(models.TextChoices):
+    HOLDER = "holder", _("Its holder")
+    ADMIN = "admin", _("An administrator")
+    LEAK = "leak", _("Leaked-key report")
+    ENDPOINT = "endpoint", _("Secret scanning")
+
+
 class KeyConflict(Exception):
     """The key changed (another regenerate won) between loading and writing it."""
 
@@ -47,6 +54,18 @@ class ApiKeyQuerySet(models.QuerySet):
         if not tokens.is_well_formed(secret, settings.GALLEY_KEY_PREFIX):
             return None
         return self.select_related("holder", "owner").filter(hashed_key=_hash(secret)).first()
+
+    def find_many(self, secrets) -> dict:
+        """{secret: key} for the well-formed secrets that belong to a key, in one query."""
+        hashes = {
+            _hash(secret): secret
+            for secret in secrets
+            if tokens.is_well_formed(secret, settings.GALLEY_KEY_PREFIX)
+        }
+        if not hashes:
+            return {}
+        keys = self.select_related("holder", "owner").filter(hashed_key__in=list(hashes))
+        return {hashes[key.hashed_key]: key for key in keys}
 
     def create_key(self, *, holder, owner, name, scopes, glob_patterns, packages, expires_in_days):
         """Create a key and return (key, secret). The secret exists only in the return value."""
@@ -112,6 +131,16 @@ class ApiKey(models.Model):
     )
     revocation_reason = models.CharField(
         _("revocation reason"), max_length=500, blank=True, editable=False
+    )
+    revocation_source = models.CharField(
+        _("revoked through"),
+        max_length=16,
+        choices=RevocationSource.choices,
+        blank=True,
+        editable=False,
+    )
+    revocation_url = models.URLField(
+        _("where it leaked"), max_length=1000, blank=True, editable=False
     )
 
     objects = ApiKeyQuerySet.as_manager()
@@ -186,6 +215,8 @@ class ApiKey(models.Model):
             "revoked_at": None,
             "revoked_by": None,
             "revocation_reason": "",
+            "revocation_source": "",
+            "revocation_url": "",
         }
         updated = ApiKey.objects.filter(pk=self.pk, hashed_key=self.hashed_key).update(**changes)
         if not updated:
@@ -194,14 +225,20 @@ class ApiKey(models.Model):
             setattr(self, field, value)
         return secret
 
-    def revoke(self, *, by, reason: str = "") -> bool:
-        """Revoke the key; False if it already was (the first revocation is kept)."""
-        now = timezone.now()
-        updated = ApiKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
-            revoked_at=now, revoked_by=by, revocation_reason=reason[:500]
-        )
+    def revoke(self, *, by, source: str, reason: str = "", url: str = "") -> bool:
+        """Revoke the key; False if it already was (the first revocation is kept,
+        so a replayed leak report or a double click changes nothing)."""
+        changes = {
+            "revoked_at": timezone.now(),
+            "revoked_by": by,
+            "revocation_reason": reason[:500],
+            "revocation_source": source,
+            "revocation_url": url[:1000],
+        }
+        updated = ApiKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(**changes)
         if updated:
-            self.revoked_at, self.revoked_by, self.revocation_reason = now, by, reason[:500]
+            for field, value in changes.items():
+                setattr(self, field, value)
         return bool(updated)
 
     def record_use(self, now=None) -> None:
@@ -214,3 +251,26 @@ class ApiKey(models.Model):
             Q(last_used__isnull=True) | Q(last_used__lt=now - LAST_USED_PRECISION)
         ).update(last_used=now)
         self.last_used = now
+
+
+class ExpiryNotice(models.Model):
+    """An expiry e-mail that was sent, so that cron can run as often as it likes.
+
+    Unique per key, expiry date and threshold: a regenerated key (new expiry)
+    gets its notices again; a second run, or two at once, sends nothing twice.
+    """
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="expiry_notices")
+    expires = models.DateTimeField()
+    days_before = models.PositiveSmallIntegerField()  # 0: the "expired" notice
+    sent = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "expires", "days_before"], name="one_expiry_notice_per_threshold"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.key_id}: {self.days_before} days before {self.expires:%Y-%m-%d}"

@@ -8,4 +8,5 @@ urlpatterns = [
     path("account/apikeys/<int:pk>/regenerate", views.regenerate, name="apikey_regenerate"),
     path("account/apikeys/<int:pk>/revoke", views.revoke, name="apikey_revoke"),
     path("account/apikeys/<int:pk>/delete", views.delete, name="apikey_delete"),
+    path("api/secret-scanning/github", views.github_secret_scanning, name="github_secret_scanning"),
 ]

@@ -2,13 +2,16 @@ from allauth.account.decorators import reauthentication_required
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apikeys import flows, secret_scanning
 from apikeys.forms import CreateApiKeyForm, EditApiKeyForm
-from apikeys.models import ApiKey, KeyConflict
+from apikeys.models import ApiKey, KeyConflict, RevocationSource
 from packages.models import PackageRegistration
 
 # How a new secret reaches the user exactly once: it is rendered into the
@@ -60,7 +63,7 @@ def api_keys(request):
     form = CreateApiKeyForm(request.POST, holder=request.user)
     if not form.is_valid():
         return _render_page(request, form=form, status=400)
-    key, secret = form.save()
+    key, secret = flows.create_key(request, form)
     return _render_page(request, new_key={"key": key, "secret": secret})
 
 
@@ -78,7 +81,7 @@ def regenerate(request, pk):
         )
         return redirect("apikeys")
     try:
-        secret = key.regenerate()
+        secret = flows.regenerate_key(request, key)
     except KeyConflict:
         messages.error(
             request, _("This key was regenerated already; the list shows it as it is now.")
@@ -94,7 +97,7 @@ def edit(request, pk):
     form = EditApiKeyForm(request.POST, key=key)
     if not form.is_valid():
         return _render_page(request, edit_form=form, status=400)
-    form.save()
+    flows.edit_key(request, form)
     messages.success(request, _("The key “%(name)s” was updated.") % {"name": key.name})
     return redirect("apikeys")
 
@@ -103,7 +106,7 @@ def edit(request, pk):
 @require_POST
 def revoke(request, pk):
     key = get_object_or_404(ApiKey, pk=pk, holder=request.user)
-    if key.revoke(by=request.user, reason=_("Revoked by its holder.")):
+    if flows.revoke_key(key, by=request.user, source=RevocationSource.HOLDER, request=request):
         messages.success(
             request, _("The key “%(name)s” was revoked. It no longer works.") % {"name": key.name}
         )
@@ -114,6 +117,21 @@ def revoke(request, pk):
 @require_POST
 def delete(request, pk):
     key = get_object_or_404(ApiKey, pk=pk, holder=request.user)
-    key.delete()
+    flows.delete_key(request, key)
     messages.success(request, _("The key “%(name)s” was deleted.") % {"name": key.name})
     return redirect("apikeys")
+
+
+@csrf_exempt  # GitHub authenticates each request by its signature
+@require_POST
+def github_secret_scanning(request):
+    identifier = request.headers.get("Github-Public-Key-Identifier")
+    signature = request.headers.get("Github-Public-Key-Signature")
+    if not identifier or not signature:
+        raise Http404
+    try:
+        secret_scanning.verify(request.body, identifier, signature)
+        matches = secret_scanning.parse(request.body)
+    except secret_scanning.BadRequest as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse(secret_scanning.handle(matches, request=request), safe=False)

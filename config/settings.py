@@ -97,6 +97,16 @@ GALLEY_KEY_EXPIRY_DAYS = sorted(
 GALLEY_KEY_DEFAULT_EXPIRY_DAYS = envint(
     "GALLEY_KEY_DEFAULT_EXPIRY_DAYS", max(GALLEY_KEY_EXPIRY_DAYS)
 )
+# GitHub's secret-scanning public keys (their JSON document, saved to a file).
+GALLEY_GITHUB_SECRET_SCANNING_KEYS = envstr("GALLEY_GITHUB_SECRET_SCANNING_KEYS")
+# Days before expiry at which the holder is e-mailed (by send_key_expiry_notices).
+GALLEY_KEY_EXPIRY_NOTICE_DAYS = sorted(
+    {
+        envint_item("GALLEY_KEY_EXPIRY_NOTICE_DAYS", v)
+        for v in envlist("GALLEY_KEY_EXPIRY_NOTICE_DAYS", ["10", "1"])
+    },
+    reverse=True,
+)
 if GALLEY_KEY_DEFAULT_EXPIRY_DAYS not in GALLEY_KEY_EXPIRY_DAYS:
     raise ImproperlyConfigured(
         "GALLEY_KEY_DEFAULT_EXPIRY_DAYS must be one of GALLEY_KEY_EXPIRY_DAYS."
@@ -119,6 +129,7 @@ INSTALLED_APPS = [
     "accounts",
     "apikeys",
     "packages",
+    "audit",
 ]
 
 MIDDLEWARE = [

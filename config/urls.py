@@ -1,6 +1,9 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from accounts import views as account_views
@@ -8,6 +11,9 @@ from accounts import views as account_views
 # Django's own admin login would bypass allauth's rate limits and two-factor
 # authentication; send staff through allauth's sign-in instead.
 admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = admin.site.site_title = format_lazy(
+    _("{site} administration"), site=settings.GALLEY_SITE_NAME
+)
 
 urlpatterns = [
     path("", account_views.home, name="home"),

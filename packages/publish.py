@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from apikeys.models import ApiKey
 from apikeys.scopes import Action, authorize, key_usable
 from apikeys.tokens import is_well_formed
+from audit.events import Kind, record
 from packages.models import PackageRegistration, PackageVersion
 from packages.nupkg import NuGetVersion, PackageError, PackageTooLarge, read_package, sha512_of
 from packages.storage import package_storage
@@ -28,7 +29,7 @@ class Refused(Exception):
     message: str
 
 
-def _refuse(status, code, message, *, key=None, package_id=""):
+def _refuse(request, status, code, message, *, key=None, package_id=""):
     # The hint identifies the key to its owner; the secret is never logged.
     log.warning(
         "publish refused: status=%s rule=%s key=%s package=%s",
@@ -37,27 +38,46 @@ def _refuse(status, code, message, *, key=None, package_id=""):
         f"{key.hint}…" if key else "-",
         package_id or "-",
     )
+    # Refusals of a known key go to its holder's security log. Unknown and
+    # malformed keys are only logged: anyone can send those, and writing a
+    # row for each would let them fill the database.
+    if key is not None:
+        record(
+            Kind.PUBLISH_REFUSED,
+            request=request,
+            key=key,
+            actor=key.holder,
+            package_id=package_id,
+            rule=code,
+        )
     return Refused(status, code, message)
 
 
-def authenticate(secret: str | None) -> ApiKey:
-    """The usable key for an X-NuGet-ApiKey header value, or Refused (401/403)."""
+def authenticate(request) -> ApiKey:
+    """The usable key from the request's X-NuGet-ApiKey header, or Refused (401/403)."""
+    secret = request.headers.get("X-NuGet-ApiKey")
     if not secret:
         raise Refused(
             401, "no_key", _("An API key is required: send it in the X-NuGet-ApiKey header.")
         )
     if not is_well_formed(secret, settings.GALLEY_KEY_PREFIX):
         raise _refuse(
-            403, "malformed_key", _("The API key is malformed: check that it was copied whole.")
+            request,
+            403,
+            "malformed_key",
+            _("The API key is malformed: check that it was copied whole."),
         )
     key = ApiKey.objects.find(secret)
     if key is None:
         raise _refuse(
-            403, "unknown_key", _("The API key is not valid: it was deleted or regenerated.")
+            request,
+            403,
+            "unknown_key",
+            _("The API key is not valid: it was deleted or regenerated."),
         )
     refusal = key_usable(key)
     if refusal:
-        raise _refuse(403, refusal.code, refusal.message, key=key)
+        raise _refuse(request, 403, refusal.code, refusal.message, key=key)
     key.record_use()
     return key
 
@@ -70,7 +90,7 @@ def _registration(package_id: str):
     )
 
 
-def push(key: ApiKey, upload) -> PackageVersion:
+def push(request, key: ApiKey, upload) -> PackageVersion:
     """Store an uploaded package (a file object on disk) for `key`'s package owner."""
     try:
         manifest = read_package(
@@ -80,21 +100,23 @@ def push(key: ApiKey, upload) -> PackageVersion:
             max_ratio=settings.GALLEY_MAX_PACKAGE_COMPRESSION_RATIO,
         )
     except PackageTooLarge as error:
-        raise _refuse(413, "too_large", error.reason, key=key) from None
+        raise _refuse(request, 413, "too_large", error.reason, key=key) from None
     except PackageError as error:
-        raise _refuse(400, "bad_package", error.reason, key=key) from None
+        raise _refuse(request, 400, "bad_package", error.reason, key=key) from None
 
     registration = _registration(manifest.id)
     refusal = authorize(key, Action.PUSH, manifest.id, registration)
     if refusal:
-        raise _refuse(403, refusal.code, refusal.message, key=key, package_id=manifest.id)
+        raise _refuse(request, 403, refusal.code, refusal.message, key=key, package_id=manifest.id)
     identity = manifest.version.identity_key
     exists_message = _("%(id)s %(version)s already exists and cannot be modified.") % {
         "id": registration.package_id if registration else manifest.id,
         "version": manifest.version.normalized,
     }
     if registration and registration.versions.filter(normalized_version=identity).exists():
-        raise _refuse(409, "version_exists", exists_message, key=key, package_id=manifest.id)
+        raise _refuse(
+            request, 409, "version_exists", exists_message, key=key, package_id=manifest.id
+        )
 
     upload.seek(0, 2)
     size = upload.tell()
@@ -135,15 +157,25 @@ def push(key: ApiKey, upload) -> PackageVersion:
         storage.delete(name)
         raise
     log.info("pushed %s %s with key %s…", registration.package_id, version.version, key.hint)
+    record(
+        Kind.PACKAGE_PUSHED,
+        request=request,
+        key=key,
+        actor=key.holder,
+        package_id=registration.package_id,
+        package_version=version.version,
+    )
     return version
 
 
-def set_listed(key: ApiKey, package_id: str, version_text: str, listed: bool) -> PackageVersion:
+def set_listed(
+    request, key: ApiKey, package_id: str, version_text: str, listed: bool
+) -> PackageVersion:
     """Unlist (listed=False) or relist a version."""
     registration = _registration(package_id)
     refusal = authorize(key, Action.UNLIST, package_id, registration)
     if refusal:
-        raise _refuse(403, refusal.code, refusal.message, key=key, package_id=package_id)
+        raise _refuse(request, 403, refusal.code, refusal.message, key=key, package_id=package_id)
     not_found = _("%(id)s %(version)s does not exist.") % {
         "id": package_id,
         "version": version_text[:64],
@@ -158,4 +190,12 @@ def set_listed(key: ApiKey, package_id: str, version_text: str, listed: bool) ->
     if version.listed != listed:
         version.listed = listed
         version.save(update_fields=["listed"])
+        record(
+            Kind.PACKAGE_RELISTED if listed else Kind.PACKAGE_UNLISTED,
+            request=request,
+            key=key,
+            actor=key.holder,
+            package_id=registration.package_id,
+            package_version=version.version,
+        )
     return version

@@ -118,10 +118,10 @@ def push_package(request):
         return HttpResponseNotAllowed(["PUT"])
     key = None
     try:
-        key = publish.authenticate(request.headers.get("X-NuGet-ApiKey"))
+        key = publish.authenticate(request)
         upload = _read_upload(request)
         try:
-            version = publish.push(key, upload.file)
+            version = publish.push(request, key, upload.file)
         finally:
             upload.close()
     except Refused as refusal:
@@ -141,8 +141,8 @@ def package_version(request, package_id, version):
     listed = request.method == "POST"
     key = None
     try:
-        key = publish.authenticate(request.headers.get("X-NuGet-ApiKey"))
-        found = publish.set_listed(key, package_id, version, listed=listed)
+        key = publish.authenticate(request)
+        found = publish.set_listed(request, key, package_id, version, listed=listed)
     except Refused as refusal:
         return _answer(refusal.status, refusal.message, key=key, code=refusal.code)
     names = {"id": found.registration.package_id, "version": found.version}

@@ -80,7 +80,7 @@ def test_last_used_from_a_stale_copy_does_not_go_backwards(alice):
 
 def test_regenerate_replaces_the_secret_and_counts_expiry_from_now(alice):
     key, old = make_key(alice, expires_in_days=90)
-    key.revoke(by=alice, reason="rotating")
+    key.revoke(by=alice, source="holder", reason="rotating")
     ApiKey.objects.filter(pk=key.pk).update(expires=timezone.now() - timedelta(days=1))
     key.refresh_from_db()
     new = key.regenerate()

@@ -100,7 +100,7 @@ def test_expired_key_says_when(alice, contoso_core):
 
 def test_revoked_key_is_refused_before_anything_else(alice, contoso_core):
     key, _ = make_key(alice)
-    key.revoke(by=alice, reason="leaked")
+    key.revoke(by=alice, source="admin", reason="leaked")
     refusal = authorize(key, Action.PUSH, "Contoso.Core", contoso_core)
     assert refusal.code == "revoked"
     assert "revoked on" in refusal.message
@@ -133,5 +133,5 @@ def test_status_words(alice):
     assert key.status(now) == "Expires in 90 days"
     assert key.status(key.expires - timedelta(hours=3)) == "Expires in 1 day"
     assert key.status(key.expires + timedelta(seconds=1)) == "Expired"
-    key.revoke(by=alice)
+    key.revoke(by=alice, source="holder")
     assert key.status(now) == "Revoked"

@@ -124,7 +124,7 @@ def test_expired_key_is_refused_with_the_date(client, alice):
 
 def test_revoked_key_is_refused(client, alice, package_dir):
     key, secret = make_key(alice)
-    key.revoke(by=alice)
+    key.revoke(by=alice, source="holder")
     response = push(client, secret)
     assert response.status_code == 403 and response["X-Galley-Reason"] == "revoked"
     assert stored_files(package_dir) == []

@@ -1,0 +1,90 @@
+"""E-mails about API keys. None of them ever contains a secret."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from apikeys.models import ApiKey, ExpiryNotice
+
+log = logging.getLogger("galley.notices")
+
+CREATED = "created"
+REGENERATED = "regenerated"
+REVOKED = "revoked"
+EXPIRING = "expiring"
+EXPIRED = "expired"
+
+# Sent whatever the holder's preference: someone else acted on their key.
+SECURITY_NOTICES = {REVOKED}
+
+
+def send(key: ApiKey, notice: str, **context) -> bool:
+    holder = key.holder
+    if not holder.email or not holder.is_active:
+        return False
+    if notice not in SECURITY_NOTICES and not holder.notify_key_events:
+        return False
+    context = {"key": key, "holder": holder, "site_name": settings.GALLEY_SITE_NAME, **context}
+    with translation.override(getattr(holder, "language", None) or settings.LANGUAGE_CODE):
+        subject = render_to_string(f"apikeys/email/{notice}_subject.txt", context)
+        text = render_to_string(f"apikeys/email/{notice}.txt", context)
+        html = render_to_string(f"apikeys/email/{notice}.html", context)
+    message = EmailMultiAlternatives(
+        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + " ".join(subject.split()),
+        body=text,
+        to=[holder.email],
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
+    return True
+
+
+def send_expiry_notices(now=None) -> int:
+    """E-mail holders whose keys expire soon or have expired; each notice once.
+
+    For each threshold (10 and 1 days by default) a key gets one "expires in N
+    days" notice once it is that close; a run that comes late sends only the
+    nearest one. An expired key gets one "expired" notice.
+    """
+    now = now or timezone.now()
+    thresholds = settings.GALLEY_KEY_EXPIRY_NOTICE_DAYS
+    horizon = now + timedelta(days=max(thresholds))
+    candidates = ApiKey.objects.filter(revoked_at__isnull=True, expires__lte=horizon)
+    already = set(
+        ExpiryNotice.objects.filter(key__in=candidates).values_list(
+            "key_id", "expires", "days_before"
+        )
+    )
+    sent = 0
+    for key in candidates.select_related("holder"):
+        if key.is_expired(now):
+            due = [0]
+        else:
+            days = key.days_left(now)
+            due = [t for t in thresholds if days <= t]
+        due = [t for t in due if (key.pk, key.expires, t) not in already]
+        if not due:
+            continue
+        # All thresholds already passed are marked; one mail says the nearest.
+        claimed = [t for t in due if _claim(key, t)]
+        if not claimed:
+            continue
+        if 0 in claimed:
+            sent += send(key, EXPIRED)
+        else:
+            sent += send(key, EXPIRING, days=key.days_left(now))
+    return sent
+
+
+def _claim(key: ApiKey, days_before: int) -> bool:
+    try:
+        with transaction.atomic():
+            ExpiryNotice.objects.create(key=key, expires=key.expires, days_before=days_before)
+    except IntegrityError:
+        return False
+    return True

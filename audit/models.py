@@ -1,0 +1,84 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnly(Exception):
+    """Audit events are written once and never changed or removed by the app."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnly
+
+    def delete(self):
+        raise AppendOnly
+
+    def visible_to(self, user):
+        return self if user.is_staff else self.filter(user=user)
+
+
+class AuditEvent(models.Model):
+    class Kind(models.TextChoices):
+        KEY_CREATED = "key.created", _("API key created")
+        KEY_REGENERATED = "key.regenerated", _("API key regenerated")
+        KEY_EDITED = "key.edited", _("API key edited")
+        KEY_REVOKED = "key.revoked", _("API key revoked")
+        KEY_DELETED = "key.deleted", _("API key deleted")
+        PACKAGE_PUSHED = "package.pushed", _("Package pushed")
+        PACKAGE_UNLISTED = "package.unlisted", _("Package unlisted")
+        PACKAGE_RELISTED = "package.relisted", _("Package relisted")
+        PUBLISH_REFUSED = "publish.refused", _("Publish refused")
+        SIGN_IN = "signin.succeeded", _("Signed in")
+        SIGN_IN_FAILED = "signin.failed", _("Sign-in failed")
+        MFA_ENABLED = "mfa.enabled", _("Two-factor authentication enabled")
+        MFA_DISABLED = "mfa.disabled", _("Two-factor authentication disabled")
+
+    created = models.DateTimeField(_("time"), default=timezone.now, db_index=True, editable=False)
+    kind = models.CharField(_("event"), max_length=32, choices=Kind.choices, db_index=True)
+    # The account the event is about (whose security log shows it) and who did it.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("account"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    # Names are copied so that the trail survives the deletion of what it names.
+    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    key_name = models.CharField(_("key name"), max_length=256, blank=True)
+    key_hint = models.CharField(_("key hint"), max_length=32, blank=True)
+    package_id = models.CharField(_("package id"), max_length=100, blank=True)
+    package_version = models.CharField(_("package version"), max_length=64, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [models.Index(fields=["user", "-created"])]
+
+    def __str__(self):
+        return f"{self.created:%Y-%m-%d %H:%M:%S} {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly
