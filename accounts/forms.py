@@ -1,7 +1,8 @@
 from django import forms
+from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Membership, User
 
 
 class DeleteAccountForm(forms.Form):
@@ -31,3 +32,31 @@ class NotificationsForm(forms.ModelForm):
                 "E-mails about a revocation by someone else are always sent."
             )
         }
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(
+        label=_("Organization name"),
+        max_length=150,
+        validators=[ASCIIUsernameValidator()],
+        help_text=_(
+            "Letters, digits and . _ - only. Organizations share the namespace of user names."
+        ),
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if User.objects.filter(username__iexact=name).exists():
+            raise forms.ValidationError(_("This name is taken."))
+        return name
+
+
+class AddMemberForm(forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.COLLABORATOR
+    )
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)

@@ -1,14 +1,85 @@
-from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 
-class User(AbstractUser):
-    """A Galley account: a person who signs in and holds API keys."""
+class AccountManager(UserManager):
+    def people(self):
+        return self.filter(is_organization=False)
 
+    def create_organization(self, name: str, *, admin):
+        """An organization: an account that owns packages but never signs in."""
+        with transaction.atomic():
+            organization = self.model(username=name, is_organization=True)
+            organization.set_unusable_password()
+            organization.save()
+            Membership.objects.create(
+                organization=organization, member=admin, role=Membership.Role.ADMIN
+            )
+        return organization
+
+
+class User(AbstractUser):
+    """A Galley account: a person who signs in and holds API keys, or an organization.
+
+    Organizations are accounts too, as on nuget.org: they share the namespace
+    of user names and can own packages and be a key's package owner, but they
+    have no password and no e-mail address, so nobody can sign in as one.
+    """
+
+    is_organization = models.BooleanField(_("organization"), default=False, editable=False)
     # E-mails about one's own keys (created, regenerated, expiring). Security
     # notices, such as a revocation by someone else, are always sent.
     notify_key_events = models.BooleanField(_("e-mail me about my API keys"), default=True)
 
+    objects = AccountManager()
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
+
+    def organizations(self):
+        """Organizations this person belongs to (any role)."""
+        return User.objects.filter(is_organization=True, memberships__member=self)
+
+    def administered_organizations(self):
+        return User.objects.filter(
+            is_organization=True, memberships__member=self, memberships__role=Membership.Role.ADMIN
+        )
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        # nuget.org's roles: both may push and unlist the organization's packages.
+        ADMIN = "admin", _("Administrator")
+        COLLABORATOR = "collaborator", _("Collaborator")
+
+    organization = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        limit_choices_to={"is_organization": True},
+    )
+    member = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="organization_memberships"
+    )
+    role = models.CharField(
+        _("role"), max_length=16, choices=Role.choices, default=Role.COLLABORATOR
+    )
+    created = models.DateTimeField(_("member since"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__username", "member__username"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "member"], name="one_membership_per_member"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.member} in {self.organization} ({self.role})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN

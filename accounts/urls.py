@@ -9,4 +9,34 @@ urlpatterns = [
     path("account/delete", views.delete_account, name="delete_account"),
     path("account/notifications", views.notifications, name="account_notifications"),
     path("account/security-log", views.security_log, name="security_log"),
+    path("account/Organizations", views.organizations, name="organizations"),
+    path("account/Organizations/<str:name>", views.organization, name="organization"),
+    path(
+        "account/Organizations/<str:name>/members/add",
+        views.add_member,
+        name="organization_add_member",
+    ),
+    path(
+        "account/Organizations/<str:name>/members/<str:username>/role",
+        views.change_role,
+        name="organization_change_role",
+    ),
+    path(
+        "account/Organizations/<str:name>/members/<str:username>/remove",
+        views.remove_member,
+        name="organization_remove_member",
+    ),
+    path(
+        "account/Organizations/<str:name>/leave",
+        views.leave_organization,
+        name="organization_leave",
+    ),
+    path(
+        "account/Organizations/<str:name>/keys", views.organization_keys, name="organization_keys"
+    ),
+    path(
+        "account/Organizations/<str:name>/keys/<int:pk>/revoke",
+        views.revoke_organization_key,
+        name="organization_revoke_key",
+    ),
 ]

@@ -4,12 +4,24 @@ from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import DeleteAccountForm, NotificationsForm
+from accounts import organizations as org_flows
+from accounts.forms import (
+    AddMemberForm,
+    DeleteAccountForm,
+    NotificationsForm,
+    OrganizationForm,
+    RoleForm,
+)
+from accounts.models import Membership
 from accounts.redirects import is_local_path
+from apikeys import flows as key_flows
+from apikeys.models import ApiKey, RevocationSource
 from audit.models import AuditEvent
 
 _login_view = LoginView.as_view()
@@ -77,3 +89,189 @@ def delete_account(request):
     user.delete()
     messages.success(request, _("Your account has been deleted."))
     return redirect("home")
+
+
+# Organizations -------------------------------------------------------------
+
+
+def _membership(request, name: str) -> Membership:
+    """The signed-in user's membership of an organization; 404 for outsiders."""
+    return get_object_or_404(
+        Membership.objects.select_related("organization"),
+        organization__username__iexact=name,
+        organization__is_organization=True,
+        member=request.user,
+    )
+
+
+def _admin_membership(request, name: str) -> Membership:
+    membership = _membership(request, name)
+    if not membership.is_admin:
+        raise PermissionDenied
+    return membership
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organizations(request):
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organization = org_flows.create(request, form.cleaned_data["name"])
+        messages.success(
+            request, _("The organization %(name)s was created.") % {"name": organization.username}
+        )
+        return redirect("organization", name=organization.username)
+    memberships = (
+        Membership.objects.filter(member=request.user)
+        .select_related("organization")
+        .annotate(member_count=Count("organization__memberships"))
+    )
+    return render(
+        request,
+        "accounts/organizations.html",
+        {"memberships": memberships, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def organization(request, name):
+    membership = _membership(request, name)
+    members = Membership.objects.filter(organization=membership.organization).select_related(
+        "member"
+    )
+    return render(
+        request,
+        "accounts/organization.html",
+        {
+            "membership": membership,
+            "organization": membership.organization,
+            "members": members,
+            "add_form": AddMemberForm(),
+            "roles": Membership.Role.choices,
+        },
+    )
+
+
+def _back_to(membership):
+    return redirect("organization", name=membership.organization.username)
+
+
+@login_required
+@require_POST
+def add_member(request, name):
+    membership = _admin_membership(request, name)
+    form = AddMemberForm(request.POST)
+    if form.is_valid():
+        try:
+            added = org_flows.add_member(
+                request,
+                membership.organization,
+                form.cleaned_data["username"],
+                form.cleaned_data["role"],
+            )
+        except org_flows.OrganizationError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("%(name)s was added.") % {"name": added.member.username})
+    else:
+        messages.error(request, _("Enter a user name and a role."))
+    return _back_to(membership)
+
+
+def _member_of(membership, username):
+    return get_object_or_404(
+        Membership.objects.select_related("member", "organization"),
+        organization=membership.organization,
+        member__username=username,
+    )
+
+
+@login_required
+@require_POST
+def change_role(request, name, username):
+    membership = _admin_membership(request, name)
+    target = _member_of(membership, username)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            org_flows.change_role(request, target, form.cleaned_data["role"])
+        except org_flows.OrganizationError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("The role of %(name)s was changed.") % {"name": username})
+    return _back_to(membership)
+
+
+@login_required
+@require_POST
+def remove_member(request, name, username):
+    membership = _admin_membership(request, name)
+    target = _member_of(membership, username)
+    try:
+        org_flows.remove_member(request, target)
+    except org_flows.OrganizationError as error:
+        messages.error(request, str(error))
+        return _back_to(membership)
+    messages.success(request, _("%(name)s was removed.") % {"name": username})
+    if target.member == request.user:
+        return redirect("organizations")
+    return _back_to(membership)
+
+
+@login_required
+@require_POST
+def leave_organization(request, name):
+    membership = _membership(request, name)
+    try:
+        org_flows.remove_member(request, membership)
+    except org_flows.OrganizationError as error:
+        messages.error(request, str(error))
+        return _back_to(membership)
+    messages.success(request, _("You left %(name)s.") % {"name": membership.organization.username})
+    return redirect("organizations")
+
+
+@login_required
+def organization_keys(request, name):
+    """Every key that members hold for the organization: never a secret, revocable here."""
+    membership = _admin_membership(request, name)
+    keys = (
+        ApiKey.objects.filter(owner=membership.organization)
+        .select_related("holder", "owner")
+        .prefetch_related("packages")
+    )
+    member_ids = set(
+        Membership.objects.filter(organization=membership.organization).values_list(
+            "member_id", flat=True
+        )
+    )
+    for key in keys:
+        key.holder_left = key.holder_id not in member_ids
+    return render(
+        request,
+        "accounts/organization_keys.html",
+        {"membership": membership, "organization": membership.organization, "keys": keys},
+    )
+
+
+@login_required
+@require_POST
+def revoke_organization_key(request, name, pk):
+    membership = _admin_membership(request, name)
+    key = get_object_or_404(
+        ApiKey.objects.select_related("holder", "owner"), pk=pk, owner=membership.organization
+    )
+    reason = _("Revoked by %(admin)s, an administrator of %(organization)s.") % {
+        "admin": request.user.username,
+        "organization": membership.organization.username,
+    }
+    if key_flows.revoke_key(
+        key, by=request.user, source=RevocationSource.ORGANIZATION, reason=reason, request=request
+    ):
+        messages.success(
+            request,
+            _("The key “%(name)s” of %(holder)s was revoked.")
+            % {"name": key.name, "holder": key.holder.username},
+        )
+    return redirect("organization_keys", name=membership.organization.username)

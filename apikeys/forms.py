@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -20,8 +21,14 @@ PUSH_CHOICES = [
 
 
 def package_owners(user):
-    """The accounts a user may pick as a key's package owner: for now, themselves."""
-    return get_user_model().objects.filter(pk=user.pk)
+    """The accounts a user may pick as a key's package owner: themselves and
+    every organization they belong to (both roles may push and unlist)."""
+    return (
+        get_user_model()
+        .objects.filter(Q(pk=user.pk) | Q(is_organization=True, memberships__member=user))
+        .distinct()
+        .order_by("is_organization", "username")
+    )
 
 
 class PackageSelectionForm(forms.Form):

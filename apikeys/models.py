@@ -27,6 +27,7 @@ class RevocationSource(models.TextChoices):
     ADMIN = "admin", _("An administrator")
     LEAK = "leak", _("Leaked-key report")
     ENDPOINT = "endpoint", _("Secret scanning")
+    ORGANIZATION = "organization", _("An organization administrator")
 
 
 class KeyConflict(Exception):
@@ -187,6 +188,14 @@ class ApiKey(models.Model):
         if self.is_revoked:
             return "revoked"
         return "expired" if self.is_expired() else "active"
+
+    def holder_is_member(self) -> bool:
+        """For a key owned by an organization: is its holder still a member?"""
+        from accounts.models import Membership
+
+        return Membership.objects.filter(
+            organization_id=self.owner_id, member_id=self.holder_id
+        ).exists()
 
     def scope_labels(self) -> list[str]:
         return [Scope(scope).label for scope in self.scopes if scope in Scope.values]

@@ -1,17 +1,14 @@
 """E-mails about API keys. None of them ever contains a secret."""
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
+from accounts import emails
 from apikeys.models import ApiKey, ExpiryNotice
 
-log = logging.getLogger("galley.notices")
 
 CREATED = "created"
 REGENERATED = "regenerated"
@@ -25,23 +22,9 @@ SECURITY_NOTICES = {REVOKED}
 
 def send(key: ApiKey, notice: str, **context) -> bool:
     holder = key.holder
-    if not holder.email or not holder.is_active:
-        return False
     if notice not in SECURITY_NOTICES and not holder.notify_key_events:
         return False
-    context = {"key": key, "holder": holder, "site_name": settings.GALLEY_SITE_NAME, **context}
-    with translation.override(getattr(holder, "language", None) or settings.LANGUAGE_CODE):
-        subject = render_to_string(f"apikeys/email/{notice}_subject.txt", context)
-        text = render_to_string(f"apikeys/email/{notice}.txt", context)
-        html = render_to_string(f"apikeys/email/{notice}.html", context)
-    message = EmailMultiAlternatives(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + " ".join(subject.split()),
-        body=text,
-        to=[holder.email],
-    )
-    message.attach_alternative(html, "text/html")
-    message.send()
-    return True
+    return emails.send(holder, f"apikeys/email/{notice}", {"key": key, "holder": holder, **context})
 
 
 def send_expiry_notices(now=None) -> int:

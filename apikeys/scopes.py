@@ -43,6 +43,13 @@ def key_usable(key: ApiKey, now=None) -> Refusal | None:
         )
     if not key.holder.is_active:
         return Refusal("holder_inactive", _("The account that holds this API key is deactivated."))
+    if key.owner_id != key.holder_id and not key.holder_is_member():
+        # Checked on every request: removing a member stops their keys at once.
+        return Refusal(
+            "not_a_member",
+            _("%(holder)s is no longer a member of %(organization)s.")
+            % {"holder": key.holder.get_username(), "organization": key.owner.get_username()},
+        )
     return None
 
 

@@ -31,18 +31,25 @@ def _render_page(request, *, form=None, new_key=None, edit_form=None, status=200
     user = request.user
     confirmed = _has_confirmed_email(user)
     keys = list(ApiKey.objects.held_by(user).select_related("owner").prefetch_related("packages"))
-    owner_ids = {key.owner_id for key in keys}
+    if form is None and confirmed:
+        form = CreateApiKeyForm(holder=user)
+    owners = list(form.fields["owner"].queryset) if form else []
+    my_organizations = {owner.pk for owner in owners if owner.is_organization}
+    owner_ids = {key.owner_id for key in keys} | {owner.pk for owner in owners}
     packages_by_owner = PackageRegistration.objects.by_owner(owner_ids)
+    for owner in owners:
+        owner.package_list = packages_by_owner.get(owner.pk, [])
     for key in keys:
+        # A key for an organization its holder has left stays listed, marked.
+        key.lost_owner = key.owner_id != user.pk and key.owner_id not in my_organizations
         key.selected_package_ids = {package.pk for package in key.packages.all()}
         key.owner_packages = packages_by_owner.get(key.owner_id, [])
         key.edit_form = edit_form if edit_form and edit_form.key.pk == key.pk else None
         key.edit_prefix = EditApiKeyForm.prefix_for(key)
         key.glob_patterns_text = "\n".join(key.glob_patterns)
-    if form is None and confirmed:
-        form = CreateApiKeyForm(holder=user)
     context = {
         "form": form,
+        "owners": owners,
         "confirmed": confirmed,
         "keys": keys,
         "new_key": new_key,

@@ -34,6 +34,12 @@ class AuditEvent(models.Model):
         SIGN_IN_FAILED = "signin.failed", _("Sign-in failed")
         MFA_ENABLED = "mfa.enabled", _("Two-factor authentication enabled")
         MFA_DISABLED = "mfa.disabled", _("Two-factor authentication disabled")
+        ORGANIZATION_CREATED = "org.created", _("Organization created")
+        MEMBER_ADDED = "org.member_added", _("Organization member added")
+        MEMBER_ROLE_CHANGED = "org.role_changed", _("Organization role changed")
+        MEMBER_REMOVED = "org.member_removed", _("Organization member removed")
+        PACKAGE_OWNER_ADDED = "package.owner_added", _("Package owner added")
+        PACKAGE_OWNER_REMOVED = "package.owner_removed", _("Package owner removed")
 
     created = models.DateTimeField(_("time"), default=timezone.now, db_index=True, editable=False)
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices, db_index=True)

@@ -12,4 +12,14 @@ urlpatterns = [
         name="package_version",
     ),
     path("account/Packages", views.manage_packages, name="packages"),
+    path(
+        "account/Packages/<str:package_id>/owners/add",
+        views.add_package_owner,
+        name="package_add_owner",
+    ),
+    path(
+        "account/Packages/<str:package_id>/owners/<str:username>/remove",
+        views.remove_package_owner,
+        name="package_remove_owner",
+    ),
 ]

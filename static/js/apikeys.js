@@ -42,12 +42,35 @@ function setUpCopy(button) {
   });
 }
 
+// The create form lists the packages of every possible owner; only the chosen
+// owner's are shown (the server refuses another owner's packages anyway).
+function setUpOwnerChoice(form) {
+  const select = form.querySelector("[data-owner-select]");
+  const groups = [...form.querySelectorAll("[data-owner-packages]")];
+  if (!select || groups.length < 2) return;
+  const show = () => {
+    for (const group of groups) {
+      const chosen = group.dataset.ownerPackages === select.value;
+      group.hidden = !chosen;
+      if (!chosen) group.querySelectorAll("input[type=checkbox]").forEach((box) => { box.checked = false; });
+      const title = group.querySelector(".owner-packages-title");
+      if (title) title.hidden = true;
+    }
+    form.dispatchEvent(new Event("owner-changed"));
+  };
+  select.addEventListener("change", show);
+  show();
+}
+
 function setUpPreview(form) {
   const patterns = form.querySelector("textarea");
-  const boxes = [...form.querySelectorAll("input[type=checkbox][data-package-id]")];
   const count = form.querySelector("[data-selection-count]");
-  if (!patterns || !count || !boxes.length) return;
+  if (!patterns || !count) return;
   const update = () => {
+    const boxes = [...form.querySelectorAll("input[type=checkbox][data-package-id]")].filter(
+      (box) => !box.closest("[hidden]"),
+    );
+    const visibleCount = form.querySelector("[data-owner-packages]:not([hidden]) [data-selection-count]") || count;
     const list = patterns.value.split(/[\r\n,]+/).map((p) => p.trim()).filter(Boolean);
     let selected = 0;
     for (const box of boxes) {
@@ -55,14 +78,18 @@ function setUpPreview(form) {
       box.closest("li").classList.toggle("matched", matched);
       if (matched || box.checked) selected += 1;
     }
-    count.textContent = count.dataset.template
+    visibleCount.textContent = visibleCount.dataset.template
       .replace("%(selected)s", String(selected))
       .replace("%(total)s", String(boxes.length));
   };
   patterns.addEventListener("input", update);
-  boxes.forEach((box) => box.addEventListener("change", update));
+  form.addEventListener("change", update);
+  form.addEventListener("owner-changed", update);
   update();
 }
 
 document.querySelectorAll("[data-copy]").forEach(setUpCopy);
-document.querySelectorAll("form[data-glob-preview]").forEach(setUpPreview);
+document.querySelectorAll("form[data-glob-preview]").forEach((form) => {
+  setUpOwnerChoice(form);
+  setUpPreview(form);
+});

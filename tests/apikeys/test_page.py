@@ -321,13 +321,12 @@ def test_list_query_count_does_not_grow_with_keys(signed_in, alice, django_asser
     make_key(alice, packages=packages)
 
     # 1 session, 2 user, 3 confirmed e-mail?, 4 keys with their owners,
-    # 5 the keys' packages (prefetch), 6 the owners' packages for the Edit
-    # forms, 7+8 Package Owner choices (Django's Select reads them once to
-    # decide on `required` and once to render), 9 the Create form's packages.
-    with django_assert_num_queries(9):
+    # 5 the keys' packages (prefetch), 6 the possible package owners (the user
+    # and their organizations), 7 the packages of all those owners at once.
+    with django_assert_num_queries(7):
         signed_in.get(reverse("apikeys"))
     for i in range(49):
         make_key(alice, packages=packages[: i % 3])
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         response = signed_in.get(reverse("apikeys"))
     assert response.content.count(b'class="key key-') == 50

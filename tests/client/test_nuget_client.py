@@ -80,3 +80,28 @@ def test_an_expired_key_fails(nuget, live_server, alice, package_dir):
     assert result.returncode != 0
     assert "The API key expired on Jan. 2, 2025." in result.stdout + result.stderr
     assert not PackageVersion.objects.exists()
+
+
+def test_push_with_an_organization_key(nuget, live_server, alice, bob, package_dir):
+    from accounts.models import Membership, User
+
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    Membership.objects.create(organization=contoso, member=bob)
+    package = nuget.pack("Contoso.Shared", "1.0.0")
+    _, secret = make_key(bob, owner=contoso, glob_patterns=["Contoso.*"])
+    result = nuget.run("push", str(package), "-ApiKey", secret, "-Source", source(live_server))
+    assert result.returncode == 0, result.stdout + result.stderr
+    registration = PackageRegistration.objects.get(normalized_id="contoso.shared")
+    assert list(registration.owners.all()) == [contoso]
+
+    Membership.objects.filter(member=bob).delete()
+    again = nuget.run(
+        "push",
+        str(nuget.pack("Contoso.Shared", "1.0.1")),
+        "-ApiKey",
+        secret,
+        "-Source",
+        source(live_server),
+    )
+    assert again.returncode != 0
+    assert "bob is no longer a member of Contoso." in again.stdout + again.stderr
