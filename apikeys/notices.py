@@ -9,7 +9,6 @@ from django.utils import timezone
 from accounts import emails
 from apikeys.models import ApiKey, ExpiryNotice
 
-
 CREATED = "created"
 REGENERATED = "regenerated"
 REVOKED = "revoked"
