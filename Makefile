@@ -21,8 +21,12 @@ run: $(VENV)/.runtime
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createcachetable
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
 
+# axe-core, which the browser tests inject to check accessibility (needs npm).
+node_modules/.installed: package.json package-lock.json
+	if command -v npm >/dev/null; then npm ci --no-audit --no-fund && touch $@; fi
+
 ## The whole test suite (on PostgreSQL when DATABASE_URL points there).
-test: $(VENV)/.dev
+test: $(VENV)/.dev node_modules/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
@@ -34,8 +38,19 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+## Benchmarks on loopback (SQLite; BENCH_ARGS=--postgres adds PostgreSQL); writes docs/benchmarks.md.
+bench: $(VENV)/.dev
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+## Regenerate the French catalogue from the code, then compile it (needs gettext).
+messages: $(VENV)/.dev
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages -l fr --no-obsolete --add-location file \
+		--ignore=.venv --ignore=node_modules --ignore=tests --ignore=bench --ignore=var \
+		--ignore=staticfiles --ignore=test-artifacts
+	DJANGO_DEBUG=1 $(PY) manage.py compilemessages -l fr --ignore=.venv
+
 superuser: $(VENV)/.runtime
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createsuperuser
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache node_modules

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
 
 
 def send(user, template: str, context: dict) -> bool:
@@ -8,13 +9,16 @@ def send(user, template: str, context: dict) -> bool:
     if not user.email or not user.is_active:
         return False
     context = {"user": user, "site_name": settings.GALLEY_SITE_NAME, **context}
-    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+    # In the language the user chose, whatever language the request that
+    # caused the e-mail (an administrator's, a cron job's) was in.
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+        body = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
-        body=render_to_string(f"{template}.txt", context),
-        to=[user.email],
+        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body=body, to=[user.email]
     )
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    message.attach_alternative(html, "text/html")
     message.send()
     return True
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +32,10 @@ class User(AbstractUser):
     # E-mails about one's own keys (created, regenerated, expiring). Security
     # notices, such as a revocation by someone else, are always sent.
     notify_key_events = models.BooleanField(_("e-mail me about my API keys"), default=True)
+    # Chosen with the footer's switcher; pages and e-mails use it.
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, choices=settings.LANGUAGES
+    )
 
     objects = AccountManager()
 

@@ -1,6 +1,7 @@
 from allauth.account.decorators import reauthentication_required
 from allauth.account.views import LoginView, LogoutView
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -9,6 +10,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language as django_set_language
 
 from accounts import organizations as org_flows
 from accounts.forms import (
@@ -26,6 +28,16 @@ from audit.models import AuditEvent
 
 _login_view = LoginView.as_view()
 log_off = LogoutView.as_view()
+
+
+@require_POST
+def set_language(request):
+    """Django's language switcher, remembered on the account of a signed-in user."""
+    response = django_set_language(request)
+    language = request.POST.get("language")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        type(request.user).objects.filter(pk=request.user.pk).update(language=language)
+    return response
 
 
 def home(request):

@@ -3,11 +3,18 @@
 Rules: ``*`` matches any run of characters (including none) and is the only wildcard;
 every other character, ``.`` included, is literal; a pattern must match the whole id;
 matching ignores ASCII case, as NuGet ids are case-insensitive.
+
+Error messages are built with Django's translation functions when the error is raised,
+so they come out in the active language; nothing here needs Django settings until a
+message is actually built.
 """
 
 import re
 import string
 from collections.abc import Iterable
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 __all__ = [
     "ALLOWED_CHARACTERS",
@@ -32,7 +39,7 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 class InvalidPattern(ValueError):
-    """A glob pattern that breaks the rules; the message says why, in plain English."""
+    """A glob pattern that breaks the rules; the message says why, in the active language."""
 
 
 def validate_pattern(pattern: str) -> str:
@@ -44,18 +51,31 @@ def validate_pattern(pattern: str) -> str:
     """
     cleaned = pattern.strip()
     if not cleaned:
-        raise InvalidPattern("Glob pattern is empty.")
+        raise InvalidPattern(_("Glob pattern is empty."))
     # Length first, so a huge input is rejected before we scan or echo it back.
     if len(cleaned) > MAX_PATTERN_LENGTH:
         raise InvalidPattern(
-            f"Glob pattern is too long ({len(cleaned)} characters; at most {MAX_PATTERN_LENGTH})."
+            ngettext(
+                # Translators: %(length)d is the length of the pattern the user typed,
+                # %(max)d the longest length allowed.
+                "Glob pattern is too long (%(length)d character; at most %(max)d).",
+                "Glob pattern is too long (%(length)d characters; at most %(max)d).",
+                len(cleaned),
+            )
+            % {"length": len(cleaned), "max": MAX_PATTERN_LENGTH}
         )
     bad = [c for c in dict.fromkeys(cleaned) if c not in ALLOWED_CHARACTERS]
     if bad:
         listed = ", ".join(repr(c) for c in bad)
         raise InvalidPattern(
-            f"Glob pattern {cleaned!r} contains characters that are not allowed: {listed}. "
-            "Use letters, digits, '.', '_', '-' and '*'."
+            _(
+                # Translators: %(pattern)s is the pattern the user typed, in quotes;
+                # %(characters)s is a comma-separated list of the quoted characters that
+                # are not allowed. Keep the quoted characters '.', '_', '-' and '*' as they are.
+                "Glob pattern %(pattern)s contains characters that are not allowed: "
+                "%(characters)s. Use letters, digits, '.', '_', '-' and '*'."
+            )
+            % {"pattern": repr(cleaned), "characters": listed}
         )
     return _REPEATED_STARS.sub("*", cleaned)
 

@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from django.views.i18n import set_language
 
 from accounts import views as account_views
 
@@ -21,6 +20,6 @@ urlpatterns = [
     path("", include("apikeys.urls")),
     path("", include("packages.urls")),
     path("accounts/", include("allauth.urls")),
-    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]

@@ -5,8 +5,11 @@ Everything in an upload is attacker-controlled, so this module never trusts the
 zip's declared sizes, never expands more than it needs (only the nuspec is read),
 and parses the XML with DTDs and entities forbidden.
 
-This module is deliberately free of Django: the reasons carried by
-:class:`PackageError` are plain English and are translated by the calling layer.
+The reasons carried by :class:`PackageError` (and the ``ValueError`` messages of
+:func:`validate_package_id` and :meth:`NuGetVersion.parse`) go back to the NuGet client,
+so they are built with Django's translation and number-formatting functions at the
+moment the error is raised, in the active language. That is the only use of Django
+here: nothing needs Django settings until a message is actually built.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from typing import BinaryIO
 
 import defusedxml
 import defusedxml.ElementTree
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 __all__ = [
     "NuGetVersion",
@@ -53,7 +59,10 @@ _DIGITS_RE = re.compile(r"[0-9]+")
 
 
 class PackageError(Exception):
-    """The upload is not an acceptable package; ``reason`` says why, for the client."""
+    """The upload is not an acceptable package; ``reason`` says why, for the client.
+
+    The reason is already translated into the language active when it was raised.
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -71,22 +80,39 @@ def _shown(value: str) -> str:
     return repr(value)
 
 
+def _grouped(number: int) -> str:
+    """``number`` with the active language's thousands separators (1,000 or 1 000)."""
+    return number_format(number, force_grouping=True)
+
+
 # --------------------------------------------------------------------------- ids
 
 
 def validate_package_id(text: str) -> str:
     """Return ``text`` unchanged if it is a valid NuGet package id, else raise ValueError."""
     if not text:
-        raise ValueError("Package id must not be empty.")
+        raise ValueError(_("Package id must not be empty."))
     if len(text) > MAX_ID_LENGTH:
         raise ValueError(
-            f"Package id {_shown(text)} is not valid: it is longer than {MAX_ID_LENGTH} characters."
+            ngettext(
+                # Translators: %(id)s is the package id as sent, in quotes (possibly cut
+                # short with "..."); %(max)d is the longest length allowed.
+                "Package id %(id)s is not valid: it is longer than %(max)d character.",
+                "Package id %(id)s is not valid: it is longer than %(max)d characters.",
+                MAX_ID_LENGTH,
+            )
+            % {"id": _shown(text), "max": MAX_ID_LENGTH}
         )
     # fullmatch, not match with $: "$" would accept a trailing newline.
     if not _ID_RE.fullmatch(text):
         raise ValueError(
-            f"Package id {_shown(text)} is not valid: use only ASCII letters, digits and "
-            "underscores, joined by single '.' or '-' characters."
+            _(
+                # Translators: %(id)s is the package id as sent, in quotes (possibly cut
+                # short with "..."). Keep the quoted '.' and '-' as they are.
+                "Package id %(id)s is not valid: use only ASCII letters, digits and "
+                "underscores, joined by single '.' or '-' characters."
+            )
+            % {"id": _shown(text)}
         )
     return text
 
@@ -94,19 +120,32 @@ def validate_package_id(text: str) -> str:
 # ---------------------------------------------------------------------- versions
 
 
-def _invalid_version(text: str, detail: str) -> ValueError:
-    return ValueError(f"Version {_shown(text)} is not a valid NuGet version: {detail}.")
+def _invalid_version(text: str, message: str, **values: object) -> ValueError:
+    """A ValueError for ``text`` from a translated ``message`` with a ``%(version)s``."""
+    return ValueError(message % {"version": _shown(text), **values})
 
 
-def _label_problem(label: str, what: str, *, allow_leading_zeros: bool) -> str | None:
-    """Describe what is wrong with a dot-separated pre-release/metadata label, if anything."""
+# What _label_problem can find wrong with a pre-release label or build metadata.
+# Each becomes a whole translated sentence (see _release_message, _metadata_message),
+# because the two labels differ in gender and number in other languages.
+_LABEL_EMPTY = "empty"
+_LABEL_EMPTY_IDENTIFIER = "empty identifier"
+_LABEL_BAD_CHARACTER = "bad character"
+_LABEL_LEADING_ZERO = "leading zero"
+
+
+def _label_problem(label: str, *, allow_leading_zeros: bool) -> str | None:
+    """Name what is wrong with a dot-separated pre-release/metadata label, if anything.
+
+    Returns one of the ``_LABEL_*`` constants, or None if the label is fine.
+    """
     if not label:
-        return f"the {what} is empty"
+        return _LABEL_EMPTY
     for identifier in label.split("."):
         if not identifier:
-            return f"the {what} has an empty identifier"
+            return _LABEL_EMPTY_IDENTIFIER
         if not _IDENTIFIER_RE.fullmatch(identifier):
-            return f"the {what} may only contain ASCII letters, digits, '-' and '.'"
+            return _LABEL_BAD_CHARACTER
         # Same rule as SemVer 2.0 and NuGet: "0" is fine, "01" is not. Also keeps
         # equality (numeric comparison) consistent with the string identity_key.
         if (
@@ -115,8 +154,60 @@ def _label_problem(label: str, what: str, *, allow_leading_zeros: bool) -> str |
             and identifier[0] == "0"
             and _DIGITS_RE.fullmatch(identifier)
         ):
-            return f"numeric identifiers in the {what} must not have leading zeros"
+            return _LABEL_LEADING_ZERO
     return None
+
+
+def _release_message(problem: str) -> str:
+    """The translated message for a pre-release label ``problem``; has a ``%(version)s``."""
+    if problem == _LABEL_EMPTY:
+        return _(
+            # Translators: %(version)s is the version as sent, in quotes. The pre-release
+            # label is the part after "-", as in "beta.2" in "1.0.0-beta.2".
+            "Version %(version)s is not a valid NuGet version: the pre-release label is empty."
+        )
+    if problem == _LABEL_EMPTY_IDENTIFIER:
+        return _(
+            # Translators: %(version)s is the version as sent, in quotes. The pre-release
+            # label is made of identifiers separated by dots; one of them is empty.
+            "Version %(version)s is not a valid NuGet version: "
+            "the pre-release label has an empty identifier."
+        )
+    if problem == _LABEL_LEADING_ZERO:
+        return _(
+            # Translators: %(version)s is the version as sent, in quotes. E.g. "01" in
+            # "1.0.0-beta.01" is not allowed; "0" or "1" is.
+            "Version %(version)s is not a valid NuGet version: "
+            "numeric identifiers in the pre-release label must not have leading zeros."
+        )
+    return _(
+        # Translators: %(version)s is the version as sent, in quotes. Keep the quoted
+        # '-' and '.' as they are.
+        "Version %(version)s is not a valid NuGet version: "
+        "the pre-release label may only contain ASCII letters, digits, '-' and '.'."
+    )
+
+
+def _metadata_message(problem: str) -> str:
+    """The translated message for a build metadata ``problem``; has a ``%(version)s``."""
+    if problem == _LABEL_EMPTY:
+        # Translators: %(version)s is the version as sent, in quotes. Build metadata
+        # is the part after "+", as in "build.5" in "1.0.0+build.5".
+        return _("Version %(version)s is not a valid NuGet version: the build metadata is empty.")
+    if problem == _LABEL_EMPTY_IDENTIFIER:
+        return _(
+            # Translators: %(version)s is the version as sent, in quotes. Build metadata
+            # is made of identifiers separated by dots; one of them is empty.
+            "Version %(version)s is not a valid NuGet version: "
+            "the build metadata has an empty identifier."
+        )
+    # Build metadata allows leading zeros, so this is the only problem left.
+    return _(
+        # Translators: %(version)s is the version as sent, in quotes. Keep the quoted
+        # '-' and '.' as they are.
+        "Version %(version)s is not a valid NuGet version: "
+        "the build metadata may only contain ASCII letters, digits, '-' and '.'."
+    )
 
 
 @functools.total_ordering
@@ -139,49 +230,110 @@ class NuGetVersion:
     def __post_init__(self) -> None:
         for part in (self.major, self.minor, self.patch, self.revision):
             if type(part) is not int or not 0 <= part <= MAX_VERSION_PART:
-                raise ValueError(f"Version part {part!r} is out of range.")
-        if self.release and _label_problem(
-            self.release, "pre-release label", allow_leading_zeros=False
-        ):
-            raise ValueError(f"Pre-release label {_shown(self.release)} is not valid.")
-        if self.metadata and _label_problem(
-            self.metadata, "build metadata", allow_leading_zeros=True
-        ):
-            raise ValueError(f"Build metadata {_shown(self.metadata)} is not valid.")
+                # Translators: %(part)s is a number (or other value) given as a
+                # major, minor, patch or revision number.
+                raise ValueError(_("Version part %(part)s is out of range.") % {"part": repr(part)})
+        if self.release and _label_problem(self.release, allow_leading_zeros=False):
+            raise ValueError(
+                # Translators: %(label)s is the pre-release label (the part after "-"
+                # in "1.0.0-beta"), in quotes.
+                _("Pre-release label %(label)s is not valid.") % {"label": _shown(self.release)}
+            )
+        if self.metadata and _label_problem(self.metadata, allow_leading_zeros=True):
+            raise ValueError(
+                # Translators: %(metadata)s is the build metadata (the part after "+"
+                # in "1.0.0+build.5"), in quotes.
+                _("Build metadata %(metadata)s is not valid.") % {"metadata": _shown(self.metadata)}
+            )
 
     @classmethod
     def parse(cls, text: str) -> NuGetVersion:
         """Parse a SemVer 2.0 or legacy 4-part version; raise ValueError if invalid."""
         if not text:
-            raise _invalid_version(text, "it is empty")
+            raise _invalid_version(
+                text,
+                # Translators: %(version)s is the version as sent, in quotes (here '').
+                _("Version %(version)s is not a valid NuGet version: it is empty."),
+            )
         if len(text) > MAX_VERSION_LENGTH:
-            raise _invalid_version(text, f"it is longer than {MAX_VERSION_LENGTH} characters")
+            raise _invalid_version(
+                text,
+                ngettext(
+                    # Translators: %(version)s is the version as sent, in quotes (possibly
+                    # cut short with "..."); %(max)d is the longest length allowed.
+                    "Version %(version)s is not a valid NuGet version: "
+                    "it is longer than %(max)d character.",
+                    "Version %(version)s is not a valid NuGet version: "
+                    "it is longer than %(max)d characters.",
+                    MAX_VERSION_LENGTH,
+                ),
+                max=MAX_VERSION_LENGTH,
+            )
         if any(c.isspace() for c in text):
-            raise _invalid_version(text, "it contains whitespace")
+            raise _invalid_version(
+                text,
+                # Translators: %(version)s is the version as sent, in quotes.
+                _("Version %(version)s is not a valid NuGet version: it contains whitespace."),
+            )
 
         core, plus, metadata = text.partition("+")
         if plus:
-            problem = _label_problem(metadata, "build metadata", allow_leading_zeros=True)
+            problem = _label_problem(metadata, allow_leading_zeros=True)
             if problem:
-                raise _invalid_version(text, problem)
+                raise _invalid_version(text, _metadata_message(problem))
         core, dash, release = core.partition("-")
         if dash:
-            problem = _label_problem(release, "pre-release label", allow_leading_zeros=False)
+            problem = _label_problem(release, allow_leading_zeros=False)
             if problem:
-                raise _invalid_version(text, problem)
+                raise _invalid_version(text, _release_message(problem))
 
         if not core:
-            raise _invalid_version(text, "it must start with a number")
+            raise _invalid_version(
+                text,
+                # Translators: %(version)s is the version as sent, in quotes.
+                _("Version %(version)s is not a valid NuGet version: it must start with a number."),
+            )
         parts = core.split(".")
         if len(parts) > 4:
-            raise _invalid_version(text, "it has more than 4 numeric parts")
+            raise _invalid_version(
+                text,
+                _(
+                    # Translators: %(version)s is the version as sent, in quotes. A NuGet
+                    # version has at most 4 numbers separated by dots, as in 1.2.3.4.
+                    "Version %(version)s is not a valid NuGet version: "
+                    "it has more than 4 numeric parts."
+                ),
+            )
         if any(not part for part in parts):
-            raise _invalid_version(text, "it has an empty numeric part")
+            raise _invalid_version(
+                text,
+                _(
+                    # Translators: %(version)s is the version as sent, in quotes. E.g. "1..2"
+                    # or "1." has an empty part between or after the dots.
+                    "Version %(version)s is not a valid NuGet version: it has an empty numeric part."
+                ),
+            )
         if not all(_DIGITS_RE.fullmatch(part) for part in parts):
-            raise _invalid_version(text, "numeric parts may only contain the digits 0-9")
+            raise _invalid_version(
+                text,
+                _(
+                    # Translators: %(version)s is the version as sent, in quotes.
+                    "Version %(version)s is not a valid NuGet version: "
+                    "numeric parts may only contain the digits 0-9."
+                ),
+            )
         numbers = [int(part) for part in parts]
         if any(number > MAX_VERSION_PART for number in numbers):
-            raise _invalid_version(text, f"numeric parts must not exceed {MAX_VERSION_PART}")
+            raise _invalid_version(
+                text,
+                _(
+                    # Translators: %(version)s is the version as sent, in quotes; %(max)d is
+                    # the largest number allowed in a part (2147483647).
+                    "Version %(version)s is not a valid NuGet version: "
+                    "numeric parts must not exceed %(max)d."
+                ),
+                max=MAX_VERSION_PART,
+            )
         numbers += [0] * (4 - len(numbers))
         return cls(*numbers, release=release, metadata=metadata)
 
@@ -281,36 +433,70 @@ def read_package(
         # by the upload cap enforced earlier with copy_limited().
         archive = zipfile.ZipFile(fileobj)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise PackageError("The package is not a valid zip file.") from exc
+        raise PackageError(_("The package is not a valid zip file.")) from exc
 
     with archive:
         infos = archive.infolist()
         if len(infos) > max_entries:
-            raise PackageError(f"The package contains more than {max_entries:,} entries.")
+            raise PackageError(
+                ngettext(
+                    # Translators: %(count)s is a number with thousands separators, e.g. 10,000.
+                    "The package contains more than %(count)s entry.",
+                    "The package contains more than %(count)s entries.",
+                    max_entries,
+                )
+                % {"count": _grouped(max_entries)}
+            )
 
         for info in infos:
             if _unsafe_name(info.filename):
                 raise PackageError(
-                    f"The package contains an entry with an unsafe path: {_shown(info.filename)}."
+                    # Translators: %(name)s is the path of a file inside the package
+                    # (a zip archive), in quotes.
+                    _("The package contains an entry with an unsafe path: %(name)s.")
+                    % {"name": _shown(info.filename)}
                 )
 
         # Declared sizes can lie; these checks only reject honest bombs cheaply.
         # The nuspec read below is bounded independently of what is declared.
         if sum(info.file_size for info in infos) > max_uncompressed:
-            raise PackageError(f"The package expands to more than {max_uncompressed:,} bytes.")
+            raise PackageError(
+                ngettext(
+                    # Translators: %(count)s is a number with thousands separators, e.g.
+                    # 1,000,000,000. "Expands" means once the zip archive is decompressed.
+                    "The package expands to more than %(count)s byte.",
+                    "The package expands to more than %(count)s bytes.",
+                    max_uncompressed,
+                )
+                % {"count": _grouped(max_uncompressed)}
+            )
         for info in infos:
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > RATIO_CHECK_MIN_SIZE and ratio > max_ratio:
                 raise PackageError(
-                    f"The entry {_shown(info.filename)} is compressed more than "
-                    f"{max_ratio}:1, which is not allowed (possible zip bomb)."
+                    _(
+                        # Translators: %(name)s is the path of a file inside the package
+                        # (a zip archive), in quotes; "%(ratio)d:1" is a compression ratio,
+                        # e.g. 100:1 (the file is 100 times smaller compressed).
+                        "The entry %(name)s is compressed more than %(ratio)d:1, "
+                        "which is not allowed (possible zip bomb)."
+                    )
+                    % {"name": _shown(info.filename), "ratio": max_ratio}
                 )
 
         nuspecs = [info for info in infos if _is_root_nuspec(info.filename)]
         if len(nuspecs) != 1:
             raise PackageError(
-                "The package must contain exactly one .nuspec file at its root; "
-                f"found {len(nuspecs)}."
+                ngettext(
+                    # Translators: %(count)d is how many .nuspec files were found (0 or 2 and
+                    # more). English uses the same wording for singular and plural.
+                    "The package must contain exactly one .nuspec file at its root; "
+                    "found %(count)d.",
+                    "The package must contain exactly one .nuspec file at its root; "
+                    "found %(count)d.",
+                    len(nuspecs),
+                )
+                % {"count": len(nuspecs)}
             )
         data = _read_nuspec_bytes(archive, nuspecs[0], max_nuspec_bytes)
 
@@ -318,23 +504,33 @@ def read_package(
 
 
 def _read_nuspec_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    too_big = PackageError(f"The .nuspec is larger than {limit:,} bytes.")
+    def too_big() -> PackageError:
+        return PackageError(
+            ngettext(
+                # Translators: %(count)s is a number with thousands separators, e.g. 1,000,000.
+                "The .nuspec is larger than %(count)s byte.",
+                "The .nuspec is larger than %(count)s bytes.",
+                limit,
+            )
+            % {"count": _grouped(limit)}
+        )
+
     if info.file_size > limit:
-        raise too_big
+        raise too_big()
     if info.flag_bits & 0x1:  # general-purpose bit 0: the entry is encrypted
-        raise PackageError("The .nuspec is encrypted, which is not supported.")
+        raise PackageError(_("The .nuspec is encrypted, which is not supported."))
     try:
         with archive.open(info) as entry:
             # One byte over the limit tells us the declared size was a lie.
             data = entry.read(limit + 1)
     except NotImplementedError as exc:
         raise PackageError(
-            "The .nuspec uses a zip compression method that is not supported."
+            _("The .nuspec uses a zip compression method that is not supported.")
         ) from exc
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise PackageError("The .nuspec entry in the zip file is corrupt.") from exc
+        raise PackageError(_("The .nuspec entry in the zip file is corrupt.")) from exc
     if len(data) > limit:
-        raise too_big
+        raise too_big()
     return data
 
 
@@ -354,19 +550,23 @@ def _parse_nuspec(data: bytes) -> PackageManifest:
         defusedxml.ExternalReferenceForbidden,
     ) as exc:
         raise PackageError(
-            "The .nuspec contains a DTD or entity declaration, which is not allowed."
+            _("The .nuspec contains a DTD or entity declaration, which is not allowed.")
         ) from exc
     except defusedxml.ElementTree.ParseError as exc:
-        raise PackageError(f"The .nuspec is not well-formed XML: {exc}.") from exc
+        raise PackageError(
+            # Translators: %(error)s is the XML parser's own description of the error,
+            # in English, e.g. "mismatched tag: line 3, column 2".
+            _("The .nuspec is not well-formed XML: %(error)s.") % {"error": exc}
+        ) from exc
 
     if _local_name(root.tag) != "package":
-        raise PackageError("The .nuspec root element must be <package>.")
+        raise PackageError(_("The .nuspec root element must be <package>."))
     # Like NuGet's NuspecReader: <metadata> is found by local name (old tools put the
     # xmlns on <metadata> rather than <package>), and its children are read in
     # <metadata>'s own namespace, so look-alike elements from extensions are ignored.
     metadata = next((child for child in root if _local_name(child.tag) == "metadata"), None)
     if metadata is None:
-        raise PackageError("The .nuspec has no <metadata> element.")
+        raise PackageError(_("The .nuspec has no <metadata> element."))
     namespace = metadata.tag[: -len("metadata")]
 
     def text_of(name: str) -> str:
@@ -377,10 +577,10 @@ def _parse_nuspec(data: bytes) -> PackageManifest:
 
     package_id = text_of("id")
     if not package_id:
-        raise PackageError("The .nuspec metadata has no <id>.")
+        raise PackageError(_("The .nuspec metadata has no <id>."))
     original_version = text_of("version")
     if not original_version:
-        raise PackageError("The .nuspec metadata has no <version>.")
+        raise PackageError(_("The .nuspec metadata has no <version>."))
 
     try:
         validate_package_id(package_id)
@@ -414,7 +614,16 @@ def copy_limited(src: BinaryIO, dst: BinaryIO, limit: int, chunk_size: int = _CH
         if not chunk:
             return written
         if written + len(chunk) > limit:
-            raise PackageTooLarge(f"The package is larger than the {limit:,}-byte limit.")
+            raise PackageTooLarge(
+                ngettext(
+                    # Translators: %(count)s is a number with thousands separators, e.g.
+                    # 262,144,000. English uses the same wording for singular and plural.
+                    "The package is larger than the %(count)s-byte limit.",
+                    "The package is larger than the %(count)s-byte limit.",
+                    limit,
+                )
+                % {"count": _grouped(limit)}
+            )
         dst.write(chunk)
         written += len(chunk)
 

@@ -35,10 +35,17 @@ def service_index(request):
     )
 
 
+# Typographic marks that French (and English) messages use, in their plain forms.
+_PLAIN = str.maketrans(
+    {"“": '"', "”": '"', "«": '"', "»": '"', "’": "'", "‘": "'", "…": "...", "–": "-"}
+)
+
+
 def _reason_phrase(message: str) -> str:
     # NuGet clients print the HTTP reason phrase, not the body, so the reason
     # goes there too; a status line allows Latin-1 on one line only.
-    return " ".join(message.split()).encode("latin-1", "replace").decode("latin-1")[:400]
+    plain = " ".join(message.translate(_PLAIN).split())  # split() also folds no-break spaces
+    return plain.encode("latin-1", "replace").decode("latin-1")[:400]
 
 
 def _answer(status: int, message: str, *, key=None, code: str = "") -> HttpResponse:

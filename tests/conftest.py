@@ -94,3 +94,14 @@ def sign_in(client, user, password=PASSWORD):
     response = client.post(reverse("account_reauthenticate"), {"password": password})
     assert response.status_code == 302, response.content
     return client
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print what axe-core found on each page, so the results are in the test output."""
+    from tests.browser import test_accessibility
+
+    lines = test_accessibility.pytest_terminal_summary_lines()
+    if lines:
+        terminalreporter.section("accessibility (axe-core)")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1,6 +1,7 @@
 """Tests for packages.nupkg: safe .nupkg reading, ids, versions and stream helpers.
 
-Pure Python: no Django settings and no database are needed.
+No database is needed; error messages are built with Django's translation and
+number-formatting functions, so they use the settings pytest-django configures.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from packages.nupkg import (
     NuGetVersion,
@@ -455,6 +457,13 @@ def test_copy_limited_raises_one_byte_over_the_limit():
         copy_limited(io.BytesIO(b"x" * 11), io.BytesIO(), limit=10, chunk_size=3)
 
     assert isinstance(info.value, PackageError)
+
+
+def test_limits_in_messages_use_the_active_languages_thousands_separator():
+    with translation.override("fr"), pytest.raises(PackageTooLarge) as info:
+        copy_limited(io.BytesIO(b"x" * 1501), io.BytesIO(), limit=1500)
+
+    assert "1\xa0500" in info.value.reason
 
 
 def test_copy_limited_stops_reading_just_past_the_limit():
