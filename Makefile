@@ -49,6 +49,14 @@ messages: $(VENV)/.dev
 		--ignore=staticfiles --ignore=test-artifacts
 	DJANGO_DEBUG=1 $(PY) manage.py compilemessages -l fr --ignore=.venv
 
+## Production server: gunicorn with settings from the environment (fails fast without them).
+serve: $(VENV)/.runtime
+	$(PY) manage.py check --deploy --fail-level WARNING
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
+
 superuser: $(VENV)/.runtime
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createsuperuser
 

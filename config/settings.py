@@ -140,6 +140,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -300,7 +301,7 @@ TIME_ZONE = "UTC"
 # Static files, served by whitenoise with hashed names.
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(envstr("GALLEY_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -322,6 +323,10 @@ GALLEY_HTTPS = envbool("GALLEY_HTTPS", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Sessions end after a spell of inactivity and after a fixed time in any case.
+GALLEY_SESSION_IDLE_TIMEOUT = envint("GALLEY_SESSION_IDLE_TIMEOUT", 2 * 3600)
+GALLEY_SESSION_ABSOLUTE_TIMEOUT = envint("GALLEY_SESSION_ABSOLUTE_TIMEOUT", 7 * 24 * 3600)
+SESSION_COOKIE_AGE = GALLEY_SESSION_ABSOLUTE_TIMEOUT
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -6,6 +6,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import views as account_views
+from config.views import healthz
 
 # Django's own admin login would bypass allauth's rate limits and two-factor
 # authentication; send staff through allauth's sign-in instead.
@@ -22,4 +23,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]
+
+handler500 = "config.views.server_error"
