@@ -16,6 +16,16 @@ def required(what: str) -> bool:
     return what in os.environ.get("GALLEY_REQUIRE", "").split(",")
 
 
+@pytest.fixture(autouse=True)
+def english_between_tests():
+    """A request in French leaves French active in the thread; each test starts in English."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")
+
+
 @pytest.fixture
 def password():
     return PASSWORD

@@ -58,3 +58,58 @@ def test_production_start_refuses_missing_or_bad_settings(override, message):
     result = manage("check", **{**PRODUCTION, **override})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def make_serve(**env):
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "GALLEY_", "DATABASE_URL", "REDIS_URL"))
+    }
+    return subprocess.run(
+        ["make", "serve"],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_make_serve_refuses_to_start_without_a_secret_key():
+    result = make_serve(**{**PRODUCTION, "DJANGO_SECRET_KEY": "", "GALLEY_BIND": "127.0.0.1:1"})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stdout + result.stderr
+
+
+def test_make_serve_refuses_to_start_with_debug_on():
+    result = make_serve(**{**PRODUCTION, "DJANGO_DEBUG": "1", "GALLEY_BIND": "127.0.0.1:1"})
+    assert result.returncode != 0
+    assert "DEBUG" in result.stdout + result.stderr
+
+
+def test_gunicorn_refuses_to_serve_with_debug_on():
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "GALLEY_", "DATABASE_URL", "REDIS_URL"))
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "config/gunicorn.py",
+            "config.wsgi",
+            "--bind",
+            "127.0.0.1:0",
+        ],
+        cwd=ROOT,
+        env={**base, **PRODUCTION, "DJANGO_DEBUG": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "refusing to serve with DJANGO_DEBUG on" in result.stdout + result.stderr

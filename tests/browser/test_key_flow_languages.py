@@ -123,11 +123,13 @@ def test_the_key_flow_works_by_keyboard_alone(page):
     focus_by_tab(page, "#id_glob_patterns")
     page.keyboard.type("*")
     focus_by_tab(page, "form.key-form button[type=submit]")
-    page.keyboard.press("Enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     if "/accounts/reauthenticate/" in page.url:
         focus_by_tab(page, "#id_password")
         page.keyboard.type(PASSWORD)
-        page.keyboard.press("Enter")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
     page.locator("#new-key-value").wait_for()
     focus_by_tab(page, "[data-copy]")
     page.keyboard.press("Enter")
@@ -141,6 +143,6 @@ def test_the_key_flow_works_by_keyboard_alone(page):
     focus_by_tab(page, ".key details.action:last-of-type > summary")
     page.keyboard.press("Enter")
     focus_by_tab(page, ".key details.action:last-of-type button[type=submit]")
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/account/apikeys$"))
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert not ApiKey.objects.exists()
