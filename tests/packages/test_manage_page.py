@@ -58,3 +58,51 @@ def test_query_count_does_not_grow_with_packages(client, alice, django_assert_nu
     with django_assert_num_queries(6):
         response = client.get(reverse("packages"))
     assert response.content.count(b'<div class="panel package"') == 21
+
+
+def test_staff_unlist_and_relist_in_the_admin_with_an_audit_trail(client, alice):
+    from django.contrib.auth.models import Permission
+
+    from audit.models import AuditEvent
+    from tests.factories import UserFactory
+
+    version = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice]), "1.0.0"
+    )
+    staff = UserFactory(username="staffer", is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_packageversion", "change_packageversion"])
+    )
+    client.force_login(staff)
+    url = "/admin/packages/packageversion/"
+    client.post(url, {"action": "unlist", "_selected_action": [version.pk]})
+    version.refresh_from_db()
+    assert not version.listed
+    client.post(url, {"action": "relist", "_selected_action": [version.pk]})
+    version.refresh_from_db()
+    assert version.listed
+    kinds = list(
+        AuditEvent.objects.order_by("pk").values_list("kind", "actor__username", "package_id")
+    )
+    assert kinds == [
+        ("package.unlisted", "staffer", "Contoso.Core"),
+        ("package.relisted", "staffer", "Contoso.Core"),
+    ]
+
+
+def test_staff_without_change_permission_cannot_unlist(client, alice):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    version = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice]), "1.0.0"
+    )
+    staff = UserFactory(username="viewer", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_packageversion"))
+    client.force_login(staff)
+    client.post(
+        "/admin/packages/packageversion/", {"action": "unlist", "_selected_action": [version.pk]}
+    )
+    version.refresh_from_db()
+    assert version.listed
