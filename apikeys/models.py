@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +38,71 @@ def _hash(secret: str) -> str:
     return tokens.hash_key(secret, settings.GALLEY_KEY_HASH_SECRET)
 
 
+def _find_by_hash(alias: str, hashed_key: str):
+    """One indexed SELECT that brings the key, its holder and its package owner.
+
+    Every push and unlist starts here, so the statement (and how to convert
+    each column) is worked out once per database, and rows become model
+    instances through Model.from_db, as in the ORM itself: compiling the
+    equivalent select_related() query on every request cost more than running
+    it (docs/benchmarks.md has the figures).
+    """
+    plan = _FIND_PLANS.get(alias) or _FIND_PLANS.setdefault(alias, _find_plan(alias))
+    sql, parts = plan
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [hashed_key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    connection = connections[alias]
+    instances, start = [], 0
+    for model, attnames, converters in parts:
+        values = list(row[start : start + len(attnames)])
+        start += len(attnames)
+        for index, convert in converters:
+            values[index] = convert(values[index], None, connection)
+        instances.append(model.from_db(alias, attnames, values))
+    key, holder, owner = instances
+    key.holder = holder
+    key.owner = holder if key.owner_id == key.holder_id else owner
+    return key
+
+
+_FIND_PLANS: dict[str, tuple] = {}
+
+
+def _find_plan(alias: str):
+    from django.contrib.auth import get_user_model
+
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    user_model = get_user_model()
+    parts, columns = [], []
+    for model, table in ((ApiKey, "k"), (user_model, "h"), (user_model, "o")):
+        fields = model._meta.concrete_fields
+        columns += [f"{table}.{quote(field.column)}" for field in fields]
+        converters = []
+        for index, field in enumerate(fields):
+            expression = field.get_col(model._meta.db_table)
+            for convert in connection.ops.get_db_converters(
+                expression
+            ) + expression.get_db_converters(connection):
+                converters.append((index, _bind(convert, expression)))
+        parts.append((model, [field.attname for field in fields], converters))
+    field = ApiKey._meta.get_field
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {quote(ApiKey._meta.db_table)} k "
+        f"JOIN {quote(user_model._meta.db_table)} h ON h.{quote(user_model._meta.pk.column)} = k.{quote(field('holder').column)} "
+        f"JOIN {quote(user_model._meta.db_table)} o ON o.{quote(user_model._meta.pk.column)} = k.{quote(field('owner').column)} "
+        f"WHERE k.{quote(field('hashed_key').column)} = %s"
+    )
+    return sql, parts
+
+
+def _bind(convert, expression):
+    return lambda value, _expression, connection: convert(value, expression, connection)
+
+
 class ApiKeyQuerySet(models.QuerySet):
     def held_by(self, holder):
         return self.filter(holder=holder)
@@ -54,7 +119,7 @@ class ApiKeyQuerySet(models.QuerySet):
         """
         if not tokens.is_well_formed(secret, settings.GALLEY_KEY_PREFIX):
             return None
-        return self.select_related("holder", "owner").filter(hashed_key=_hash(secret)).first()
+        return _find_by_hash(self.db, _hash(secret))
 
     def find_many(self, secrets) -> dict:
         """{secret: key} for the well-formed secrets that belong to a key, in one query."""

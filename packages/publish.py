@@ -5,6 +5,7 @@ its HTTP status, a stable code and a message for the person at the client.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -29,6 +30,20 @@ class Refused(Exception):
     message: str
 
 
+_AUDIT_INTERVAL = 60.0
+_last_audited: dict[tuple, float] = {}
+
+
+def _first_in_a_while(what: tuple) -> bool:
+    now = time.time()
+    if now - _last_audited.get(what, -_AUDIT_INTERVAL) < _AUDIT_INTERVAL:
+        return False
+    if len(_last_audited) > 10_000:  # bounded, whatever the traffic
+        _last_audited.clear()
+    _last_audited[what] = now
+    return True
+
+
 def _refuse(request, status, code, message, *, key=None, package_id=""):
     # The hint identifies the key to its owner; the secret is never logged.
     log.warning(
@@ -38,10 +53,12 @@ def _refuse(request, status, code, message, *, key=None, package_id=""):
         f"{key.hint}…" if key else "-",
         package_id or "-",
     )
-    # Refusals of a known key go to its holder's security log. Unknown and
-    # malformed keys are only logged: anyone can send those, and writing a
-    # row for each would let them fill the database.
-    if key is not None:
+    # Refusals of a known key go to its holder's security log, once a minute
+    # per key and rule in each process: a leaked key that was revoked can be
+    # replayed by anyone, and a row per attempt would let them fill the
+    # database (the log line above still records every attempt). Unknown and
+    # malformed keys are only logged, for the same reason.
+    if key is not None and _first_in_a_while((key.pk, code)):
         record(
             Kind.PUBLISH_REFUSED,
             request=request,

@@ -212,3 +212,18 @@ def test_client_ip_trusts_only_the_declared_proxies(settings, proxies, remote, f
     settings.GALLEY_TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
+
+
+def test_repeated_refusals_of_one_key_are_audited_once_a_minute(client, alice, caplog):
+    import time_machine
+
+    key, secret = make_key(alice)
+    key.revoke(by=alice, source="holder")
+    with caplog.at_level("WARNING"), time_machine.travel("2026-05-01 10:00Z") as clock:
+        for _ in range(5):
+            assert push(client, secret).status_code == 403
+        assert AuditEvent.objects.filter(kind=Kind.PUBLISH_REFUSED).count() == 1
+        assert caplog.text.count("publish refused") == 5  # every attempt is still logged
+        clock.shift(61)
+        push(client, secret)
+    assert AuditEvent.objects.filter(kind=Kind.PUBLISH_REFUSED).count() == 2
