@@ -39,22 +39,23 @@ def _hash(secret: str) -> str:
 
 
 def _find_by_hash(alias: str, hashed_key: str):
-    """One indexed SELECT that brings the key, its holder and its package owner.
+    """One indexed SELECT that brings the key and its holder.
 
     Every push and unlist starts here, so the statement (and how to convert
     each column) is worked out once per database, and rows become model
     instances through Model.from_db, as in the ORM itself: compiling the
     equivalent select_related() query on every request cost more than running
-    it (docs/benchmarks.md has the figures).
+    it (docs/benchmarks.md has the figures). The package owner is the holder
+    for personal keys; an organization owner is loaded when a rule needs it.
     """
     plan = _FIND_PLANS.get(alias) or _FIND_PLANS.setdefault(alias, _find_plan(alias))
     sql, parts = plan
-    with connections[alias].cursor() as cursor:
+    connection = connections[alias]
+    with connection.cursor() as cursor:
         cursor.execute(sql, [hashed_key])
         row = cursor.fetchone()
     if row is None:
         return None
-    connection = connections[alias]
     instances, start = [], 0
     for model, attnames, converters in parts:
         values = list(row[start : start + len(attnames)])
@@ -62,9 +63,10 @@ def _find_by_hash(alias: str, hashed_key: str):
         for index, convert in converters:
             values[index] = convert(values[index], None, connection)
         instances.append(model.from_db(alias, attnames, values))
-    key, holder, owner = instances
+    key, holder = instances
     key.holder = holder
-    key.owner = holder if key.owner_id == key.holder_id else owner
+    if key.owner_id == key.holder_id:
+        key.owner = holder
     return key
 
 
@@ -78,23 +80,25 @@ def _find_plan(alias: str):
     quote = connection.ops.quote_name
     user_model = get_user_model()
     parts, columns = [], []
-    for model, table in ((ApiKey, "k"), (user_model, "h"), (user_model, "o")):
+    for model, table in ((ApiKey, "k"), (user_model, "h")):
         fields = model._meta.concrete_fields
         columns += [f"{table}.{quote(field.column)}" for field in fields]
         converters = []
         for index, field in enumerate(fields):
             expression = field.get_col(model._meta.db_table)
-            for convert in connection.ops.get_db_converters(
-                expression
-            ) + expression.get_db_converters(connection):
+            db_converters = connection.ops.get_db_converters(expression)
+            for convert in db_converters + expression.get_db_converters(connection):
                 converters.append((index, _bind(convert, expression)))
         parts.append((model, [field.attname for field in fields], converters))
-    field = ApiKey._meta.get_field
+    holder_column = quote(ApiKey._meta.get_field("holder").column)
+    hash_column = quote(ApiKey._meta.get_field("hashed_key").column)
+    # Only names from the models' own metadata go into the statement; the
+    # presented key's hash is a bound parameter.
     sql = (
-        f"SELECT {', '.join(columns)} FROM {quote(ApiKey._meta.db_table)} k "
-        f"JOIN {quote(user_model._meta.db_table)} h ON h.{quote(user_model._meta.pk.column)} = k.{quote(field('holder').column)} "
-        f"JOIN {quote(user_model._meta.db_table)} o ON o.{quote(user_model._meta.pk.column)} = k.{quote(field('owner').column)} "
-        f"WHERE k.{quote(field('hashed_key').column)} = %s"
+        f"SELECT {', '.join(columns)} FROM {quote(ApiKey._meta.db_table)} k "  # noqa: S608
+        f"JOIN {quote(user_model._meta.db_table)} h "
+        f"ON h.{quote(user_model._meta.pk.column)} = k.{holder_column} "
+        f"WHERE k.{hash_column} = %s"
     )
     return sql, parts
 
