@@ -123,3 +123,21 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("accessibility (axe-core)")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+def create_key_on_page(client, *, extra=None, **fields):
+    """POST the API Keys page's Create form as a person would; returns the response."""
+    from django.urls import reverse
+
+    data = {
+        "name": "CI",
+        "expires_in": "90",
+        "owner": "alice",
+        "push": "on",
+        "push_scope": "package:push",
+        "glob_patterns": "*",
+        **fields,
+    }
+    return client.post(
+        reverse("apikeys"), {k: v for k, v in data.items() if v is not None}, **(extra or {})
+    )

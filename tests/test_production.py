@@ -8,6 +8,7 @@ from django.contrib.auth import SESSION_KEY
 from django.db import OperationalError
 from django.test import Client
 
+from tests.conftest import create_key_on_page
 from tests.factories import make_key
 from tests.packages.test_publish_api import push
 
@@ -123,17 +124,7 @@ def test_the_page_showing_a_secret_is_not_stored(client, alice):
     from tests.conftest import sign_in
 
     sign_in(client, alice)
-    response = client.post(
-        "/account/apikeys",
-        {
-            "name": "CI",
-            "expires_in": "90",
-            "owner": "alice",
-            "push": "on",
-            "push_scope": "package:push",
-            "glob_patterns": "*",
-        },
-    )
+    response = create_key_on_page(client)
     assert "gly_" in response.content.decode()
     assert "no-store" in response["Cache-Control"]
     assert "script-src 'self'" in response["Content-Security-Policy"]

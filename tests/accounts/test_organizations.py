@@ -9,7 +9,7 @@ from accounts.models import Membership, User
 from apikeys.models import ApiKey
 from audit.models import AuditEvent
 from packages.models import PackageRegistration
-from tests.conftest import sign_in
+from tests.conftest import create_key_on_page, sign_in
 from tests.factories import PackageRegistrationFactory, UserFactory, make_key
 from tests.packages.builders import nupkg
 from tests.packages.test_publish_api import push
@@ -40,15 +40,9 @@ def contoso(alice, bob):
 
 
 def create_key(client, owner, **extra):
-    data = {
-        "name": "contoso-ci",
-        "expires_in": "90",
-        "owner": owner,
-        "push": "on",
-        "push_scope": "package:push",
-        "glob_patterns": "Contoso.*",
-    }
-    response = client.post(reverse("apikeys"), {**data, **extra})
+    response = create_key_on_page(
+        client, name="contoso-ci", owner=owner, glob_patterns="Contoso.*", **extra
+    )
     match = KEY_RE.search(response.content.decode())
     return response, match.group(0) if match else None
 

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from apikeys.notices import send_expiry_notices
-from tests.conftest import sign_in
+from tests.conftest import create_key_on_page, sign_in
 from tests.factories import make_key
 
 pytestmark = pytest.mark.django_db
@@ -23,17 +23,7 @@ def run_at(key, days_before_expiry, hours=0):
 
 def test_created_and_regenerated_keys_are_emailed_without_the_secret(client, alice, mailoutbox):
     sign_in(client, alice)
-    client.post(
-        reverse("apikeys"),
-        {
-            "name": "CI",
-            "expires_in": "90",
-            "owner": "alice",
-            "push": "on",
-            "push_scope": "package:push",
-            "glob_patterns": "*",
-        },
-    )
+    create_key_on_page(client)
     from apikeys.models import ApiKey
 
     key = ApiKey.objects.get()

@@ -6,7 +6,7 @@ from django.db import connection
 from django.urls import reverse
 
 from apikeys.models import ApiKey
-from tests.conftest import sign_in
+from tests.conftest import create_key_on_page, sign_in
 from tests.factories import PackageRegistrationFactory, UserFactory, make_key
 
 pytestmark = pytest.mark.django_db
@@ -15,16 +15,7 @@ KEY_RE = re.compile(r"gly_[0-9A-Za-z]{38}")
 
 
 def create(client, **overrides):
-    data = {
-        "name": "CI",
-        "expires_in": "365",
-        "owner": "alice",
-        "push": "on",
-        "push_scope": "package:push",
-        "glob_patterns": "*",
-    }
-    data.update(overrides)
-    return client.post(reverse("apikeys"), {k: v for k, v in data.items() if v is not None})
+    return create_key_on_page(client, **{"expires_in": "365", **overrides})
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from audit.events import client_ip
 from audit.models import AppendOnly, AuditEvent
-from tests.conftest import sign_in, totp_code
+from tests.conftest import create_key_on_page, sign_in, totp_code
 from tests.factories import make_key
 from tests.packages.test_publish_api import push, unlist
 
@@ -33,18 +33,7 @@ def events(kind):
 
 def test_key_lifecycle_is_recorded_once_each_with_the_actor(client, alice):
     sign_in(client, alice)
-    response = client.post(
-        reverse("apikeys"),
-        {
-            "name": "CI",
-            "expires_in": "90",
-            "owner": "alice",
-            "push": "on",
-            "push_scope": "package:push",
-            "glob_patterns": "*",
-        },
-        HTTP_USER_AGENT="Firefox/140",
-    )
+    response = create_key_on_page(client, extra={"HTTP_USER_AGENT": "Firefox/140"})
     secret = KEY_RE.search(response.content.decode()).group(0)
     (created,) = events(Kind.KEY_CREATED)
     assert created.user == alice and created.actor == alice and created.key_name == "CI"
@@ -170,17 +159,7 @@ def test_staff_read_everything_in_the_admin_but_cannot_change_it(client, alice, 
 
 def test_no_secret_in_any_audit_row(client, alice):
     sign_in(client, alice)
-    response = client.post(
-        reverse("apikeys"),
-        {
-            "name": "CI",
-            "expires_in": "90",
-            "owner": "alice",
-            "push": "on",
-            "push_scope": "package:push",
-            "glob_patterns": "Contoso.*",
-        },
-    )
+    response = create_key_on_page(client, glob_patterns="Contoso.*")
     secret = KEY_RE.search(response.content.decode()).group(0)
     push(Client(), secret)
     from tests.packages.builders import nupkg

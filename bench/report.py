@@ -1,0 +1,276 @@
+"""The benchmark's report: the same tables printed and written to docs/benchmarks.md."""
+
+from dataclasses import dataclass, field
+
+REFUSED_GOAL = 0.8
+MEMORY_GOAL_MIB = 64
+# Left-aligned in the markdown tables; the other columns hold numbers.
+TEXT_COLUMNS = {"", "Call", "Database", "Request", "Responses", "Goal", "Figure", "Value"}
+
+KEY_CHECKS = [
+    ("bare_orm", "Bare SELECT by primary key, ORM (baseline)"),
+    ("bare_cursor", "Bare SELECT by primary key, raw cursor"),
+    ("find_valid", "`find()`, valid key"),
+    ("authenticate_valid", "`authenticate()`, valid key"),
+    ("authenticate_revoked", "`authenticate()`, revoked key (refused)"),
+    ("find_unknown", "`find()`, well-formed unknown key"),
+    ("find_malformed", "`find()`, malformed key (no query)"),
+    ("authenticate_malformed", "`authenticate()`, malformed key (refused, no query)"),
+]
+REQUESTS = [
+    ("select", "GET /bench/select (baseline)"),
+    ("revoked", "PUT package, revoked key"),
+    ("out_of_pattern", "PUT package, key outside its glob patterns"),
+]
+
+
+@dataclass
+class Table:
+    title: str
+    note: str
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+
+def _ratio(value: float, baseline: float) -> str:
+    return f"{value / baseline:.2f}×" if baseline else "–"
+
+
+def _span(values, form: str) -> str:
+    return f"{form.format(min(values))}–{form.format(max(values))}"
+
+
+def _mib(kb: int) -> str:
+    return f"{kb / 1024:.1f} MiB"
+
+
+def _responses(run: dict) -> str:
+    text = ", ".join(f"{status}: {count:,}" for status, count in sorted(run["statuses"].items()))
+    if run["socket_errors"]:
+        text += f"; socket errors: {run['socket_errors']:,}"
+    return text or "none"
+
+
+def _unexpected(run: dict, expected: int) -> int:
+    wrong = sum(count for status, count in run["statuses"].items() if status != expected)
+    return wrong + run["socket_errors"]
+
+
+def _meets(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def tables(results: dict) -> list[Table]:
+    backends = results["backends"]
+    first = backends[0]
+    key_table = Table(
+        "1. API key check in one process",
+        f"Microseconds per call, the best of {first['repeat']} runs of "
+        f"{first['min_number']:,}–{first['number']:,} calls (fewer for slower calls), with "
+        f"{first['keys']:,} keys in the table; the ratio is against the bare ORM SELECT. "
+        "`find()` hashes the presented key (HMAC-SHA256) and loads the key with its holder and "
+        "owner in one indexed query; `authenticate()` also turns away revoked, expired and "
+        "deactivated keys and notes the key's use (written at most once a minute). A malformed "
+        "key is refused on its shape and checksum, without a query.",
+        ["Call"] + [h for b in backends for h in (f"{b['database']['name']} µs", "× bare")],
+    )
+    for name, label in KEY_CHECKS:
+        row = [label]
+        for backend in backends:
+            timings = backend["timings_us"]
+            row += [f"{timings[name]:.1f}", _ratio(timings[name], timings["bare_orm"])]
+        key_table.rows.append(row)
+
+    http = first["http"]
+    http_table = Table(
+        "2. Refused push over HTTP",
+        f"Requests per second from wrk (-t2 -c8) against gunicorn with 2 sync workers and "
+        "production settings; the ratio is against /bench/select, a bare view behind the same "
+        "middleware that runs one indexed SELECT and returns a tiny response. Each kind of "
+        f"request gets {results['duration']} s in all, as {http['rounds']} rounds of "
+        f"{http['round_seconds']} s that take turns, so that a drift in the machine's speed "
+        "hits the baseline and the refusals alike; in brackets, the lowest and highest round. "
+        f"The pushed package is a small valid .nupkg ({http['body_bytes']:,} bytes with its "
+        "multipart framing). A revoked key is refused before the body is read; a key whose "
+        "glob patterns do not match the package id is refused only after the package has been "
+        "received and its manifest read, the costliest refusal. "
+        f"Goal: a refused push is served at ≥ {REFUSED_GOAL:.1f}× the bare view's rate.",
+        [
+            "Database",
+            "Request",
+            "req/s (rounds)",
+            "× bare view (rounds)",
+            "p99 ms",
+            "Responses",
+            "Goal",
+        ],
+    )
+    for backend in backends:
+        runs = backend["http"]
+        baseline = runs["select"]["rps"]
+        for name, label in REQUESTS:
+            run = runs[name]
+            expected = 200 if name == "select" else 403
+            responses = _responses(run)
+            if _unexpected(run, expected):
+                responses += " (UNEXPECTED)"
+            ratio = run["rps"] / baseline if baseline else 0
+            http_table.rows.append(
+                [
+                    backend["database"]["name"],
+                    label,
+                    f"{run['rps']:,.0f} ({_span(run['round_rps'], '{:,.0f}')})",
+                    f"{ratio:.2f}×"
+                    if name == "select"
+                    else f"{ratio:.2f}× ({_span(run['round_ratios'], '{:.2f}')})",
+                    f"{run['p99_us'] / 1000:.1f}",
+                    responses,
+                    "–" if name == "select" else _meets(ratio >= REFUSED_GOAL),
+                ]
+            )
+
+    push_table = Table(
+        "3. Server time of a 100 KB push",
+        f"Wall time per request from a Python client (http.client) on loopback, one connection "
+        f"per request, against the same server, with the baseline requests taking turns with "
+        f"the pushes; {first['push']['push']['n']} distinct versions "
+        f"of a {first['push']['package_bytes'] / 1024:.0f} KB package of incompressible content, "
+        "each answered 201. The ratio is against the bare view measured the same way.",
+        ["Database", "Request", "n", "median ms", "p95 ms", "× bare view (median)"],
+    )
+    for backend in backends:
+        push = backend["push"]
+        for name, label in (("select", "GET /bench/select (baseline)"), ("push", "PUT 100 KB")):
+            row = push[name]
+            push_table.rows.append(
+                [
+                    backend["database"]["name"],
+                    label,
+                    str(row["n"]),
+                    f"{row['median_ms']:.1f}",
+                    f"{row['p95_ms']:.1f}",
+                    _ratio(row["median_ms"], push["select"]["median_ms"]),
+                ]
+            )
+
+    memory = results["memory"]
+    above_kb = memory["peak_rss_kb"] - memory["idle_rss_kb"]
+    size_mib = memory["package_bytes"] / (1024 * 1024)
+    memory_table = Table(
+        "4. Memory of a worker receiving a large package",
+        "One gunicorn sync worker (SQLite) receives a package whose content is 200 MiB of random "
+        "bytes (size limit raised to 300 MiB, worker timeout 120 s), streamed by the client from "
+        "a file. The worker's resident memory (VmRSS) is read "
+        "at idle after a warm-up push, then every 20 ms during the push; VmHWM is the kernel's "
+        f"high-water mark. Goal: the peak stays under {MEMORY_GOAL_MIB} MiB above idle, "
+        "whatever the package's size.",
+        ["Figure", "Value"],
+        [
+            ["Package", f"{size_mib:.1f} MiB ({memory['package_bytes']:,} bytes)"],
+            [
+                "Response",
+                f"{memory['status']} in {memory['seconds']:.2f} s "
+                f"({size_mib / memory['seconds']:.0f} MiB/s)",
+            ],
+            ["Worker VmRSS at idle (baseline)", _mib(memory["idle_rss_kb"])],
+            [
+                f"Peak VmRSS during the push ({memory['samples']} samples)",
+                _mib(memory["peak_rss_kb"]),
+            ],
+            [
+                "Peak above idle",
+                f"{above_kb / 1024:.1f} MiB "
+                f"(goal < {MEMORY_GOAL_MIB} MiB: {_meets(above_kb < MEMORY_GOAL_MIB * 1024)})",
+            ],
+            [
+                "VmHWM before → after the push",
+                f"{_mib(memory['idle_hwm_kb'])} → {_mib(memory['after_hwm_kb'])}",
+            ],
+        ],
+    )
+    return [key_table, http_table, push_table, memory_table]
+
+
+def _environment(results: dict) -> list[tuple[str, str]]:
+    m = results["machine"]
+    rows = [
+        ("Date", m["date"]),
+        ("Architecture (`uname -m`)", m["machine"]),
+        ("CPU", m["cpu"]),
+        ("Cores", str(m["cores"])),
+        ("Python", m["python"]),
+        ("SQLite", m["sqlite"]),
+    ]
+    for backend in results["backends"]:
+        if backend["database"]["vendor"] == "postgresql":
+            rows.append(("PostgreSQL", backend["database"]["version"]))
+    rows += [
+        ("Django / gunicorn / wrk", f"{m['django']} / {m['gunicorn']} / {m['wrk']}"),
+    ]
+    return rows
+
+
+def _goal_lines(results: dict) -> list[str]:
+    lines = []
+    for backend in results["backends"]:
+        runs = backend["http"]
+        for name in ("revoked", "out_of_pattern"):
+            ratio = runs[name]["rps"] / runs["select"]["rps"]
+            lines.append(
+                f"{backend['database']['name']}, refused push ({name.replace('_', '-')} key): "
+                f"{ratio:.2f}× the bare view (goal ≥ {REFUSED_GOAL:.1f}×): {_meets(ratio >= REFUSED_GOAL)}"
+            )
+    memory = results["memory"]
+    above = (memory["peak_rss_kb"] - memory["idle_rss_kb"]) / 1024
+    lines.append(
+        f"Large push: {memory['status']}, peak {above:.1f} MiB above idle "
+        f"(goal < {MEMORY_GOAL_MIB} MiB): {_meets(above < MEMORY_GOAL_MIB)}"
+    )
+    return lines
+
+
+def _plain(table: Table) -> str:
+    cells = [table.header, *table.rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(table.header))]
+    lines = [table.title]
+    for n, row in enumerate(cells):
+        lines.append("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if n == 0:
+            lines.append("  " + "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def console(results: dict) -> str:
+    environment = ", ".join(
+        f"{name.split(' (')[0]} {value}" for name, value in _environment(results)
+    )
+    parts = [f"Galley benchmarks — {environment}"]
+    parts += [_plain(table) for table in tables(results)]
+    parts.append("Goals\n" + "\n".join(f"  {line}" for line in _goal_lines(results)))
+    parts.append(f"(run took {results['elapsed']:.0f} s)")
+    return "\n\n".join(parts)
+
+
+def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    def line(cells):
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+    align = ["---" if heading in TEXT_COLUMNS else "--:" for heading in header]
+    return "\n".join([line(header), "| " + " | ".join(align) + " |", *map(line, rows)])
+
+
+def markdown(results: dict) -> str:
+    parts = [
+        "# Benchmarks",
+        "What a push costs Galley, each figure against a baseline measured in the same run on "
+        "the same machine. `make bench` (`python -m bench.run`) measures everything on loopback "
+        "with SQLite and rewrites this file; `make bench BENCH_ARGS=--postgres` also runs "
+        "sections 1–3 on PostgreSQL (a temporary database on 127.0.0.1:5432). Absolute figures "
+        "depend on the machine; the ratios are what to compare between runs.",
+        "## Machine",
+        _markdown_table(["", ""], [list(row) for row in _environment(results)]),
+    ]
+    for table in tables(results):
+        parts += [f"## {table.title}", table.note, _markdown_table(table.header, table.rows)]
+    parts += ["## Goals", "\n".join(f"- {line}" for line in _goal_lines(results))]
+    return "\n\n".join(parts) + "\n"
