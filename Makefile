@@ -17,6 +17,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 ## Development server on http://127.0.0.1:8000 with SQLite under var/.
 run: $(VENV)/.runtime
+	mkdir -p $${GALLEY_DATA_DIR:-var}
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createcachetable
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
@@ -51,6 +52,7 @@ messages: $(VENV)/.dev
 
 ## Production server: gunicorn with settings from the environment (fails fast without them).
 serve: $(VENV)/.runtime
+	mkdir -p $${GALLEY_DATA_DIR:-var}
 	$(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
@@ -58,6 +60,8 @@ serve: $(VENV)/.runtime
 	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
 
 superuser: $(VENV)/.runtime
+	mkdir -p $${GALLEY_DATA_DIR:-var}
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createsuperuser
 
 clean:

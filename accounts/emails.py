@@ -1,7 +1,11 @@
+import logging
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
+
+log = logging.getLogger("galley.mail")
 
 
 def send(user, template: str, context: dict) -> bool:
@@ -19,7 +23,13 @@ def send(user, template: str, context: dict) -> bool:
         subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body=body, to=[user.email]
     )
     message.attach_alternative(html, "text/html")
-    message.send()
+    try:
+        message.send()
+    except Exception:
+        # A notice must never undo or hide what it reports: the key was
+        # created, regenerated or revoked whether or not the mail server answered.
+        log.exception("could not send the e-mail %s to user %s", template, user.pk)
+        return False
     return True
 
 

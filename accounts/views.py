@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -97,6 +98,10 @@ def delete_account(request):
         messages.error(request, form.errors["confirm"][0])
         return redirect("account_settings")
     user = request.user
+    blockers = user.deletion_blockers()
+    if blockers:
+        messages.error(request, " ".join([_("Your account cannot be deleted yet."), *blockers]))
+        return redirect("account_settings")
     logout(request)
     user.delete()
     messages.success(request, _("Your account has been deleted."))
@@ -128,11 +133,16 @@ def _admin_membership(request, name: str) -> Membership:
 def organizations(request):
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        organization = org_flows.create(request, form.cleaned_data["name"])
-        messages.success(
-            request, _("The organization %(name)s was created.") % {"name": organization.username}
-        )
-        return redirect("organization", name=organization.username)
+        try:
+            organization = org_flows.create(request, form.cleaned_data["name"])
+        except IntegrityError:  # taken by another request a moment ago
+            form.add_error("name", _("This name is taken."))
+        else:
+            messages.success(
+                request,
+                _("The organization %(name)s was created.") % {"name": organization.username},
+            )
+            return redirect("organization", name=organization.username)
     memberships = (
         Membership.objects.filter(member=request.user)
         .select_related("organization")

@@ -7,8 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.debug import sensitive_post_parameters
 
 from apikeys import flows, leaks
 from apikeys.models import ApiKey, RevocationSource
@@ -138,6 +140,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    @method_decorator(sensitive_post_parameters("keys"))
     def revoke_leaked_view(self, request):
         """nuget.org's "Revoke leaked keys": paste, check, then revoke in one step."""
         if not self.has_change_permission(request):

@@ -4,11 +4,14 @@ Views and the admin call these, so that every path (the holder's page, an
 administrator, a leak report) leaves the same trail.
 """
 
+from django.views.decorators.debug import sensitive_variables
+
 from apikeys import notices
 from apikeys.models import ApiKey, RevocationSource
 from audit.events import Kind, record
 
 
+@sensitive_variables("secret")
 def create_key(request, form) -> tuple[ApiKey, str]:
     key, secret = form.save()
     record(
@@ -18,6 +21,7 @@ def create_key(request, form) -> tuple[ApiKey, str]:
     return key, secret
 
 
+@sensitive_variables("secret")
 def regenerate_key(request, key: ApiKey) -> str:
     secret = key.regenerate()
     record(Kind.KEY_REGENERATED, request=request, key=key)

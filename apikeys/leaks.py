@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from apikeys import flows, tokens
 from apikeys.models import ApiKey, RevocationSource
@@ -66,6 +67,7 @@ def _shown(value: str) -> str:
     return value[: len(settings.GALLEY_KEY_PREFIX) + 4] + "…" if len(value) > 8 else "…"
 
 
+@sensitive_variables("lines", "line", "found")
 def check(lines: list[str]) -> list[Finding]:
     found = ApiKey.objects.find_many(lines)
     findings = []

@@ -4,8 +4,10 @@ from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.debug import sensitive_variables
 
 from apikeys import tokens
 
@@ -114,6 +116,7 @@ class ApiKeyQuerySet(models.QuerySet):
     def active(self, now=None):
         return self.filter(revoked_at__isnull=True, expires__gt=now or timezone.now())
 
+    @method_decorator(sensitive_variables("secret"))
     def find(self, secret: object):
         """The key whose secret this is, or None.
 
@@ -125,6 +128,7 @@ class ApiKeyQuerySet(models.QuerySet):
             return None
         return _find_by_hash(self.db, _hash(secret))
 
+    @method_decorator(sensitive_variables("secrets", "secret", "hashes"))
     def find_many(self, secrets) -> dict:
         """{secret: key} for the well-formed secrets that belong to a key, in one query."""
         hashes = {
@@ -137,6 +141,7 @@ class ApiKeyQuerySet(models.QuerySet):
         keys = self.select_related("holder", "owner").filter(hashed_key__in=list(hashes))
         return {hashes[key.hashed_key]: key for key in keys}
 
+    @method_decorator(sensitive_variables("secret"))
     def create_key(self, *, holder, owner, name, scopes, glob_patterns, packages, expires_in_days):
         """Create a key and return (key, secret). The secret exists only in the return value."""
         secret = tokens.generate(settings.GALLEY_KEY_PREFIX)
@@ -271,6 +276,7 @@ class ApiKey(models.Model):
 
     # Actions ---------------------------------------------------------------
 
+    @method_decorator(sensitive_variables("secret"))
     def regenerate(self) -> str:
         """Give the key a new secret and return it; the old one stops working at once.
 
@@ -289,7 +295,9 @@ class ApiKey(models.Model):
         changes = {
             "hashed_key": _hash(secret),
             "hint": tokens.hint(secret, settings.GALLEY_KEY_PREFIX),
-            "expires": now + timedelta(days=self.expires_in_days),
+            # An administrator may have shortened the longest life since.
+            "expires": now
+            + timedelta(days=min(self.expires_in_days, max(settings.GALLEY_KEY_EXPIRY_DAYS))),
             "revoked_at": None,
             "revoked_by": None,
             "revocation_reason": "",

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from apikeys import leaks
 from apikeys.models import ApiKey, RevocationSource
@@ -61,6 +62,7 @@ def parse(body: bytes) -> list[dict]:
     return matches
 
 
+@sensitive_variables("matches", "match", "token", "found")
 def handle(matches: list[dict], request=None) -> list[dict]:
     """Revoke every Galley key among the matches; GitHub's feedback for each token."""
     found = ApiKey.objects.find_many([m["token"] for m in matches])

@@ -2,15 +2,18 @@ from allauth.account.decorators import reauthentication_required
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apikeys import flows, secret_scanning
-from apikeys.forms import CreateApiKeyForm, EditApiKeyForm
+from apikeys.forms import CreateApiKeyForm, EditApiKeyForm, package_owners
 from apikeys.models import ApiKey, KeyConflict, RevocationSource
 from packages.models import PackageRegistration
 
@@ -27,6 +30,7 @@ def _has_confirmed_email(user) -> bool:
     return EmailAddress.objects.filter(user=user, verified=True).exists()
 
 
+@sensitive_variables("new_key", "context")
 def _render_page(request, *, form=None, new_key=None, edit_form=None, status=200):
     user = request.user
     confirmed = _has_confirmed_email(user)
@@ -35,7 +39,9 @@ def _render_page(request, *, form=None, new_key=None, edit_form=None, status=200
         form = CreateApiKeyForm(holder=user)
     owners = list(form.fields["owner"].queryset) if form else []
     my_organizations = {owner.pk for owner in owners if owner.is_organization}
-    owner_ids = {key.owner_id for key in keys} | {owner.pk for owner in owners}
+    # Only the owners the user may still act for: an organization they left
+    # shows no package list, and its keys cannot be edited.
+    owner_ids = {owner.pk for owner in owners}
     packages_by_owner = PackageRegistration.objects.by_owner(owner_ids)
     for owner in owners:
         owner.package_list = packages_by_owner.get(owner.pk, [])
@@ -61,6 +67,7 @@ def _render_page(request, *, form=None, new_key=None, edit_form=None, status=200
 @require_http_methods(["GET", "POST"])
 @reauthentication_required(allow_get=True)
 @never_cache
+@sensitive_variables("secret", "new_key")
 def api_keys(request):
     """The API Keys page; a POST creates a key and shows its secret once."""
     if request.method == "GET":
@@ -70,7 +77,11 @@ def api_keys(request):
     form = CreateApiKeyForm(request.POST, holder=request.user)
     if not form.is_valid():
         return _render_page(request, form=form, status=400)
-    key, secret = flows.create_key(request, form)
+    try:
+        key, secret = flows.create_key(request, form)
+    except IntegrityError:  # the same name, created by another request a moment ago
+        form.add_error("name", _("You already have a key with this name."))
+        return _render_page(request, form=form, status=400)
     return _render_page(request, new_key={"key": key, "secret": secret})
 
 
@@ -78,6 +89,7 @@ def api_keys(request):
 @require_POST
 @reauthentication_required
 @never_cache
+@sensitive_variables("secret", "new_key")
 def regenerate(request, pk):
     key = get_object_or_404(ApiKey, pk=pk, holder=request.user)
     # The form names the secret it means to replace (by its hint): a re-sent
@@ -101,6 +113,8 @@ def regenerate(request, pk):
 @require_POST
 def edit(request, pk):
     key = get_object_or_404(ApiKey.objects.select_related("owner"), pk=pk, holder=request.user)
+    if not package_owners(request.user).filter(pk=key.owner_id).exists():
+        raise PermissionDenied(_("You are no longer a member of the key's package owner."))
     form = EditApiKeyForm(request.POST, key=key)
     if not form.is_valid():
         return _render_page(request, edit_form=form, status=400)

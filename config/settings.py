@@ -107,6 +107,8 @@ GALLEY_KEY_EXPIRY_NOTICE_DAYS = sorted(
     },
     reverse=True,
 )
+if GALLEY_KEY_HASH_SECRET == SECRET_KEY and not DEBUG:
+    raise ImproperlyConfigured("GALLEY_KEY_HASH_SECRET must differ from DJANGO_SECRET_KEY.")
 if GALLEY_KEY_DEFAULT_EXPIRY_DAYS not in GALLEY_KEY_EXPIRY_DAYS:
     raise ImproperlyConfigured(
         "GALLEY_KEY_DEFAULT_EXPIRY_DAYS must be one of GALLEY_KEY_EXPIRY_DAYS."

@@ -66,9 +66,11 @@ class PackageVersion(models.Model):
         verbose_name=_("package"),
     )
     # Normalised as NuGet does ("1.0" -> "1.0.0", build metadata dropped).
-    version = models.CharField(_("version"), max_length=64)
+    # Normalising can lengthen a version ("1-x" is "1.0.0-x"), hence more room
+    # than the 64 characters a pushed version may have.
+    version = models.CharField(_("version"), max_length=80)
     # Lower-cased normalised version: the identity, unique per package.
-    normalized_version = models.CharField(max_length=64, editable=False)
+    normalized_version = models.CharField(max_length=80, editable=False)
     original_version = models.CharField(_("version as written"), max_length=64)
     listed = models.BooleanField(_("listed"), default=True)
     created = models.DateTimeField(_("pushed"), auto_now_add=True)

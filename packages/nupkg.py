@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import lzma
 import re
 import zipfile
 import zlib
@@ -527,7 +528,8 @@ def _read_nuspec_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: i
         raise PackageError(
             _("The .nuspec uses a zip compression method that is not supported.")
         ) from exc
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError) as exc:
+        # OSError: what bz2 raises for a corrupt stream.
         raise PackageError(_("The .nuspec entry in the zip file is corrupt.")) from exc
     if len(data) > limit:
         raise too_big()

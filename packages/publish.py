@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from apikeys.models import ApiKey
 from apikeys.scopes import Action, authorize, key_usable
@@ -70,6 +71,7 @@ def _refuse(request, status, code, message, *, key=None, package_id=""):
     return Refused(status, code, message)
 
 
+@sensitive_variables("secret")
 def authenticate(request) -> ApiKey:
     """The usable key from the request's X-NuGet-ApiKey header, or Refused (401/403)."""
     secret = request.headers.get("X-NuGet-ApiKey")
@@ -139,11 +141,10 @@ def push(request, key: ApiKey, upload) -> PackageVersion:
     size = upload.tell()
     sha512 = sha512_of(upload)
     storage = package_storage()
-    stem = f"{manifest.id.lower()}.{identity}"
     # The file is written first (atomically, see AtomicFileSystemStorage) and
     # removed again if the rows cannot be written: never a row without its
     # file, never a file left behind by a failed push.
-    name = storage.save(f"{manifest.id.lower()}/{identity}/{stem}.nupkg", upload)
+    name = storage.save(f"{manifest.id.lower()}/{identity}.nupkg", upload)
     try:
         with transaction.atomic():
             if registration is None:
@@ -158,17 +159,30 @@ def push(request, key: ApiKey, upload) -> PackageVersion:
                 sha512=sha512,
                 file=name,
                 description=manifest.description,
-                authors=manifest.authors,
+                authors=manifest.authors[:4000],
                 pushed_by=key.holder,
                 pushed_with_key=key,
                 pushed_with_key_name=key.name,
                 pushed_with_key_hint=key.hint,
             )
     except IntegrityError:
-        # Another push of the same id or version committed first.
+        # Another push of the same id, or of the same version, committed
+        # between our checks and our insert. Nothing of ours is left behind;
+        # the client may push again and get the answer for the new state.
         storage.delete(name)
+        raced = _registration(manifest.id)
+        if raced and raced.versions.filter(normalized_version=identity).exists():
+            raise _refuse(
+                request, 409, "version_exists", exists_message, key=key, package_id=manifest.id
+            ) from None
         raise _refuse(
-            409, "version_exists", exists_message, key=key, package_id=manifest.id
+            request,
+            409,
+            "conflict",
+            _("%(id)s was pushed by another request at the same moment. Push again.")
+            % {"id": manifest.id},
+            key=key,
+            package_id=manifest.id,
         ) from None
     except BaseException:
         storage.delete(name)

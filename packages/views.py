@@ -45,6 +45,8 @@ def _reason_phrase(message: str) -> str:
     # NuGet clients print the HTTP reason phrase, not the body, so the reason
     # goes there too; a status line allows Latin-1 on one line only.
     plain = " ".join(message.translate(_PLAIN).split())  # split() also folds no-break spaces
+    # The package id in a URL can carry control characters; a status line must not.
+    plain = "".join(c for c in plain if c >= " " and c != "\x7f")
     return plain.encode("latin-1", "replace").decode("latin-1")[:400]
 
 

@@ -362,3 +362,30 @@ def test_a_stranger_gets_404_on_package_owner_management(client, charlie, contos
         ).status_code
         == 404
     )
+
+
+def test_an_ex_member_sees_no_organization_packages_and_cannot_edit_the_key(
+    client, alice, bob, contoso
+):
+    PackageRegistrationFactory(package_id="Contoso.Secret", owners=[contoso])
+    key, _ = make_key(bob, owner=contoso, glob_patterns=["Contoso.*"])
+    Membership.objects.filter(member=bob).delete()
+    sign_in(client, bob)
+    page = client.get(reverse("apikeys")).content.decode()
+    assert "Contoso.Secret" not in page
+    response = client.post(
+        reverse("apikey_edit", args=[key.pk]), {f"edit-{key.pk}-glob_patterns": "*"}
+    )
+    assert response.status_code == 403
+    key.refresh_from_db()
+    assert key.glob_patterns == ["Contoso.*"]
+
+
+def test_the_only_owner_or_administrator_cannot_delete_the_account(client, alice, contoso):
+    PackageRegistrationFactory(package_id="Alice.Only", owners=[alice])
+    sign_in(client, alice)
+    response = client.post(reverse("delete_account"), {"confirm": "alice"}, follow=True)
+    content = response.content.decode()
+    assert "You are the only owner of Alice.Only." in content
+    assert "You are the only administrator of Contoso." in content
+    assert User.objects.filter(username="alice").exists()

@@ -52,6 +52,11 @@ def test_deploy_check_is_clean_with_the_documented_production_variables():
         ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS must be set"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be true or false"),
         ({"DATABASE_CONN_MAX_AGE": "ten"}, "DATABASE_CONN_MAX_AGE must be a whole number"),
+        (
+            {"GALLEY_KEY_HASH_SECRET": PRODUCTION["DJANGO_SECRET_KEY"]},
+            "must differ from DJANGO_SECRET_KEY",
+        ),
+        ({"GALLEY_KEY_HASH_SECRET": ""}, "GALLEY_KEY_HASH_SECRET must be set"),
     ],
 )
 def test_production_start_refuses_missing_or_bad_settings(override, message):

@@ -91,3 +91,11 @@ def test_regenerate_replaces_the_secret_and_counts_expiry_from_now(alice):
     assert key.revoked_at is None
     assert timedelta(days=89, hours=23) < key.expires - timezone.now() <= timedelta(days=90)
     assert new.startswith(key.hint)
+
+
+def test_regenerate_respects_a_shortened_longest_life(alice, settings):
+    key, _ = make_key(alice, expires_in_days=365)
+    settings.GALLEY_KEY_EXPIRY_DAYS = [1, 90]
+    key.regenerate()
+    key.refresh_from_db()
+    assert key.expires - timezone.now() <= timedelta(days=90)

@@ -111,3 +111,19 @@ def test_the_management_command(alice, mailoutbox, capsys):
     call_command("send_key_expiry_notices")
     assert len(mailoutbox) == 1
     assert "1 expiry notice(s) sent." in capsys.readouterr().out
+
+
+def test_a_mail_server_failure_does_not_hide_the_new_key(client, alice, settings, caplog):
+    import re
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    sign_in(client, alice)
+    response = create_key_on_page(client)
+    assert response.status_code == 200
+    secret = re.search(r"gly_[0-9A-Za-z]{38}", response.content.decode()).group(0)
+    from apikeys.models import ApiKey
+
+    assert ApiKey.objects.find(secret) is not None
+    assert "could not send the e-mail apikeys/email/created" in caplog.text
+    assert secret not in caplog.text

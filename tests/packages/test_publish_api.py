@@ -31,7 +31,7 @@ def package_dir(settings, tmp_path):
 
 def stored_files(package_dir):
     return (
-        sorted(p.name for p in package_dir.rglob("*") if p.is_file())
+        sorted(str(p.relative_to(package_dir)) for p in package_dir.rglob("*") if p.is_file())
         if package_dir.exists()
         else []
     )
@@ -76,7 +76,7 @@ def test_push_registers_a_new_package_to_the_keys_owner(client, alice, package_d
     assert version.version == "1.0.0" and version.listed
     assert version.pushed_with_key == key and version.pushed_by == alice
     assert version.size == len(nupkg()) and len(version.sha512) == 88
-    assert stored_files(package_dir) == ["contoso.core.1.0.0.nupkg"]
+    assert stored_files(package_dir) == ["contoso.core/1.0.0.nupkg"]
     with package_storage().open(version.file.name) as stored:
         assert stored.read() == nupkg()
     key.refresh_from_db()
@@ -173,7 +173,7 @@ def test_same_version_again_is_409(client, alice, package_dir):
     response = push(client, secret)
     assert response.status_code == 409
     assert PackageVersion.objects.count() == 1
-    assert stored_files(package_dir) == ["contoso.core.1.0.0.nupkg"]
+    assert stored_files(package_dir) == ["contoso.core/1.0.0.nupkg"]
 
 
 def test_equivalent_versions_are_the_same_version(client, alice, package_dir):
@@ -415,3 +415,77 @@ def test_refusals_are_logged_with_the_hint_never_the_key(client, alice, caplog):
     assert "package_not_selected" in text
     assert secret not in text
     assert ApiKey.objects.count() == 1
+
+
+def test_a_push_racing_another_for_a_new_id_gets_409_and_leaves_nothing(
+    client, alice, package_dir, monkeypatch
+):
+    """The other push created the package between our lookup and our insert."""
+    from packages import publish
+
+    _, secret = make_key(alice)
+    PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice])
+    real = publish._registration
+    calls = []
+
+    def stale_then_real(package_id):
+        calls.append(package_id)
+        return None if len(calls) == 1 else real(package_id)
+
+    monkeypatch.setattr(publish, "_registration", stale_then_real)
+    response = push(client, secret)
+    assert response.status_code == 409
+    assert response["X-Galley-Reason"] == "conflict"
+    assert "Push again" in response.content.decode()
+    assert not PackageVersion.objects.exists() and stored_files(package_dir) == []
+
+
+def test_a_push_racing_another_for_the_same_version_gets_409(
+    client, alice, package_dir, monkeypatch
+):
+    from packages import publish
+
+    _, secret = make_key(alice)
+    assert push(client, secret).status_code == 201
+    real = publish._registration
+    calls = []
+
+    def stale_then_real(package_id):
+        calls.append(package_id)
+        return None if len(calls) == 1 else real(package_id)
+
+    monkeypatch.setattr(publish, "_registration", stale_then_real)
+    response = push(client, secret)
+    assert response.status_code == 409 and response["X-Galley-Reason"] == "version_exists"
+    assert stored_files(package_dir) == ["contoso.core/1.0.0.nupkg"]
+
+
+def test_the_longest_versions_and_ids_are_stored(client, alice, package_dir):
+    long_id = "A" * 100
+    version = "1-" + "a" * 62  # 64 characters, 68 once normalised
+    _, secret = make_key(alice)
+    response = push(client, secret, nupkg(package_id=long_id, version=version))
+    assert response.status_code == 201, response.content
+    assert PackageVersion.objects.get().version == "1.0.0-" + "a" * 62
+
+
+def test_a_corrupt_compressed_nuspec_is_400(client, alice, package_dir):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("Contoso.Core.nuspec", nupkg_nuspec() * 20)
+    data = bytearray(buffer.getvalue())
+    start = data.index(b"BZh") + 40
+    data[start : start + 30] = b"\xff" * 30
+    _, secret = make_key(alice)
+    response = push(client, secret, bytes(data))
+    assert response.status_code == 400
+    assert stored_files(package_dir) == []
+
+
+def test_control_characters_never_reach_the_status_line(client, alice):
+    _, secret = make_key(alice, scopes=["package:unlist"], glob_patterns=["Contoso.*"])
+    response = client.delete(
+        "/api/v2/package/Evil%01%7F%1BId/1.0.0", headers={"X-NuGet-ApiKey": secret}
+    )
+    assert response.status_code == 403
+    assert all(c >= " " and c != "\x7f" for c in response.reason_phrase)
