@@ -68,8 +68,8 @@ def tables(results: dict) -> list[Table]:
         f"Microseconds per call, the best of {first['repeat']} runs of "
         f"{first['min_number']:,}–{first['number']:,} calls (fewer for slower calls), with "
         f"{first['keys']:,} keys in the table; the ratio is against the bare ORM SELECT. "
-        "`find()` hashes the presented key (HMAC-SHA256) and loads the key with its holder and "
-        "owner in one indexed query; `authenticate()` also turns away revoked, expired and "
+        "`find()` hashes the presented key (HMAC-SHA256) and loads the key with its holder in "
+        "one indexed query; `authenticate()` also turns away revoked, expired and "
         "deactivated keys and notes the key's use (written at most once a minute). A malformed "
         "key is refused on its shape and checksum, without a query.",
         ["Call"] + [h for b in backends for h in (f"{b['database']['name']} µs", "× bare")],
