@@ -51,6 +51,7 @@ messages: $(VENV)/.dev
 	DJANGO_DEBUG=1 $(PY) manage.py compilemessages -l fr --ignore=.venv
 
 ## Production server: gunicorn with settings from the environment (fails fast without them).
+serve: export DJANGO_DEBUG ?= 0
 serve: $(VENV)/.runtime
 	mkdir -p $${GALLEY_DATA_DIR:-var}
 	$(PY) manage.py check --deploy --fail-level WARNING
