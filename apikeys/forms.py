@@ -97,9 +97,9 @@ class PackageSelectionForm(forms.Form):
 
     def check_packages_belong_to(self, owner):
         """A forged POST must not select another owner's package."""
-        packages = self.cleaned_data.get("packages") or []
-        foreign = [p for p in packages if not p.owners.filter(pk=owner.pk).exists()]
-        if foreign:
+        selected = {package.pk for package in self.cleaned_data.get("packages") or []}
+        owned = PackageRegistration.objects.filter(pk__in=selected, owners=owner).count()
+        if owned != len(selected):
             self.add_error(
                 "packages", _("The package owner does not own some of the selected packages.")
             )

@@ -20,19 +20,20 @@ class Response:
     seconds: float  # from before connecting until the whole answer is read
 
 
+def _answer(conn, started: float) -> Response:
+    answer = conn.getresponse()
+    data = answer.read()
+    return Response(
+        answer.status, answer.getheader("X-Galley-Reason", ""), data, time.perf_counter() - started
+    )
+
+
 def request(port, method, path, *, body=None, headers=None, timeout=60.0) -> Response:
     started = time.perf_counter()
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
-        answer = conn.getresponse()
-        data = answer.read()
-        return Response(
-            answer.status,
-            answer.getheader("X-Galley-Reason", ""),
-            data,
-            time.perf_counter() - started,
-        )
+        return _answer(conn, started)
     finally:
         conn.close()
 
@@ -63,13 +64,6 @@ def push_file(port, secret: str, path, *, timeout=300.0) -> Response:
             conn.send(tail)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server answered early (e.g. 413): read what it said
-        answer = conn.getresponse()
-        data = answer.read()
-        return Response(
-            answer.status,
-            answer.getheader("X-Galley-Reason", ""),
-            data,
-            time.perf_counter() - started,
-        )
+        return _answer(conn, started)
     finally:
         conn.close()
