@@ -113,3 +113,37 @@ class PackageVersion(models.Model):
 
     def __str__(self):
         return f"{self.registration.package_id} {self.version}"
+
+
+class SymbolPackage(models.Model):
+    """The `.snupkg` pushed beside a version (debugging symbols).
+
+    A version has at most one: pushing symbols again replaces them, as on nuget.org,
+    so that a build whose symbols were wrong can fix them without a new version.
+    """
+
+    version = models.OneToOneField(
+        PackageVersion,
+        on_delete=models.CASCADE,
+        related_name="symbols",
+        verbose_name=_("package version"),
+    )
+    created = models.DateTimeField(_("pushed"), auto_now=True)
+    size = models.BigIntegerField(_("size in bytes"))
+    sha512 = models.CharField(_("SHA-512"), max_length=88)
+    file = models.FileField(_("file"), storage=package_storage, max_length=300)
+    pushed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pushed by"),
+    )
+
+    class Meta:
+        verbose_name = _("symbol package")
+        verbose_name_plural = _("symbol packages")
+
+    def __str__(self):
+        return f"{self.version} symbols"
