@@ -40,6 +40,9 @@ class AuditEvent(models.Model):
         MEMBER_REMOVED = "org.member_removed", _("Organization member removed")
         PACKAGE_OWNER_ADDED = "package.owner_added", _("Package owner added")
         PACKAGE_OWNER_REMOVED = "package.owner_removed", _("Package owner removed")
+        PACKAGE_DELETED = "package.deleted", _("Package version deleted")
+        USER_INVITED = "account.invited", _("User invited")
+        INVITATION_ACCEPTED = "account.invitation_accepted", _("Invitation accepted")
 
     created = models.DateTimeField(_("time"), default=timezone.now, db_index=True, editable=False)
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices, db_index=True)
