@@ -27,6 +27,7 @@ class AuditEvent(models.Model):
         KEY_REVOKED = "key.revoked", _("API key revoked")
         KEY_DELETED = "key.deleted", _("API key deleted")
         PACKAGE_PUSHED = "package.pushed", _("Package pushed")
+        SYMBOLS_PUSHED = "symbols.pushed", _("Symbol package pushed")
         PACKAGE_UNLISTED = "package.unlisted", _("Package unlisted")
         PACKAGE_RELISTED = "package.relisted", _("Package relisted")
         PUBLISH_REFUSED = "publish.refused", _("Publish refused")
