@@ -15,12 +15,13 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
 
-## Development server on http://127.0.0.1:8000 with SQLite under var/.
+## Development server on http://127.0.0.1:8000 with SQLite under var/: gunicorn, which reads
+## the chunked uploads current NuGet clients send, reloading on code changes.
 run: $(VENV)/.runtime
 	mkdir -p $${GALLEY_DATA_DIR:-var}
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createcachetable
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(VENV)/bin/gunicorn -c config/gunicorn_dev.py config.wsgi
 
 # axe-core, which the browser tests inject to check accessibility (needs npm).
 node_modules/.installed: package.json package-lock.json

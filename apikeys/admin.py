@@ -23,7 +23,15 @@ class StatusFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             ("active", _("Active")),
-            ("expiring", _("Expiring within 10 days")),
+            (
+                "expiring",
+                ngettext(
+                    "Expiring within %(days)d day",
+                    "Expiring within %(days)d days",
+                    ApiKey.EXPIRY_WARNING_DAYS,
+                )
+                % {"days": ApiKey.EXPIRY_WARNING_DAYS},
+            ),
             ("expired", _("Expired")),
             ("revoked", _("Revoked")),
         ]
@@ -34,7 +42,9 @@ class StatusFilter(admin.SimpleListFilter):
             case "active":
                 return queryset.active(now)
             case "expiring":
-                return queryset.active(now).filter(expires__lte=now + timedelta(days=10))
+                return queryset.active(now).filter(
+                    expires__lte=now + timedelta(days=ApiKey.EXPIRY_WARNING_DAYS)
+                )
             case "expired":
                 return queryset.filter(revoked_at__isnull=True, expires__lte=now)
             case "revoked":

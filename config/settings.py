@@ -31,14 +31,17 @@ def envbool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
 
 
-def envint(name: str, default: int) -> int:
+def envint(name: str, default: int, *, minimum: int | None = None) -> int:
     value = os.environ.get(name)
     if value in (None, ""):
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
+    return number
 
 
 def envint_item(name: str, value: str) -> int:
@@ -53,6 +56,13 @@ def envlist(name: str, default: list[str]) -> list[str]:
     if value in (None, ""):
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = envstr(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def envsecret(name: str, dev_default: str) -> str:
@@ -202,6 +212,17 @@ GALLEY_PACKAGES_DIR = Path(envstr("GALLEY_PACKAGES_DIR", str(DATA_DIR / "package
 # in memory whole.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = envstr("GALLEY_UPLOAD_TEMP_DIR")
+# Slow clients (config/bodies.py): a request body that sends nothing for the
+# idle timeout, or arrives slower than the minimum rate once the grace period
+# is over, is cut, so that it cannot hold a server thread.
+GALLEY_BODY_IDLE_TIMEOUT = envint("GALLEY_BODY_IDLE_TIMEOUT", 20, minimum=1)
+GALLEY_BODY_MIN_RATE = envint("GALLEY_BODY_MIN_RATE", 2048, minimum=0)
+GALLEY_BODY_GRACE_SECONDS = envint("GALLEY_BODY_GRACE_SECONDS", 20, minimum=1)
+# Who may read the feed (restore, search, package pages): anyone, as on
+# nuget.org, or only holders of credentials (packages/readers.py).
+GALLEY_FEED_READ = envchoice("GALLEY_FEED_READ", "public", ("public", "authenticated"))
+# Failed HTTP Basic sign-ins to a private feed allowed per client address per minute.
+GALLEY_FEED_AUTH_FAILURES_LIMIT = envint("GALLEY_FEED_AUTH_FAILURES_LIMIT", 10)
 
 # Cache: shared by every app process. Redis when REDIS_URL is set; otherwise a
 # table in the database, which is shared too (a per-process memory cache would
@@ -264,6 +285,22 @@ ACCOUNT_USERNAME_MIN_LENGTH = 2
 ACCOUNT_REAUTHENTICATION_TIMEOUT = envint("GALLEY_REAUTHENTICATION_TIMEOUT", 300)
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Who may have an account (accounts/signup.py): "open", "closed" (people come
+# from administrators' invitations) or "domains:example.com,example.org" (only
+# addresses in those domains). A private feed is closed unless told otherwise:
+# it is only private if strangers cannot register.
+GALLEY_SIGNUP = envstr(
+    "GALLEY_SIGNUP",
+    "closed" if envstr("GALLEY_FEED_READ", "public") == "authenticated" else "open",
+)
+if GALLEY_SIGNUP not in ("open", "closed") and not (
+    GALLEY_SIGNUP.startswith("domains:") and GALLEY_SIGNUP.removeprefix("domains:").strip(", ")
+):
+    raise ImproperlyConfigured(
+        f"GALLEY_SIGNUP must be open, closed or domains:example.com,…, not {GALLEY_SIGNUP!r}"
+    )
+# How long an invitation's link works (days); it works once.
+GALLEY_INVITATION_DAYS = envint("GALLEY_INVITATION_DAYS", 7)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = GALLEY_SITE_NAME
 USERSESSIONS_TRACK_ACTIVITY = False

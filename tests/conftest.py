@@ -35,6 +35,19 @@ def fresh_refusal_throttle():
 
 
 @pytest.fixture
+def package_dir(settings, tmp_path):
+    """Package files go to a folder of the test's own."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "packages": {
+            "BACKEND": "packages.storage.AtomicFileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "packages"},
+        },
+    }
+    return tmp_path / "packages"
+
+
+@pytest.fixture
 def password():
     return PASSWORD
 

@@ -1,0 +1,162 @@
+"""Receiving a pushed package: however the client sends it, to disk, within the limit.
+
+NuGet clients send the `.nupkg` as the file of a multipart/form-data body;
+nuget.org also accepts the bare `.nupkg` as the body, and so does Galley. The
+body may come with a `Content-Length` (NuGet 2.x) or chunked (current clients:
+nuget.exe 5+, the dotnet CLI). Django reads a body only up to its
+`Content-Length`, so a chunked one looks empty to it; gunicorn de-chunks it and
+marks `wsgi.input_terminated` (the WSGI extension saying "read until the end"),
+and then the body is read from `wsgi.input` directly.
+
+Either way the body goes to a temporary file as it arrives, the size limit is
+enforced while reading (413 once it is passed, without waiting for the rest),
+and a body that is cut off is a 400 that leaves nothing behind.
+"""
+
+import tempfile
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
+from django.utils.translation import gettext as _
+
+from config.bodies import BodyTooSlow
+from packages.nupkg import PackageTooLarge
+from packages.publish import Refused
+
+_CHUNK = 64 * 1024
+# The multipart framing (boundaries, part headers) around the package.
+MULTIPART_SLACK = 64 * 1024
+
+
+def too_large_message() -> str:
+    return _("The package is larger than %(size)d MB.") % {
+        "size": settings.GALLEY_MAX_PACKAGE_SIZE // (1024 * 1024)
+    }
+
+
+def _too_large() -> Refused:
+    return Refused(413, "too_large", too_large_message())
+
+
+def _cut_off() -> Refused:
+    return Refused(
+        400, "incomplete_body", _("The upload was cut off before the end. Push the package again.")
+    )
+
+
+def _body_stream(request):
+    """The body as a stream and the length it declares (None: read to the end)."""
+    length = request.headers.get("Content-Length")
+    if length is not None:
+        if not length.isdigit():
+            raise Refused(400, "bad_request", _("The Content-Length header is not a number."))
+        return request, int(length)
+    if request.environ.get("wsgi.input_terminated"):
+        return request.environ["wsgi.input"], None
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # Only Django's development server gets here: it cannot de-chunk.
+        raise Refused(
+            411,
+            "length_required",
+            _("This server cannot read chunked uploads. Serve Galley with gunicorn (make run)."),
+        )
+    return request, 0
+
+
+def _spool(request, cap: int):
+    """The whole body in a temporary file (at its start) and its size."""
+    stream, declared = _body_stream(request)
+    if declared is not None and declared > cap:
+        raise _too_large()  # said before a byte of the body is read
+    # Closed by the caller (received_package), or below if reading fails.
+    spool = tempfile.NamedTemporaryFile(  # noqa: SIM115
+        dir=settings.FILE_UPLOAD_TEMP_DIR, suffix=".upload"
+    )
+    received = 0
+    try:
+        while declared is None or received < declared:
+            wanted = _CHUNK if declared is None else min(_CHUNK, declared - received)
+            try:
+                chunk = stream.read(min(wanted, cap - received + 1))
+            except BodyTooSlow:
+                raise Refused(
+                    408,
+                    "body_too_slow",
+                    _("The upload stalled or was too slow, and was stopped. Push again."),
+                ) from None
+            except Exception:
+                # gunicorn raises its own errors for a chunked body cut short
+                # or malformed; whichever it is, the body is unusable.
+                raise _cut_off() from None
+            if not chunk:
+                if declared is not None:
+                    raise _cut_off()
+                break
+            received += len(chunk)
+            if received > cap:
+                raise _too_large()
+            spool.write(chunk)
+        spool.flush()
+        spool.seek(0)
+        return spool, received
+    except BaseException:
+        spool.close()
+        raise
+
+
+class _LimitedUploadHandler(TemporaryFileUploadHandler):
+    """Writes the multipart file to a temporary file and stops at the size limit."""
+
+    def __init__(self, request, limit: int):
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.file.close()
+            raise PackageTooLarge(too_large_message())
+        return super().receive_data_chunk(raw_data, start)
+
+
+def _multipart_file(request, spool, size: int):
+    meta = {**request.META, "CONTENT_LENGTH": str(size)}
+    handler = _LimitedUploadHandler(request, settings.GALLEY_MAX_PACKAGE_SIZE)
+    try:
+        _fields, files = MultiPartParser(meta, spool, [handler], request.encoding).parse()
+    except PackageTooLarge:
+        raise _too_large() from None
+    except (MultiPartParserError, SuspiciousOperation, StopUpload):
+        raise Refused(
+            400, "bad_request", _("The request body is not valid multipart/form-data.")
+        ) from None
+    upload = files.get("package") or next(iter(files.values()), None)
+    if upload is None:
+        raise Refused(400, "bad_request", _("The request contains no package file."))
+    return upload
+
+
+@contextmanager
+def received_package(request):
+    """The pushed file, on disk and open at its start, for the length of the block."""
+    multipart = request.content_type == "multipart/form-data"
+    limit = settings.GALLEY_MAX_PACKAGE_SIZE
+    spool, size = _spool(request, limit + MULTIPART_SLACK if multipart else limit)
+    try:
+        if not multipart:
+            if size == 0:
+                raise Refused(400, "bad_request", _("The request contains no package file."))
+            yield spool
+            return
+        upload = _multipart_file(request, spool, size)
+        spool.close()  # the package is in its own file now
+        try:
+            yield upload.file
+        finally:
+            upload.close()
+    finally:
+        spool.close()
