@@ -60,3 +60,58 @@ class AddMemberForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        help_text=_("The person receives a link, valid once, to choose a user name and password."),
+    )
+
+    def clean_email(self):
+        from accounts.invitations import address_taken
+
+        email = self.cleaned_data["email"]
+        if address_taken(email):
+            raise forms.ValidationError(_("An account with this address already exists."))
+        return email
+
+
+class AcceptInvitationForm(forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Password (again)"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean_username(self):
+        from allauth.account.adapter import get_adapter
+
+        # allauth's rules: allowed characters, length, and a name nobody (person
+        # or organization) has yet.
+        return get_adapter().clean_username(self.cleaned_data["username"])
+
+    def clean(self):
+        from django.contrib.auth.password_validation import validate_password
+
+        cleaned = super().clean()
+        password = cleaned.get("password1")
+        if password and password != cleaned.get("password2"):
+            self.add_error("password2", _("The two passwords do not match."))
+        elif password:
+            candidate = User(username=cleaned.get("username", ""), email=self.email)
+            try:
+                validate_password(password, user=candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned

@@ -10,11 +10,14 @@ from django.db import IntegrityError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
+from accounts import invitations
 from accounts import organizations as org_flows
 from accounts.forms import (
+    AcceptInvitationForm,
     AddMemberForm,
     DeleteAccountForm,
     NotificationsForm,
@@ -297,3 +300,27 @@ def revoke_organization_key(request, name, pk):
             % {"name": key.name, "holder": key.holder.username},
         )
     return redirect("organization_keys", name=membership.organization.username)
+
+
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("password1", "password2")
+def accept_invitation(request, token):
+    """The link in an administrator's invitation: choose a user name and password."""
+    try:
+        invitation = invitations.find(token)
+    except invitations.InvitationError as error:
+        return render(request, "accounts/invitation.html", {"error": str(error)}, status=404)
+    form = AcceptInvitationForm(request.POST or None, email=invitation.email)
+    if form.is_valid():
+        try:
+            invitations.accept(
+                request,
+                token,
+                form.cleaned_data["username"],
+                form.cleaned_data["password1"],
+            )
+        except invitations.InvitationError as error:
+            return render(request, "accounts/invitation.html", {"error": str(error)}, status=409)
+        messages.success(request, _("Your account is ready. Sign in with your new user name."))
+        return redirect("log_on")
+    return render(request, "accounts/invitation.html", {"form": form, "invitation": invitation})

@@ -301,6 +301,22 @@ if GALLEY_SIGNUP not in ("open", "closed") and not (
     )
 # How long an invitation's link works (days); it works once.
 GALLEY_INVITATION_DAYS = envint("GALLEY_INVITATION_DAYS", 7)
+# Who may have an account (accounts/signup.py): "open", "closed" (people come
+# from administrators' invitations) or "domains:example.com,example.org" (only
+# addresses in those domains). A private feed is closed unless told otherwise:
+# it is only private if strangers cannot register.
+GALLEY_SIGNUP = envstr(
+    "GALLEY_SIGNUP",
+    "closed" if envstr("GALLEY_FEED_READ", "public") == "authenticated" else "open",
+)
+if GALLEY_SIGNUP not in ("open", "closed") and not (
+    GALLEY_SIGNUP.startswith("domains:") and GALLEY_SIGNUP.removeprefix("domains:").strip(", ")
+):
+    raise ImproperlyConfigured(
+        f"GALLEY_SIGNUP must be open, closed or domains:example.com,…, not {GALLEY_SIGNUP!r}"
+    )
+# How long an invitation's link works (days); it works once.
+GALLEY_INVITATION_DAYS = envint("GALLEY_INVITATION_DAYS", 7)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = GALLEY_SITE_NAME
 USERSESSIONS_TRACK_ACTIVITY = False
