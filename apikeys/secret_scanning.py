@@ -37,10 +37,17 @@ def public_keys() -> dict[str, bytes]:
     }
 
 
-def verify(body: bytes, key_identifier: str, signature: str) -> None:
+def public_key_pem(key_identifier: str) -> bytes:
+    """The PEM of a key GitHub signs with; checked before the request body is read,
+    so that nobody but GitHub can make Galley wait for a body."""
     pem = public_keys().get(key_identifier)
     if pem is None:
         raise BadRequest("unknown key identifier")
+    return pem
+
+
+def verify(body: bytes, key_identifier: str, signature: str) -> None:
+    pem = public_key_pem(key_identifier)
     try:
         public_key = serialization.load_pem_public_key(pem)
         public_key.verify(

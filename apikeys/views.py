@@ -151,6 +151,7 @@ def github_secret_scanning(request):
     if not identifier or not signature:
         raise Http404
     try:
+        secret_scanning.public_key_pem(identifier)  # before a byte of the body is read
         secret_scanning.verify(request.body, identifier, signature)
         matches = secret_scanning.parse(request.body)
     except secret_scanning.BadRequest as error:

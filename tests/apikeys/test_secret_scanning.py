@@ -1,5 +1,6 @@
 import base64
 import hashlib
+import io
 import json
 import time
 
@@ -112,6 +113,24 @@ def test_an_unknown_key_identifier_is_refused(client, alice, github_key):
     assert post(client, github_key, payload(secret), key_id="nope").status_code == 400
     key.refresh_from_db()
     assert key.revoked_at is None
+
+
+def test_an_unknown_key_identifier_is_refused_before_the_body_is_read(client, github_key):
+    class Unreadable(io.BytesIO):
+        def read(self, *args):
+            raise AssertionError("the body was read")
+
+    response = client.generic(
+        "POST",
+        "/api/secret-scanning/github",
+        b"",
+        content_type="application/json",
+        headers={"Github-Public-Key-Identifier": "nope", "Github-Public-Key-Signature": "x"},
+        CONTENT_LENGTH="100000",
+        **{"wsgi.input": Unreadable()},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "unknown key identifier"}
 
 
 def test_a_signature_from_another_key_is_refused(client, alice, github_key):
