@@ -22,6 +22,8 @@ class Scope(models.TextChoices):
     PUSH = "package:push", _("Push new packages and package versions")
     PUSH_VERSION = "package:pushversion", _("Push only new package versions")
     UNLIST = "package:unlist", _("Unlist or relist package versions")
+    # For private feeds (GALLEY_FEED_READ=authenticated): restore and search.
+    READ = "package:read", _("Read packages")
 
 
 class RevocationSource(models.TextChoices):
@@ -163,6 +165,10 @@ class ApiKeyQuerySet(models.QuerySet):
 
 class ApiKey(models.Model):
     """A scoped API key. Only a keyed hash of its secret is stored."""
+
+    # A key this close to expiry is "expiring soon": the publish API warns its
+    # holder (X-NuGet-Warning, as nuget.org) and the admin filters on it.
+    EXPIRY_WARNING_DAYS = 10
 
     holder = models.ForeignKey(
         settings.AUTH_USER_MODEL,

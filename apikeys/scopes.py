@@ -18,6 +18,7 @@ from apikeys.models import ApiKey, Scope
 class Action(StrEnum):
     PUSH = "push"
     UNLIST = "unlist"  # unlist and relist share nuget.org's package:unlist scope
+    READ = "read"  # restore and search a private feed (packages/readers.py)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ def authorize(
             return Refusal("scope_push", _("The API key's scopes do not allow pushing packages."))
         if not scopes & {Scope.PUSH, Scope.PUSH_VERSION}:
             return Refusal("scope_push", _("The API key's scopes do not allow pushing packages."))
+    elif action == Action.READ:
+        if Scope.READ not in scopes:
+            return Refusal("scope_read", _("The API key's scopes do not allow reading packages."))
     elif Scope.UNLIST not in scopes:
         return Refusal(
             "scope_unlist",
@@ -94,8 +98,9 @@ def authorize(
             % {"id": package_id},
         )
 
+    allowed = readable_owner_ids(key.owner) if action == Action.READ else {key.owner_id}
     if registration is not None and not any(
-        owner.pk == key.owner_id for owner in registration.owners.all()
+        owner.pk in allowed for owner in registration.owners.all()
     ):
         return Refusal(
             "not_owner",
@@ -111,3 +116,12 @@ def _selects(key: ApiKey, package_id: str, registration) -> bool:
     if registration is None:
         return False
     return key.packages.filter(pk=registration.pk).exists()
+
+
+def readable_owner_ids(account) -> set[int]:
+    """Package owners whose packages `account` can see: itself and, for a person,
+    the organizations they belong to (what Manage packages shows them). A read key
+    reads what its package owner can see, narrowed by its patterns and packages."""
+    if getattr(account, "is_organization", False):
+        return {account.pk}
+    return {account.pk, *account.organizations().values_list("pk", flat=True)}

@@ -81,6 +81,27 @@ class PackageVersion(models.Model):
     )
     description = models.TextField(_("description"), blank=True)
     authors = models.CharField(_("authors"), max_length=4000, blank=True)
+    # Manifest metadata the feed serves (packages/feed.py), read at push time.
+    title = models.CharField(_("title"), max_length=256, blank=True)
+    summary = models.TextField(_("summary"), blank=True)
+    tags = models.CharField(_("tags"), max_length=4000, blank=True)
+    project_url = models.CharField(_("project URL"), max_length=2000, blank=True)
+    icon_url = models.CharField(_("icon URL"), max_length=2000, blank=True)
+    license_url = models.CharField(_("license URL"), max_length=2000, blank=True)
+    license_expression = models.CharField(_("license expression"), max_length=500, blank=True)
+    require_license_acceptance = models.BooleanField(
+        _("requires license acceptance"), default=False
+    )
+    min_client_version = models.CharField(_("minimum client version"), max_length=64, blank=True)
+    # [{"targetFramework": "net8.0", "dependencies": [{"id": ..., "range": ...}]}]
+    dependency_groups = models.JSONField(_("dependencies"), default=list, blank=True)
+    # Space-separated, with a space at each end, so that one type is found with
+    # a case-insensitive " name " containment on every database.
+    package_types = models.CharField(_("package types"), max_length=1000, blank=True)
+    is_prerelease = models.BooleanField(_("pre-release"), default=False)
+    is_semver2 = models.BooleanField(_("SemVer 2.0.0"), default=False)
+    # Moved here from the cache by the flush_download_counts command.
+    download_count = models.PositiveBigIntegerField(_("downloads"), default=0)
     pushed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 __all__ = [
+    "DependencyGroup",
     "NuGetVersion",
     "PackageError",
     "PackageManifest",
@@ -394,6 +395,14 @@ class NuGetVersion:
 
 
 @dataclass(frozen=True)
+class DependencyGroup:
+    """The dependencies of one target framework ("" for a package-wide group)."""
+
+    target_framework: str
+    dependencies: tuple[tuple[str, str], ...]  # (id, NuGet version range)
+
+
+@dataclass(frozen=True)
 class PackageManifest:
     id: str
     version: NuGetVersion
@@ -401,6 +410,72 @@ class PackageManifest:
     description: str
     authors: str
     title: str
+    summary: str = ""
+    tags: str = ""  # space-separated, as in the nuspec
+    project_url: str = ""
+    icon_url: str = ""
+    license_url: str = ""
+    license_expression: str = ""
+    require_license_acceptance: bool = False
+    min_client_version: str = ""
+    dependency_groups: tuple[DependencyGroup, ...] = ()
+    package_types: tuple[str, ...] = ()
+    # The manifest as stored in the package, byte for byte (served as .nuspec).
+    nuspec: bytes = b""
+
+    @property
+    def is_semver2(self) -> bool:
+        """SemVer 2.0.0-only, as nuget.org decides: a dotted pre-release label or build
+        metadata in the version, or in any dependency's range. Older clients cannot read
+        these versions, which is why nuget.org keeps them out of its older hives."""
+        if _is_semver2_version(self.original_version):
+            return True
+        return any(
+            _is_semver2_version(bound)
+            for group in self.dependency_groups
+            for _id, range_text in group.dependencies
+            for bound in _range_bounds(range_text)
+        )
+
+
+def _is_semver2_version(text: str) -> bool:
+    core, plus, _metadata = text.partition("+")
+    return bool(plus) or "." in core.partition("-")[2]
+
+
+def _range_bounds(range_text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[\[\](),]", range_text) if part.strip()]
+
+
+def _normalized_range(text: str) -> str:
+    """A dependency's version range as NuGet writes it in registrations.
+
+    A bare version means "this or newer" ("1.0" -> "[1.0.0, )"); no version means any;
+    interval notation is kept, with its versions normalised where they parse.
+    """
+    text = text.strip()
+    if not text:
+        return "(, )"
+    if text[0] not in "[(":
+        try:
+            return f"[{NuGetVersion.parse(text).normalized}, )"
+        except ValueError:
+            return text
+    bounds = text[1:-1].split(",")
+    if len(bounds) != 2:
+        # "[1.0]" is an exact version; anything else is kept as written.
+        try:
+            return f"[{NuGetVersion.parse(bounds[0].strip()).normalized}]"
+        except ValueError:
+            return text
+    parts = []
+    for bound in bounds:
+        bound = bound.strip()
+        try:
+            parts.append(NuGetVersion.parse(bound).normalized if bound else "")
+        except ValueError:
+            return text
+    return f"{text[0]}{parts[0]}, {parts[1]}{text[-1]}"
 
 
 def _unsafe_name(name: str) -> bool:
@@ -590,6 +665,10 @@ def _parse_nuspec(data: bytes) -> PackageManifest:
     except ValueError as exc:
         raise PackageError(str(exc)) from exc
 
+    license_element = metadata.find(namespace + "license")
+    license_expression = ""
+    if license_element is not None and license_element.get("type") == "expression":
+        license_expression = (license_element.text or "").strip()
     return PackageManifest(
         id=package_id,
         version=version,
@@ -597,6 +676,52 @@ def _parse_nuspec(data: bytes) -> PackageManifest:
         description=text_of("description"),
         authors=text_of("authors"),
         title=text_of("title"),
+        summary=text_of("summary"),
+        tags=" ".join(text_of("tags").replace(",", " ").split()),
+        project_url=text_of("projectUrl"),
+        icon_url=text_of("iconUrl"),
+        license_url=text_of("licenseUrl"),
+        license_expression=license_expression,
+        require_license_acceptance=text_of("requireLicenseAcceptance").lower() == "true",
+        min_client_version=(metadata.get("minClientVersion") or "").strip(),
+        dependency_groups=_dependency_groups(metadata, namespace),
+        package_types=_package_types(metadata, namespace),
+        nuspec=data,
+    )
+
+
+def _dependency_groups(metadata, namespace: str) -> tuple[DependencyGroup, ...]:
+    """<dependencies> as NuGet reads it: <group> elements, or bare <dependency> elements
+    that apply to every framework (the old, flat form)."""
+    dependencies = metadata.find(namespace + "dependencies")
+    if dependencies is None:
+        return ()
+
+    def entries(parent) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (element.get("id", "").strip(), _normalized_range(element.get("version", "")))
+            for element in parent.findall(namespace + "dependency")
+            if element.get("id", "").strip()
+        )
+
+    groups = [
+        DependencyGroup(group.get("targetFramework", "").strip(), entries(group))
+        for group in dependencies.findall(namespace + "group")
+    ]
+    flat = entries(dependencies)
+    if flat:
+        groups.insert(0, DependencyGroup("", flat))
+    return tuple(groups)
+
+
+def _package_types(metadata, namespace: str) -> tuple[str, ...]:
+    types = metadata.find(namespace + "packageTypes")
+    if types is None:
+        return ()
+    return tuple(
+        name
+        for element in types.findall(namespace + "packageType")
+        if (name := element.get("name", "").strip())
     )
 
 

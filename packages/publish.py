@@ -17,6 +17,7 @@ from apikeys.models import ApiKey
 from apikeys.scopes import Action, authorize, key_usable
 from apikeys.tokens import is_well_formed
 from audit.events import Kind, record
+from packages import feed
 from packages.models import PackageRegistration, PackageVersion
 from packages.nupkg import NuGetVersion, PackageError, PackageTooLarge, read_package, sha512_of
 from packages.storage import package_storage
@@ -164,6 +165,7 @@ def push(request, key: ApiKey, upload) -> PackageVersion:
                 pushed_with_key=key,
                 pushed_with_key_name=key.name,
                 pushed_with_key_hint=key.hint,
+                **feed.manifest_fields(manifest),
             )
     except IntegrityError:
         # Another push of the same id, or of the same version, committed
@@ -187,6 +189,7 @@ def push(request, key: ApiKey, upload) -> PackageVersion:
     except BaseException:
         storage.delete(name)
         raise
+    feed.store_nuspec(version, manifest)  # never fails the push (see feed.store_nuspec)
     log.info("pushed %s %s with key %s…", registration.package_id, version.version, key.hint)
     record(
         Kind.PACKAGE_PUSHED,

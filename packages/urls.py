@@ -1,9 +1,37 @@
 from django.urls import path
 
-from packages import views
+from packages import feed_views, views
 
 urlpatterns = [
-    path("v3/index.json", views.service_index, name="service_index"),
+    # The NuGet V3 read protocol (packages/feed_views.py).
+    path("v3/index.json", feed_views.service_index, name="service_index"),
+    path(
+        "v3-flatcontainer/<str:package_id>/index.json",
+        feed_views.versions_index,
+        name="feed_versions",
+    ),
+    path(
+        "v3-flatcontainer/<str:package_id>/<str:version>/<str:filename>",
+        feed_views.package_content,
+        name="feed_package_content",
+    ),
+    path(
+        "v3/registration/<str:package_id>/index.json",
+        feed_views.registration_index,
+        name="feed_registration_index",
+    ),
+    path(
+        "v3/registration/<str:package_id>/page/<str:lower>/<str:upper>.json",
+        feed_views.registration_page,
+        name="feed_registration_page",
+    ),
+    path(
+        "v3/registration/<str:package_id>/<str:version>.json",
+        feed_views.registration_leaf,
+        name="feed_registration_leaf",
+    ),
+    path("query", feed_views.search, name="feed_search"),
+    path("autocomplete", feed_views.autocomplete, name="feed_autocomplete"),
     path("api/v2/package", views.push_package, name="push_package"),
     path("api/v2/package/", views.push_package),
     path(

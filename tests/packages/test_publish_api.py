@@ -76,7 +76,7 @@ def test_push_registers_a_new_package_to_the_keys_owner(client, alice, package_d
     assert version.version == "1.0.0" and version.listed
     assert version.pushed_with_key == key and version.pushed_by == alice
     assert version.size == len(nupkg()) and len(version.sha512) == 88
-    assert stored_files(package_dir) == ["contoso.core/1.0.0.nupkg"]
+    assert stored_files(package_dir) == ["contoso.core/1.0.0.nupkg", "contoso.core/1.0.0.nuspec"]
     with package_storage().open(version.file.name) as stored:
         assert stored.read() == nupkg()
     key.refresh_from_db()
@@ -173,7 +173,7 @@ def test_same_version_again_is_409(client, alice, package_dir):
     response = push(client, secret)
     assert response.status_code == 409
     assert PackageVersion.objects.count() == 1
-    assert stored_files(package_dir) == ["contoso.core/1.0.0.nupkg"]
+    assert stored_files(package_dir) == ["contoso.core/1.0.0.nupkg", "contoso.core/1.0.0.nuspec"]
 
 
 def test_equivalent_versions_are_the_same_version(client, alice, package_dir):
@@ -185,7 +185,7 @@ def test_equivalent_versions_are_the_same_version(client, alice, package_dir):
     )
     assert push(client, secret, nupkg(version="1.0.0+build.7")).status_code == 409
     assert PackageVersion.objects.get().version == "1.0.0"
-    assert len(stored_files(package_dir)) == 1
+    assert len(stored_files(package_dir)) == 2  # the package and its nuspec
 
 
 def test_prerelease_versions_compare_ignoring_case(client, alice):
@@ -462,7 +462,7 @@ def test_a_push_racing_another_for_the_same_version_gets_409(
     monkeypatch.setattr(publish, "_registration", stale_then_real)
     response = push(client, secret)
     assert response.status_code == 409 and response["X-Galley-Reason"] == "version_exists"
-    assert stored_files(package_dir) == ["contoso.core/1.0.0.nupkg"]
+    assert stored_files(package_dir) == ["contoso.core/1.0.0.nupkg", "contoso.core/1.0.0.nuspec"]
 
 
 def test_the_longest_versions_and_ids_are_stored(client, alice, package_dir):

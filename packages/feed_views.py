@@ -1,0 +1,287 @@
+"""HTTP for the NuGet V3 read protocol; the answers come from packages/feed.py.
+
+Every view is behind `feed_reader` (packages/readers.py), answers GET and HEAD,
+and carries Cache-Control (private on a private feed) and an ETag, so clients
+and proxies can revalidate with a 304.
+"""
+
+import json
+import re
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+from django.views.decorators.http import require_safe
+
+from packages import feed
+from packages.feed import FeedError
+from packages.readers import feed_reader
+from packages.storage import package_storage
+
+INDEX_MAX_AGE = 60  # versions and registration indexes change with each push
+SEARCH_MAX_AGE = 30
+SERVICE_INDEX_MAX_AGE = 3600
+FILE_MAX_AGE = 365 * 24 * 3600  # a version's files never change once pushed
+_BLOCK = 256 * 1024
+
+
+def _cache_control(max_age: int, *, immutable: bool = False) -> str:
+    scope = "public" if settings.GALLEY_FEED_READ == "public" else "private"
+    return f"{scope}, max-age={max_age}" + (", immutable" if immutable else "")
+
+
+def _json(request, data: dict, max_age: int) -> HttpResponse:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    etag = feed.etag_of(body)
+    headers = {"ETag": etag, "Cache-Control": _cache_control(max_age)}
+    not_modified = get_conditional_response(request, etag=etag)
+    response = not_modified or HttpResponse(body, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _error(error: FeedError) -> JsonResponse:
+    response = JsonResponse({"error": error.message}, status=error.status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _links(request) -> feed.Links:
+    registration = reverse("feed_registration_index", args=["_"])
+    content = reverse("feed_versions", args=["_"])
+    return feed.Links(
+        registrations=request.build_absolute_uri(registration[: -len("_/index.json")]),
+        content=request.build_absolute_uri(content[: -len("_/index.json")]),
+    )
+
+
+def _answer(request, build, max_age: int = INDEX_MAX_AGE) -> HttpResponse:
+    try:
+        return _json(request, build(), max_age)
+    except FeedError as error:
+        return _error(error)
+
+
+# ------------------------------------------------------------- service index
+
+
+def _resources(request) -> list[dict]:
+    url = request.build_absolute_uri
+    links = _links(request)
+    search, complete = url(reverse("feed_search")), url(reverse("feed_autocomplete"))
+    resources = [(url(reverse("push_package")), "PackagePublish/2.0.0", "Push and unlist")]
+    try:
+        symbols = url(reverse("push_symbol_package"))
+        resources.append((symbols, "SymbolPackagePublish/4.9.0", "Push symbol packages"))
+    except NoReverseMatch:  # symbol pushes not served by this build
+        pass
+    resources.append((links.content, "PackageBaseAddress/3.0.0", "Package content"))
+    for suffix in ("", "/3.0.0-beta", "/3.0.0-rc", "/3.4.0", "/3.6.0"):
+        resources.append((links.registrations, f"RegistrationsBaseUrl{suffix}", "Package metadata"))
+    for suffix in ("", "/3.0.0-beta", "/3.0.0-rc", "/3.5.0"):
+        resources.append((search, f"SearchQueryService{suffix}", "Search"))
+        resources.append((complete, f"SearchAutocompleteService{suffix}", "Autocomplete"))
+    return [{"@id": i, "@type": t, "comment": c} for i, t, c in resources]
+
+
+@feed_reader(any_key=True)
+@require_safe
+def service_index(request):
+    """NuGet V3 service index: where clients find every other resource."""
+    data = {"version": "3.0.0", "resources": _resources(request)}
+    return _json(request, data, SERVICE_INDEX_MAX_AGE)
+
+
+# ------------------------------------------------------------ flat container
+
+
+@feed_reader
+@require_safe
+def versions_index(request, package_id):
+    return _answer(request, lambda: feed.versions_index(package_id, request.feed_reader))
+
+
+@feed_reader
+@require_safe
+def package_content(request, package_id, version, filename):
+    """The .nupkg or the .nuspec of a version, streamed, with 304 and ranges."""
+    try:
+        found = feed.find_version(package_id, version, request.feed_reader)
+        stem = f"{found.registration.normalized_id}.{found.normalized_version}"
+        wanted = filename.lower()
+        if wanted == f"{stem}.nupkg":
+            return _package_file(request, found)
+        if wanted == f"{stem}.nuspec":
+            return _nuspec_file(request, found)
+        raise FeedError(404, feed._not_found(package_id, version[:64]).message)
+    except FeedError as error:
+        return _error(error)
+
+
+def _package_file(request, version):
+    headers = {
+        "ETag": f'"{version.sha512}"',
+        "Last-Modified": http_date(version.created.timestamp()),
+        "Cache-Control": _cache_control(FILE_MAX_AGE, immutable=True),
+    }
+    opener = lambda: package_storage().open(version.file.name, "rb")  # noqa: E731
+    response = _file_response(
+        request, opener, version.size, headers, "application/octet-stream", version.created
+    )
+    full = response.status_code == 200 or response.get("Content-Range", "").startswith("bytes 0-")
+    if request.method == "GET" and full and response.status_code in (200, 206):
+        feed.count_download(version)
+    return response
+
+
+def _nuspec_file(request, version):
+    headers = {
+        "ETag": f'"{version.sha512}-nuspec"',
+        "Last-Modified": http_date(version.created.timestamp()),
+        "Cache-Control": _cache_control(FILE_MAX_AGE, immutable=True),
+    }
+    not_modified = get_conditional_response(
+        request, etag=headers["ETag"], last_modified=int(version.created.timestamp())
+    )
+    if not_modified is not None:
+        return _with(not_modified, headers)
+    stored, data = feed.read_nuspec(version)
+    if stored is None:  # pushed before nuspecs were stored: read out of the package
+        response = HttpResponse(data, content_type="application/xml")
+        return _with(response, headers)
+    size = stored.size
+    stored.close()
+    opener = lambda: package_storage().open(feed.nuspec_name(version), "rb")  # noqa: E731
+    return _file_response(request, opener, size, headers, "application/xml", version.created)
+
+
+def _with(response, headers: dict):
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _byte_range(request, size: int, etag: str):
+    """(start, end) of a single satisfiable range, None for the whole file, or
+    "unsatisfiable". Several ranges, and a stale If-Range, get the whole file."""
+    header = request.headers.get("Range", "")
+    if not header or request.headers.get("If-Range", etag) != etag:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if not match or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        start, end = max(size - int(last), 0), size - 1
+        return (start, end) if int(last) > 0 and size else "unsatisfiable"
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or (last and int(last) < start):
+        return "unsatisfiable"
+    return start, end
+
+
+def _file_response(request, opener, size: int, headers: dict, content_type: str, modified):
+    etag = headers["ETag"]
+    not_modified = get_conditional_response(
+        request, etag=etag, last_modified=int(modified.timestamp())
+    )
+    if not_modified is not None:
+        return _with(not_modified, headers)
+    span = _byte_range(request, size, etag)
+    if span == "unsatisfiable":
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    stored = opener()
+    if span is None:
+        # FileResponse hands the open file to the server's sendfile (wsgi.file_wrapper)
+        # where there is one, and otherwise reads it in blocks: never whole in memory.
+        response = FileResponse(stored, content_type=content_type)
+        response["Content-Length"] = str(size)
+    else:
+        start, end = span
+        stored.seek(start)
+        response = StreamingHttpResponse(
+            _blocks(stored, end - start + 1), status=206, content_type=content_type
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    return _with(response, headers)
+
+
+def _blocks(stored, remaining: int):
+    try:
+        while remaining > 0:
+            block = stored.read(min(_BLOCK, remaining))
+            if not block:
+                return
+            remaining -= len(block)
+            yield block
+    finally:
+        stored.close()
+
+
+# -------------------------------------------------------------- registration
+
+
+@feed_reader
+@require_safe
+def registration_index(request, package_id):
+    return _answer(
+        request,
+        lambda: feed.registration_index(package_id, request.feed_reader, _links(request)),
+    )
+
+
+@feed_reader
+@require_safe
+def registration_page(request, package_id, lower, upper):
+    return _answer(
+        request,
+        lambda: feed.registration_page(
+            package_id, lower, upper, request.feed_reader, _links(request)
+        ),
+    )
+
+
+@feed_reader
+@require_safe
+def registration_leaf(request, package_id, version):
+    return _answer(
+        request,
+        lambda: feed.registration_leaf(package_id, version, request.feed_reader, _links(request)),
+    )
+
+
+# -------------------------------------------------------------------- search
+
+
+@feed_reader
+@require_safe
+def search(request):
+    def build():
+        params = feed.SearchParameters.from_query(request.GET)
+        return feed.search(params, request.feed_reader, _links(request))
+
+    return _answer(request, build, SEARCH_MAX_AGE)
+
+
+@feed_reader
+@require_safe
+def autocomplete(request):
+    def build():
+        params = feed.SearchParameters.from_query(request.GET)
+        package_id = request.GET.get("id", "").strip()
+        if package_id:
+            return feed.autocomplete_versions(package_id, params, request.feed_reader)
+        return feed.autocomplete(params, request.feed_reader)
+
+    return _answer(request, build, SEARCH_MAX_AGE)

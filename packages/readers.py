@@ -1,0 +1,171 @@
+"""Who may read the feed: everyone, or (GALLEY_FEED_READ=authenticated) credentials.
+
+Every read view is wrapped in `feed_reader`, which puts a `Reader` on the request.
+On a private feed a client sends HTTP Basic credentials from its nuget.config,
+as with GitHub Packages: the user name and an API key as the password.
+
+- The user name must be the key holder's or the key's package owner's user name,
+  compared ignoring case; a key pasted under someone else's name is refused, so a
+  leaked key is of no use without knowing whose it is.
+- Any usable key may read the service index, so a push-only key still pushes
+  through /v3/index.json with its credentials in nuget.config. Everything else
+  needs the "Read packages" scope (package:read).
+- A read key reads the packages its package owner can see (the owner's own and,
+  for a person, those of their organizations), narrowed by the key's glob
+  patterns and selected packages, exactly as they narrow pushes: a key for `*`
+  reads all of them. Other packages do not exist for it (404).
+- A signed-in browser session counts too, so people can follow download links;
+  it reads what its user can see.
+
+Failed Basic sign-ins are counted per client address in the shared cache and
+refused with 429 beyond GALLEY_FEED_AUTH_FAILURES_LIMIT a minute, as allauth
+limits failed sign-ins to the site.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+from apikeys import globs
+from apikeys.models import ApiKey, Scope
+from apikeys.scopes import Action, authorize, key_usable, readable_owner_ids
+from audit.events import client_ip
+
+
+class Reader:
+    """Everyone (a public feed), a signed-in person, or an API key."""
+
+    def __init__(self, *, user=None, key: ApiKey | None = None):
+        self.user = user
+        self.key = key
+
+    @property
+    def is_everyone(self) -> bool:
+        return self.user is None and self.key is None
+
+    def can_read(self, registration) -> bool:
+        if self.is_everyone:
+            return True
+        if self.key is not None:
+            return authorize(self.key, Action.READ, registration.package_id, registration) is None
+        allowed = readable_owner_ids(self.user)
+        return any(owner.pk in allowed for owner in registration.owners.all())
+
+    def readable(self, registrations):
+        """`registrations` narrowed to what this reader may see (for search)."""
+        if self.is_everyone:
+            return registrations
+        account = self.key.owner if self.key is not None else self.user
+        visible = registrations.filter(owners__in=readable_owner_ids(account))
+        if self.key is None:
+            return visible
+        # Patterns are matched in Python with the same function that checks pushes
+        # (apikeys.globs), not translated into SQL that could match differently.
+        selected = set(self.key.packages.values_list("pk", flat=True))
+        candidates = visible.values_list("pk", "package_id")
+        ids = [
+            pk
+            for pk, package_id in candidates
+            if pk in selected or globs.matches_any(self.key.glob_patterns, package_id)
+        ]
+        return registrations.filter(pk__in=ids)
+
+
+EVERYONE = Reader()
+
+
+def feed_reader(view=None, *, any_key: bool = False):
+    """Let a read view through for whoever may read the feed; sets request.feed_reader.
+
+    `any_key=True` (the service index only) accepts a key without the read scope.
+    """
+    if view is None:
+        return functools.partial(feed_reader, any_key=any_key)
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if settings.GALLEY_FEED_READ == "public":
+            request.feed_reader = EVERYONE
+            return view(request, *args, **kwargs)
+        reader_or_refusal = _authenticate(request, any_key=any_key)
+        if isinstance(reader_or_refusal, HttpResponse):
+            return reader_or_refusal
+        request.feed_reader = reader_or_refusal
+        response = view(request, *args, **kwargs)
+        response["Vary"] = ", ".join(
+            filter(None, [response.get("Vary", ""), "Authorization", "Cookie"])
+        )
+        return response
+
+    return wrapped
+
+
+@sensitive_variables("secret", "credentials")
+def _authenticate(request, *, any_key: bool) -> Reader | HttpResponse:
+    header = request.headers.get("Authorization", "")
+    if header[:6].lower() != "basic ":
+        if request.user.is_authenticated:
+            return Reader(user=request.user)
+        return _refused(401, _("This feed is private: sign in with your user name and an API key."))
+    address = client_ip(request) or "unknown"
+    if _failures(address) >= settings.GALLEY_FEED_AUTH_FAILURES_LIMIT:
+        response = _refused(429, _("Too many failed sign-ins from your address. Try again later."))
+        response["Retry-After"] = "60"
+        return response
+    try:
+        credentials = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        credentials = ""
+    username, _colon, secret = credentials.partition(":")
+    key = ApiKey.objects.find(secret)
+    if key is None or key_usable(key) or not _named(key, username):
+        _count_failure(address)
+        return _refused(
+            401, _("The user name or API key is not valid, or the key has expired or was revoked.")
+        )
+    if not any_key and Scope.READ not in key.scopes:
+        return _refused(403, _("The API key's scopes do not allow reading packages."))
+    key.record_use()
+    return Reader(key=key)
+
+
+def _named(key: ApiKey, username: str) -> bool:
+    username = username.strip().casefold()
+    return bool(username) and username in (
+        key.holder.get_username().casefold(),
+        key.owner.get_username().casefold(),
+    )
+
+
+def _failure_key(address: str) -> str:
+    return f"galley:feed-basic-failures:{address}:{int(time.time() // 60)}"
+
+
+def _failures(address: str) -> int:
+    return cache.get(_failure_key(address), 0)
+
+
+def _count_failure(address: str) -> None:
+    key = _failure_key(address)
+    cache.add(key, 0, timeout=120)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=120)
+
+
+def _refused(status: int, message: str) -> HttpResponse:
+    response = HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+    if status == 401:
+        response["WWW-Authenticate"] = f'Basic realm="{settings.GALLEY_SITE_NAME}", charset="UTF-8"'
+    response["Cache-Control"] = "no-store"
+    return response
