@@ -1,0 +1,187 @@
+"""GALLEY_FEED_READ=authenticated: HTTP Basic with a user name and an API key."""
+
+import base64
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from accounts.models import User
+from tests.factories import make_key
+from tests.packages.builders import nupkg
+from tests.packages.test_feed import package_dir  # noqa: F401 - autouse fixture
+from tests.packages.test_publish_api import push
+
+pytestmark = pytest.mark.django_db
+
+NUPKG = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nupkg"
+READ_URLS = [
+    "/v3-flatcontainer/contoso.core/index.json",
+    NUPKG,
+    "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nuspec",
+    "/v3/registration/contoso.core/index.json",
+    "/v3/registration/contoso.core/1.0.0.json",
+    "/query?q=contoso",
+    "/autocomplete?q=contoso",
+]
+
+
+@pytest.fixture(autouse=True)
+def private_feed(settings):
+    settings.GALLEY_FEED_READ = "authenticated"
+    cache.clear()
+
+
+@pytest.fixture
+def package(client, alice):
+    secret = make_key(alice, scopes=["package:push"], glob_patterns=["*"])[1]
+    data = nupkg()
+    assert push(client, secret, data).status_code == 201
+    return data
+
+
+def basic(username, secret):
+    token = base64.b64encode(f"{username}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def read_key(user, **options):
+    return make_key(user, scopes=["package:read"], **options)[1]
+
+
+def test_without_credentials_everything_is_401_with_basic(client, package):
+    for url in ["/v3/index.json", *READ_URLS]:
+        response = client.get(url)
+        assert response.status_code == 401, url
+        assert response["WWW-Authenticate"] == 'Basic realm="Galley", charset="UTF-8"'
+
+
+def test_a_read_key_reads_everything_its_owner_can_see(client, alice, package):
+    headers = basic("alice", read_key(alice))
+    for url in ["/v3/index.json", *READ_URLS]:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, url
+        assert response["Cache-Control"].startswith("private, ")
+        assert "Authorization" in response["Vary"]
+    download = client.get(NUPKG, headers=headers)
+    assert b"".join(download.streaming_content) == package
+    assert client.get("/query?q=contoso", headers=headers).json()["totalHits"] == 1
+
+
+def test_the_user_name_may_be_the_holder_or_the_owner_in_any_case(client, alice, bob, package):
+    organization = User.objects.create_organization("acme", admin=alice)
+    organization_key = read_key(alice, owner=organization)
+    for name in ("ALICE", "Acme"):
+        assert (
+            client.get("/v3/index.json", headers=basic(name, organization_key)).status_code == 200
+        )
+    assert client.get("/v3/index.json", headers=basic("bob", organization_key)).status_code == 401
+    assert client.get("/v3/index.json", headers=basic("", organization_key)).status_code == 401
+
+
+def test_wrong_credentials_are_401(client, alice, package):
+    secret = read_key(alice)
+    for headers in (
+        basic("alice", secret[:-1] + ("A" if secret[-1] != "A" else "B")),
+        basic("alice", "not-a-key"),
+        {"Authorization": "Basic !!!"},
+        {"Authorization": "Bearer " + secret},
+    ):
+        response = client.get(NUPKG, headers=headers)
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_revoked_and_expired_keys_are_401(client, alice, package):
+    revoked_key, revoked = make_key(alice, scopes=["package:read"])
+    revoked_key.revoked_at = timezone.now()
+    revoked_key.save()
+    expired_key, expired = make_key(alice, scopes=["package:read"])
+    expired_key.expires = timezone.now()
+    expired_key.save()
+    for secret in (revoked, expired):
+        assert client.get("/v3/index.json", headers=basic("alice", secret)).status_code == 401
+
+
+def test_a_push_only_key_reads_the_service_index_but_no_package(client, alice, package):
+    headers = basic("alice", make_key(alice, scopes=["package:push"])[1])
+    assert client.get("/v3/index.json", headers=headers).status_code == 200
+    for url in READ_URLS:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 403, url
+        assert "do not allow reading" in response.content.decode()
+
+
+def test_a_read_key_of_another_owner_sees_nothing_of_alices(client, charlie, package):
+    headers = basic("charlie", read_key(charlie))
+    assert client.get("/v3/index.json", headers=headers).status_code == 200
+    for url in READ_URLS[:5]:
+        assert client.get(url, headers=headers).status_code == 404, url
+    assert client.get("/query?q=contoso", headers=headers).json() == {"totalHits": 0, "data": []}
+    assert client.get("/autocomplete?q=contoso", headers=headers).json()["data"] == []
+    assert client.get("/autocomplete?id=contoso.core", headers=headers).json()["data"] == []
+
+
+def test_a_read_keys_patterns_narrow_what_it_reads(client, alice, package):
+    other = nupkg("Fabrikam.Tools")
+    assert push(client, make_key(alice)[1], other).status_code == 201
+    headers = basic("alice", read_key(alice, glob_patterns=["Fabrikam.*"]))
+    assert client.get(READ_URLS[0], headers=headers).status_code == 404
+    ok = client.get("/v3-flatcontainer/fabrikam.tools/index.json", headers=headers)
+    assert ok.status_code == 200
+    ids = [item["id"] for item in client.get("/query", headers=headers).json()["data"]]
+    assert ids == ["Fabrikam.Tools"]
+
+
+def test_a_member_reads_the_packages_of_their_organization(client, alice, bob, charlie):
+    organization = User.objects.create_organization("acme", admin=alice)
+    from accounts.models import Membership
+
+    Membership.objects.create(
+        organization=organization, member=bob, role=Membership.Role.COLLABORATOR
+    )
+    push_secret = make_key(alice, owner=organization)[1]
+    assert push(client, push_secret, nupkg("Acme.Core")).status_code == 201
+    bob_headers = basic("bob", read_key(bob))
+    assert (
+        client.get("/v3/registration/acme.core/index.json", headers=bob_headers).status_code == 200
+    )
+    charlie_headers = basic("charlie", read_key(charlie))
+    response = client.get("/v3/registration/acme.core/index.json", headers=charlie_headers)
+    assert response.status_code == 404
+
+
+def test_a_signed_in_session_reads_what_its_user_can_see(client, alice, charlie, package):
+    client.force_login(alice)
+    download = client.get(NUPKG)
+    assert download.status_code == 200 and b"".join(download.streaming_content) == package
+    client.force_login(charlie)
+    assert client.get(NUPKG).status_code == 404
+    assert client.get("/v3/index.json").status_code == 200
+
+
+def test_failed_basic_sign_ins_are_rate_limited_per_address(client, alice, settings, package):
+    settings.GALLEY_FEED_AUTH_FAILURES_LIMIT = 3
+    good = basic("alice", read_key(alice))
+    for _ in range(3):
+        assert client.get(NUPKG, headers=basic("alice", "wrong")).status_code == 401
+    limited = client.get(NUPKG, headers=good)
+    assert limited.status_code == 429 and limited["Retry-After"] == "60"
+    elsewhere = client.get(NUPKG, headers=good, REMOTE_ADDR="192.0.2.7")
+    assert elsewhere.status_code == 200
+
+
+def test_a_public_feed_needs_no_credentials(client, settings, package):
+    settings.GALLEY_FEED_READ = "public"
+    for url in READ_URLS:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Cache-Control"].startswith("public, ")
+
+
+def test_an_unknown_feed_read_setting_is_refused():
+    from tests.accounts.test_settings import manage
+
+    result = manage("check", DJANGO_DEBUG="1", GALLEY_FEED_READ="private")
+    assert result.returncode != 0
+    assert "GALLEY_FEED_READ must be one of public, authenticated" in result.stderr
