@@ -1,6 +1,6 @@
 from django.urls import path
 
-from packages import feed_views, views
+from packages import feed_views, page_views, views
 
 urlpatterns = [
     # The NuGet V3 read protocol (packages/feed_views.py).
@@ -49,5 +49,13 @@ urlpatterns = [
         "account/Packages/<str:package_id>/owners/<str:username>/remove",
         views.remove_package_owner,
         name="package_remove_owner",
+    ),
+    path("packages/<str:package_id>", page_views.package_detail, name="package_detail"),
+    # Before the version route: "Manage" is not a version.
+    path("packages/<str:package_id>/Manage", page_views.manage_listing, name="package_manage"),
+    path(
+        "packages/<str:package_id>/<str:version>",
+        page_views.package_detail,
+        name="package_version_detail",
     ),
 ]

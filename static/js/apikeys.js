@@ -1,6 +1,8 @@
 // API Keys page: the Copy button and the live "N of M packages selected" line.
 // The page works without this file; it only adds convenience.
 
+import "./copy.js";
+
 // Same rules as apikeys/globs.py: "*" is the only wildcard, the whole id must
 // match, ASCII case is ignored, and no regular expression (no backtracking).
 const lowerAscii = (text) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
@@ -23,23 +25,6 @@ export function globMatches(pattern, packageId) {
     pos = found + segment.length;
   }
   return true;
-}
-
-function setUpCopy(button) {
-  const target = document.querySelector(button.dataset.copy);
-  const status = document.querySelector("[data-copy-status]");
-  button.addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(target.value);
-      status.textContent = status.dataset.copiedText;
-    } catch {
-      // No clipboard access (an old browser, or permission refused): select
-      // the text so the keyboard shortcut copies it.
-      target.focus();
-      target.select();
-      status.textContent = status.dataset.selectText;
-    }
-  });
 }
 
 // The create form lists the packages of every possible owner; only the chosen
@@ -88,7 +73,6 @@ function setUpPreview(form) {
   update();
 }
 
-document.querySelectorAll("[data-copy]").forEach(setUpCopy);
 document.querySelectorAll("form[data-glob-preview]").forEach((form) => {
   setUpOwnerChoice(form);
   setUpPreview(form);

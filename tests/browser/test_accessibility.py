@@ -2,14 +2,17 @@
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import Invitation, Membership, User
 from audit.events import Kind, record
 from tests.conftest import required
 from tests.factories import PASSWORD, PackageRegistrationFactory, UserFactory, make_key
+from tests.packages.test_manage_page import add_version
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,6 +36,9 @@ SIGNED_IN_PAGES = [
     "/accounts/email/",
     "/accounts/password/change/",
     "/accounts/2fa/",
+    "/packages/Contoso.Core",
+    "/packages/Contoso.Core/1.0.0",
+    "/packages/Contoso.Core/Manage",
 ]
 
 
@@ -73,7 +79,15 @@ def bypass_csp_page(browser, live_server, browser_locale, request):
 
 
 def test_public_pages(bypass_csp_page, axe, browser_locale):
-    failures = {url: audit(bypass_csp_page, url, browser_locale) for url in PUBLIC_PAGES}
+    from accounts import invitations
+
+    Invitation.objects.create(
+        email="dana@example.com",
+        token_hash=invitations._hash("a11y-invitation"),
+        expires=timezone.now() + timedelta(days=1),
+    )
+    pages = [*PUBLIC_PAGES, "/account/invitation/a11y-invitation"]
+    failures = {url: audit(bypass_csp_page, url, browser_locale) for url in pages}
     assert not any(failures.values()), json.dumps(failures, indent=2)
 
 
@@ -82,6 +96,8 @@ def test_signed_in_pages(bypass_csp_page, axe, browser_locale):
     contoso = User.objects.create_organization("Contoso", admin=alice)
     Membership.objects.create(organization=contoso, member=UserFactory(username="bob"))
     package = PackageRegistrationFactory(package_id="Contoso.Core", owners=[contoso])
+    add_version(package, "1.0.0")
+    add_version(package, "1.1.0", listed=False)
     PackageRegistrationFactory(package_id="Alice.Tools", owners=[alice])
     key, _ = make_key(alice, owner=contoso, name="contoso-ci", packages=[package])
     make_key(alice, name="expired-one", expires_in_days=1).__getitem__(0).revoke(

@@ -1,0 +1,188 @@
+"""The package pages people read (`/packages/{id}`) and the owners' Manage page."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
+
+from packages import feed, listing, owners
+from packages.models import PackageRegistration
+from packages.nupkg import NuGetVersion
+
+
+def _feed_is_private() -> bool:
+    return getattr(settings, "GALLEY_FEED_READ", "public") == "authenticated"
+
+
+def _by_version(versions):
+    """Newest first, in NuGet's order (1.10.0 after 1.9.0, 2.0.0-beta before 2.0.0)."""
+    return sorted(versions, key=lambda v: NuGetVersion.parse(v.version), reverse=True)
+
+
+def _shown_version(versions, version_text: str | None):
+    """The version the page is about: the one in the URL, else the latest listed
+    stable version, else the latest listed one, else the latest the viewer sees."""
+    if version_text is not None:
+        try:
+            identity = NuGetVersion.parse(version_text).identity_key
+        except ValueError:
+            raise Http404 from None
+        found = next((v for v in versions if v.normalized_version == identity), None)
+        if found is None:
+            raise Http404
+        return found
+    listed = [v for v in versions if v.listed]
+    stable = [v for v in listed if not NuGetVersion.parse(v.version).is_prerelease]
+    return (stable or listed or versions)[0]
+
+
+def web_url(url: str) -> str:
+    """The URL if it is an http(s) address, else "": a manifest's URLs are the
+    pusher's words, and a javascript: or data: link must not reach the page."""
+    return url if urlsplit(url.strip()).scheme.lower() in ("http", "https") else ""
+
+
+def range_text(version_range: str) -> str:
+    """A NuGet version range as nuget.org shows it: "[1.0, )" is "(>= 1.0)"."""
+    text = version_range.strip()
+    if not text:
+        return ""
+    if text[0] not in "[(":
+        return f"(>= {text})"  # a bare version is a minimum
+    low, _comma, high = text[1:-1].partition(",")
+    low, high = low.strip(), high.strip()
+    if not _comma:
+        return f"(= {low})"
+    parts = []
+    if low:
+        parts.append(f"{'>=' if text[0] == '[' else '>'} {low}")
+    if high:
+        parts.append(f"{'<=' if text[-1] == ']' else '<'} {high}")
+    return f"({' && '.join(parts)})" if parts else ""
+
+
+def dependency_groups(version) -> list[dict]:
+    groups = getattr(version, "dependency_groups", None) or []
+    return [
+        {
+            "framework": group.get("targetFramework", ""),
+            "dependencies": [
+                {"id": d["id"], "range": range_text(d.get("range", ""))}
+                for d in group.get("dependencies", [])
+            ],
+        }
+        for group in groups
+    ]
+
+
+def _downloads(versions) -> dict[int, int]:
+    """{version pk: downloads}, with those counted since the last flush."""
+    pending = feed.pending_downloads(versions)
+    return {v.pk: v.download_count + pending.get(v.pk, 0) for v in versions}
+
+
+def install_snippets(package_id: str, version: str, feed_url: str) -> list[dict]:
+    """What nuget.org's install tabs show, plus the feed to add as a package source."""
+    return [
+        {
+            "name": "dotnet",
+            "label": ".NET CLI",
+            "text": f"dotnet add package {package_id} --version {version}",
+        },
+        {
+            "name": "packagereference",
+            "label": "PackageReference",
+            "text": f'<PackageReference Include="{package_id}" Version="{version}" />',
+        },
+        {
+            "name": "paket",
+            "label": "Paket CLI",
+            "text": f"paket add {package_id} --version {version}",
+        },
+        {
+            "name": "nuget",
+            "label": "nuget.exe",
+            "text": f"nuget install {package_id} -Version {version}",
+        },
+        {"name": "source", "label": _("Package source (feed URL)"), "text": feed_url},
+    ]
+
+
+def package_detail(request, package_id, version=None):
+    if _feed_is_private() and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    registration = get_object_or_404(
+        PackageRegistration.objects.prefetch_related("owners", "versions"),
+        normalized_id=package_id.lower(),
+    )
+    mine = owners.member_owner_ids(request.user)
+    is_owner = any(owner.pk in mine for owner in registration.owners.all())
+    every_version = _by_version(registration.versions.all())
+    # Unlisted versions still restore by exact version, and their own page
+    # says they are unlisted (as nuget.org's does); only owners see them listed.
+    visible = every_version if is_owner else [v for v in every_version if v.listed]
+    if not every_version or (version is None and not visible):
+        raise Http404
+    shown = _shown_version(every_version if version else visible, version)
+    if version is not None and version != shown.version:
+        return redirect("package_version_detail", registration.package_id, shown.version)
+    downloads = _downloads(every_version)
+    for each in visible:
+        each.downloads = downloads[each.pk]
+    return render(
+        request,
+        "packages/detail.html",
+        {
+            "registration": registration,
+            "version": shown,
+            "versions": visible,
+            "total_downloads": sum(downloads.values()),
+            "version_downloads": downloads[shown.pk],
+            "project_url": web_url(shown.project_url),
+            "license_url": web_url(shown.license_url),
+            "tags": shown.tags.split(),
+            "dependency_groups": dependency_groups(shown),
+            "is_owner": is_owner,
+            "can_manage": is_owner and owners.can_manage(request.user, registration),
+            "snippets": install_snippets(
+                registration.package_id,
+                shown.version,
+                request.build_absolute_uri(reverse("service_index")),
+            ),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def manage_listing(request, package_id):
+    """nuget.org's per-package Manage page: a "Listed" box for each version."""
+    registration = owners.managed_registration(request.user, package_id)
+    if request.method == "POST":
+        listed = {int(pk) for pk in request.POST.getlist("listed") if pk.isdigit()}
+        changed = listing.apply_listing(request, registration, listed)
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d version of %(id)s changed.",
+                "%(count)d versions of %(id)s changed.",
+                len(changed),
+            )
+            % {"count": len(changed), "id": registration.package_id}
+            if changed
+            else _("Nothing changed."),
+        )
+        return redirect("package_manage", registration.package_id)
+    return render(
+        request,
+        "packages/manage_listing.html",
+        {"registration": registration, "versions": _by_version(registration.versions.all())},
+    )
