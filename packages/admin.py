@@ -1,9 +1,22 @@
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from audit.events import Kind, record
+from packages import deletion
 from packages.models import PackageRegistration, PackageVersion
+
+
+class DeleteForGoodForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept in the audit log, e.g. “malware” or “leaked secret”."),
+    )
 
 
 class PackageVersionInline(admin.TabularInline):
@@ -34,6 +47,11 @@ class PackageRegistrationAdmin(admin.ModelAdmin):
     readonly_fields = ["created"]
     inlines = [PackageVersionInline]
 
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a registration would drop its versions' rows without their
+        # files or an audit record; versions are deleted one by one, for good.
+        return False
+
 
 @admin.register(PackageVersion)
 class PackageVersionAdmin(admin.ModelAdmin):
@@ -42,7 +60,7 @@ class PackageVersionAdmin(admin.ModelAdmin):
     search_fields = ["registration__package_id", "version"]
     list_select_related = ["registration", "pushed_by"]
     readonly_fields = [f.name for f in PackageVersion._meta.fields if f.name != "listed"]
-    actions = ["unlist", "relist"]
+    actions = ["unlist", "relist", "delete_for_good"]
 
     def has_add_permission(self, request):
         return False  # versions arrive through the publish API only
@@ -73,3 +91,42 @@ class PackageVersionAdmin(admin.ModelAdmin):
     @admin.action(description=_("Relist selected versions"), permissions=["change"])
     def relist(self, request, queryset):
         self._set_listed(request, queryset, listed=True)
+
+    def has_delete_permission(self, request, obj=None):
+        # Django's own delete would leave the files behind and record nothing:
+        # "Delete for good" below is the only way.
+        return False
+
+    def has_delete_for_good_permission(self, request):
+        return request.user.has_perm("packages.delete_packageversion")
+
+    @admin.action(
+        description=_("Delete selected versions for good"), permissions=["delete_for_good"]
+    )
+    def delete_for_good(self, request, queryset):
+        """For malware or a leaked secret: the row, its files and caches, audited."""
+        versions = list(queryset.select_related("registration"))
+        form = DeleteForGoodForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for version in versions:
+                deletion.delete_version(request, version, form.cleaned_data["reason"])
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d version was deleted for good.",
+                    "%(count)d versions were deleted for good.",
+                    len(versions),
+                )
+                % {"count": len(versions)},
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Delete package versions for good"),
+            "versions": versions,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/packages/packageversion/delete_for_good.html", context)
