@@ -120,6 +120,13 @@ class CreateApiKeyForm(PackageSelectionForm):
         widget=forms.RadioSelect,
     )
     unlist = forms.BooleanField(label=Scope.UNLIST.label, required=False)
+    # Offered only when the feed is private: on a public feed anyone may read,
+    # and a scope that changes nothing would only puzzle.
+    read = forms.BooleanField(
+        label=Scope.READ.label,
+        required=False,
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "read-help"}),
+    )
 
     field_order = [
         "name",
@@ -128,6 +135,7 @@ class CreateApiKeyForm(PackageSelectionForm):
         "push",
         "push_scope",
         "unlist",
+        "read",
         "glob_patterns",
         "packages",
     ]
@@ -143,6 +151,8 @@ class CreateApiKeyForm(PackageSelectionForm):
             for days in settings.GALLEY_KEY_EXPIRY_DAYS
         ]
         self.fields["expires_in"].initial = settings.GALLEY_KEY_DEFAULT_EXPIRY_DAYS
+        if settings.GALLEY_FEED_READ != "authenticated":
+            del self.fields["read"]
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -162,6 +172,8 @@ class CreateApiKeyForm(PackageSelectionForm):
                 scopes.append(cleaned["push_scope"])
         if cleaned.get("unlist"):
             scopes.append(Scope.UNLIST.value)
+        if cleaned.get("read"):
+            scopes.append(Scope.READ.value)
         if not scopes and "push_scope" not in self.errors:
             self.add_error(
                 None, forms.ValidationError(_("Select at least one scope."), code="no_scopes")
