@@ -89,6 +89,14 @@ def _downloads(versions) -> dict[int, int]:
     return {v.pk: v.download_count + pending.get(v.pk, 0) for v in versions}
 
 
+def _download_url(version, registration) -> str:
+    stem = f"{registration.normalized_id}.{version.normalized_version}"
+    return reverse(
+        "feed_package_content",
+        args=[registration.normalized_id, version.normalized_version, f"{stem}.nupkg"],
+    )
+
+
 def install_snippets(package_id: str, version: str, feed_url: str) -> list[dict]:
     """What nuget.org's install tabs show, plus the feed to add as a package source."""
     return [
@@ -146,6 +154,7 @@ def package_detail(request, package_id, version=None):
             "versions": visible,
             "total_downloads": sum(downloads.values()),
             "version_downloads": downloads[shown.pk],
+            "download_url": _download_url(shown, registration),
             "project_url": web_url(shown.project_url),
             "license_url": web_url(shown.license_url),
             "tags": shown.tags.split(),

@@ -236,3 +236,26 @@ def test_dependency_ranges_read_as_on_nuget_org(version_range, shown):
     from packages.page_views import range_text
 
     assert range_text(version_range) == shown
+
+
+def test_download_link_fetches_the_pushed_package(client, alice, settings, tmp_path):
+    from tests.factories import make_key
+    from tests.packages.builders import nupkg
+    from tests.packages.test_publish_api import push
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "packages": {
+            "BACKEND": "packages.storage.AtomicFileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
+    _, secret = make_key(alice)
+    data = nupkg("Contoso.Tools", "1.0.0")
+    assert push(client, secret, data).status_code == 201
+    content = page(client, "Contoso.Tools")
+    url = "/v3-flatcontainer/contoso.tools/1.0.0/contoso.tools.1.0.0.nupkg"
+    assert f'href="{url}" download>Download package</a>' in content
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == data
