@@ -60,7 +60,10 @@ def test_push_skip_duplicate_symbols_and_unlist(nuget58, any_server, alice):
     pushed = push(nuget58, package, server, secret)
     assert pushed.returncode == 0, explain(pushed, server)
     assert "Your package was pushed." in said(pushed), explain(pushed, server)
-    assert "Your symbol package was pushed." in said(pushed)
+    # The client finds SymbolPackagePublish in the service index and pushes the
+    # .snupkg beside the .nupkg; it says "Your package was pushed." for each.
+    assert f"Pushing {symbols.name} to '" in said(pushed), explain(pushed, server)
+    assert said(pushed).count("Your package was pushed.") == 2, explain(pushed, server)
     version = PackageVersion.objects.get(registration__normalized_id="contoso.lib")
     assert version.version == "2.0.0-beta.1"
     assert version.original_version == "2.0.0-beta.1+build.5"
@@ -80,7 +83,8 @@ def test_push_skip_duplicate_symbols_and_unlist(nuget58, any_server, alice):
 
     unlisted = delete(nuget58, "Contoso.Lib", "2.0.0-beta.1+build.5", server, secret)
     assert unlisted.returncode == 0, explain(unlisted, server)
-    assert "Contoso.Lib 2.0.0-beta.1 was deleted successfully." in said(unlisted), explain(
+    # The client's own sentence, with the version as the user typed it.
+    assert "Contoso.Lib 2.0.0-beta.1+build.5 was deleted successfully." in said(unlisted), explain(
         unlisted, server
     )
     version.refresh_from_db()
