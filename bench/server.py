@@ -78,6 +78,9 @@ class Gunicorn:
         self.port = free_port()
         command = [
             *gunicorn_command(),
+            # The production configuration (threaded workers), as `make serve` runs.
+            "-c",
+            "config/gunicorn.py",
             self.app,
             "--bind",
             f"{HOST}:{self.port}",
