@@ -156,6 +156,7 @@ def package_detail(request, package_id, version=None):
             "version_downloads": downloads[shown.pk],
             "download_url": _download_url(shown, registration),
             "project_url": web_url(shown.project_url),
+            "project_host": urlsplit(shown.project_url.strip()).netloc,
             "license_url": web_url(shown.license_url),
             "tags": shown.tags.split(),
             "dependency_groups": dependency_groups(shown),

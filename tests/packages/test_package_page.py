@@ -202,7 +202,10 @@ def test_page_shows_license_project_tags_dependencies_and_downloads(client, core
     cache.set(feed.DOWNLOADS_KEY.format(version.pk), 5, timeout=None)  # not flushed yet
     content = page(client, "Contoso.Core")
     assert 'href="https://licenses.nuget.org/MIT%20OR%20Apache-2.0"' in content
-    assert '<a href="https://contoso.example/core" rel="noopener noreferrer nofollow">' in content
+    assert (
+        '<a href="https://contoso.example/core" rel="noopener noreferrer nofollow">'
+        "contoso.example</a>" in content
+    )
     assert "<li>contoso</li><li>utilities</li>" in content
     assert '<h3 class="framework">net8.0</h3>' in content
     assert '<a href="/packages/Contoso.Base">Contoso.Base</a> (&gt;= 1.2.0)' in content
