@@ -256,3 +256,14 @@ def test_people_who_are_not_staff_cannot_invite(client, alice, mailoutbox):
     response = invite(client)
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
     assert not Invitation.objects.exists() and not mailoutbox
+
+
+@pytest.mark.parametrize("policy, offers_signup", [("open", True), ("closed", False)])
+def test_the_unknown_address_e_mail_offers_registration_only_when_open(
+    client, settings, mailoutbox, policy, offers_signup
+):
+    settings.GALLEY_SIGNUP = policy
+    client.post("/accounts/password/reset/", {"email": "nobody@example.com"})
+    body = mailoutbox[0].body
+    assert ("/accounts/signup/" in body) is offers_signup
+    assert ("ask an administrator to invite you" in body) is not offers_signup
