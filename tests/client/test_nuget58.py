@@ -125,6 +125,7 @@ def test_a_soon_expiring_key_warns_with_the_api_keys_page(
     assert warning.format(url=galley_server.url) in said(result), explain(result, galley_server)
     assert f"{galley_server.url}/account/apikeys" in said(result)
     assert "?" not in said(result) and "\ufffd" not in said(result), said(result)
+    assert secret not in said(result)
     assert PackageVersion.objects.get().version == "1.0.0"
 
 
@@ -211,6 +212,7 @@ def test_a_refusal_reads_cleanly_in_each_language(nuget58, galley_server, alice,
     assert message in said(result), explain(result, galley_server)
     # No replacement characters anywhere: neither '?' nor U+FFFD.
     assert "?" not in said(result) and "\ufffd" not in said(result), said(result)
+    assert secret not in said(result)
     assert not PackageRegistration.objects.exists()
 
 
