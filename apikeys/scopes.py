@@ -23,15 +23,19 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Refusal:
+    """Why a request is refused: returned, never raised, and answered in one place."""
+
     code: str  # stable, for logs and the audit trail
     message: str  # for the person reading the client's output
+    status: int = 403  # the HTTP status it is answered with
+    package_id: str = ""  # the package it was about, for the log and the audit trail
 
 
 def _date(value) -> str:
     return formats.date_format(timezone.localtime(value), "DATE_FORMAT")
 
 
-def key_usable(key: ApiKey, now=None) -> Refusal | None:
+def key_refusal(key: ApiKey, now=None) -> Refusal | None:
     """Refusals that do not depend on the package: revoked, expired, holder gone."""
     now = now or timezone.now()
     if key.is_revoked:
@@ -63,7 +67,7 @@ def authorize(
     a new id. The caller loads it (with its owners prefetched) because it needs
     it anyway to store the push.
     """
-    refusal = key_usable(key, now)
+    refusal = key_refusal(key, now)
     if refusal:
         return refusal
 

@@ -1,12 +1,13 @@
-"""What the NuGet client's push, unlist and relist do, apart from HTTP.
+"""What the NuGet client's push, symbol push, unlist and relist do, apart from HTTP.
 
-Each function either returns what happened or raises `Refused`, which knows
-its HTTP status, a stable code and a message for the person at the client.
+A request reads top to bottom: authenticate → read the package → authorize →
+store → record. Each step returns what it made or a `Refusal` (a value, never
+raised); the view answers a refusal in one place (packages/publish_views.py),
+which also writes the log line and the audit record.
 """
 
 import logging
-import time
-from dataclasses import dataclass
+from dataclasses import replace
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -14,92 +15,75 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from apikeys.models import ApiKey
-from apikeys.scopes import Action, authorize, key_usable
+from apikeys.scopes import Action, Refusal, authorize, key_refusal
 from apikeys.tokens import is_well_formed
 from audit.events import Kind, record
 from packages import feed
-from packages.models import PackageRegistration, PackageVersion
-from packages.nupkg import NuGetVersion, PackageError, PackageTooLarge, read_package, sha512_of
-from packages.storage import package_storage
+from packages.models import PackageRegistration, PackageVersion, SymbolPackage
+from packages.nupkg import (
+    NuGetVersion,
+    PackageError,
+    PackageManifest,
+    PackageTooLarge,
+    read_package,
+    read_symbol_package,
+    sha512_of,
+)
+from packages.storage import package_storage, unique_name
 
 log = logging.getLogger("galley.publish")
 
 
-@dataclass
-class Refused(Exception):
-    status: int
-    code: str
-    message: str
-
-
-_AUDIT_INTERVAL = 60.0
-_last_audited: dict[tuple, float] = {}
-
-
-def _first_in_a_while(what: tuple) -> bool:
-    now = time.time()
-    if now - _last_audited.get(what, -_AUDIT_INTERVAL) < _AUDIT_INTERVAL:
-        return False
-    if len(_last_audited) > 10_000:  # bounded, whatever the traffic
-        _last_audited.clear()
-    _last_audited[what] = now
-    return True
-
-
-def _refuse(request, status, code, message, *, key=None, package_id=""):
-    # The hint identifies the key to its owner; the secret is never logged.
-    log.warning(
-        "publish refused: status=%s rule=%s key=%s package=%s",
-        status,
-        code,
-        f"{key.hint}…" if key else "-",
-        package_id or "-",
-    )
-    # Refusals of a known key go to its holder's security log, once a minute
-    # per key and rule in each process: a leaked key that was revoked can be
-    # replayed by anyone, and a row per attempt would let them fill the
-    # database (the log line above still records every attempt). Unknown and
-    # malformed keys are only logged, for the same reason.
-    if key is not None and _first_in_a_while((key.pk, code)):
-        record(
-            Kind.PUBLISH_REFUSED,
-            request=request,
-            key=key,
-            actor=key.holder,
-            package_id=package_id,
-            rule=code,
-        )
-    return Refused(status, code, message)
+# ------------------------------------------------------------------ authenticate
 
 
 @sensitive_variables("secret")
-def authenticate(request) -> ApiKey:
-    """The usable key from the request's X-NuGet-ApiKey header, or Refused (401/403)."""
+def authenticate(request) -> tuple[ApiKey | None, Refusal | None]:
+    """The usable key of the request's X-NuGet-ApiKey header, or why there is none.
+
+    A key that was found but may not be used comes back with its refusal, so
+    that the refusal is recorded in its holder's security log.
+    """
     secret = request.headers.get("X-NuGet-ApiKey")
     if not secret:
-        raise Refused(
-            401, "no_key", _("An API key is required: send it in the X-NuGet-ApiKey header.")
+        return None, Refusal(
+            "no_key",
+            _("An API key is required: send it in the X-NuGet-ApiKey header."),
+            status=401,
         )
     if not is_well_formed(secret, settings.GALLEY_KEY_PREFIX):
-        raise _refuse(
-            request,
-            403,
-            "malformed_key",
-            _("The API key is malformed: check that it was copied whole."),
+        return None, Refusal(
+            "malformed_key", _("The API key is malformed: check that it was copied whole.")
         )
     key = ApiKey.objects.find(secret)
     if key is None:
-        raise _refuse(
-            request,
-            403,
-            "unknown_key",
-            _("The API key is not valid: it was deleted or regenerated."),
+        return None, Refusal(
+            "unknown_key", _("The API key is not valid: it was deleted or regenerated.")
         )
-    refusal = key_usable(key)
+    refusal = key_refusal(key)
     if refusal:
-        raise _refuse(request, 403, refusal.code, refusal.message, key=key)
+        return key, refusal
     key.record_use()
-    return key
+    return key, None
+
+
+# -------------------------------------------------------------------------- read
+
+
+def read(upload, *, symbols: bool = False) -> PackageManifest | Refusal:
+    """The manifest of an uploaded `.nupkg` (or `.snupkg`), or why it is not acceptable."""
+    reader = read_symbol_package if symbols else read_package
+    try:
+        return reader(
+            upload,
+            max_entries=settings.GALLEY_MAX_PACKAGE_ENTRIES,
+            max_uncompressed=settings.GALLEY_MAX_PACKAGE_EXPANDED_SIZE,
+            max_ratio=settings.GALLEY_MAX_PACKAGE_COMPRESSION_RATIO,
+        )
+    except PackageTooLarge as error:
+        return Refusal("too_large", error.reason, status=413)
+    except PackageError as error:
+        return Refusal("bad_package", error.reason, status=400)
 
 
 def _registration(package_id: str):
@@ -110,48 +94,67 @@ def _registration(package_id: str):
     )
 
 
-def push(request, key: ApiKey, upload) -> PackageVersion:
-    """Store an uploaded package (a file object on disk) for `key`'s package owner."""
-    try:
-        manifest = read_package(
-            upload,
-            max_entries=settings.GALLEY_MAX_PACKAGE_ENTRIES,
-            max_uncompressed=settings.GALLEY_MAX_PACKAGE_EXPANDED_SIZE,
-            max_ratio=settings.GALLEY_MAX_PACKAGE_COMPRESSION_RATIO,
-        )
-    except PackageTooLarge as error:
-        raise _refuse(request, 413, "too_large", error.reason, key=key) from None
-    except PackageError as error:
-        raise _refuse(request, 400, "bad_package", error.reason, key=key) from None
-
-    registration = _registration(manifest.id)
-    refusal = authorize(key, Action.PUSH, manifest.id, registration)
-    if refusal:
-        raise _refuse(request, 403, refusal.code, refusal.message, key=key, package_id=manifest.id)
+def _version_exists(registration, manifest: PackageManifest) -> Refusal | None:
     identity = manifest.version.identity_key
-    exists_message = _("%(id)s %(version)s already exists and cannot be modified.") % {
-        "id": registration.package_id if registration else manifest.id,
-        "version": manifest.version.normalized,
-    }
     if registration and registration.versions.filter(normalized_version=identity).exists():
-        raise _refuse(
-            request, 409, "version_exists", exists_message, key=key, package_id=manifest.id
+        return Refusal(
+            "version_exists",
+            _("%(id)s %(version)s already exists and cannot be modified.")
+            % {"id": registration.package_id, "version": manifest.version.normalized},
+            status=409,
         )
+    return None
 
+
+# ------------------------------------------------------------------------- push
+
+
+def push(request, key: ApiKey, upload) -> PackageVersion | Refusal:
+    """Store an uploaded package (a file on disk) for `key`'s package owner."""
+    manifest = read(upload)
+    if isinstance(manifest, Refusal):
+        return manifest
+    registration = _registration(manifest.id)
+    refusal = authorize(key, Action.PUSH, manifest.id, registration) or _version_exists(
+        registration, manifest
+    )
+    if refusal:
+        return replace(refusal, package_id=manifest.id)
+    version = _store(key, manifest, registration, upload)
+    if isinstance(version, Refusal):
+        return replace(version, package_id=manifest.id)
+    feed.store_nuspec(version, manifest)  # never fails the push (see feed.store_nuspec)
+    log.info("pushed %s %s with key %s…", manifest.id, version.version, key.hint)
+    record(
+        Kind.PACKAGE_PUSHED,
+        request=request,
+        key=key,
+        actor=key.holder,
+        package_id=version.registration.package_id,
+        package_version=version.version,
+    )
+    return version
+
+
+def _measure(upload) -> tuple[int, str]:
     upload.seek(0, 2)
     size = upload.tell()
-    sha512 = sha512_of(upload)
+    return size, sha512_of(upload)
+
+
+def _store(key: ApiKey, manifest: PackageManifest, registration, upload):
+    """The new version's row, written after its file: never a row without its file,
+    never a file left behind by a failed push."""
+    identity = manifest.version.identity_key
+    size, sha512 = _measure(upload)
     storage = package_storage()
-    # The file is written first (atomically, see AtomicFileSystemStorage) and
-    # removed again if the rows cannot be written: never a row without its
-    # file, never a file left behind by a failed push.
-    name = storage.save(f"{manifest.id.lower()}/{identity}.nupkg", upload)
+    name = storage.save(unique_name(storage, f"{manifest.id.lower()}/{identity}.nupkg"), upload)
     try:
         with transaction.atomic():
             if registration is None:
                 registration = PackageRegistration.objects.create(package_id=manifest.id)
                 registration.owners.add(key.owner)
-            version = PackageVersion.objects.create(
+            return PackageVersion.objects.create(
                 registration=registration,
                 version=manifest.version.normalized,
                 normalized_version=identity,
@@ -168,59 +171,109 @@ def push(request, key: ApiKey, upload) -> PackageVersion:
                 **feed.manifest_fields(manifest),
             )
     except IntegrityError:
-        # Another push of the same id, or of the same version, committed
-        # between our checks and our insert. Nothing of ours is left behind;
-        # the client may push again and get the answer for the new state.
+        # Another push of the same id, or of the same version, committed between
+        # our checks and our insert. Nothing of ours is left behind; the client
+        # may push again and get the answer for the new state.
         storage.delete(name)
-        raced = _registration(manifest.id)
-        if raced and raced.versions.filter(normalized_version=identity).exists():
-            raise _refuse(
-                request, 409, "version_exists", exists_message, key=key, package_id=manifest.id
-            ) from None
-        raise _refuse(
-            request,
-            409,
+        return _version_exists(_registration(manifest.id), manifest) or Refusal(
             "conflict",
             _("%(id)s was pushed by another request at the same moment. Push again.")
             % {"id": manifest.id},
-            key=key,
-            package_id=manifest.id,
-        ) from None
+            status=409,
+        )
     except BaseException:
         storage.delete(name)
         raise
-    feed.store_nuspec(version, manifest)  # never fails the push (see feed.store_nuspec)
-    log.info("pushed %s %s with key %s…", registration.package_id, version.version, key.hint)
+
+
+# ---------------------------------------------------------------------- symbols
+
+
+def push_symbols(request, key: ApiKey, upload) -> SymbolPackage | Refusal:
+    """Store a `.snupkg` for a version that exists, under the same key rules as its push.
+
+    Symbols pushed again replace the earlier ones (nuget.org allows it): the new
+    file is written under a name of its own, the row is pointed at it, and only
+    then is the old file removed.
+    """
+    manifest = read(upload, symbols=True)
+    if isinstance(manifest, Refusal):
+        return manifest
+    registration = _registration(manifest.id)
+    refusal = authorize(key, Action.PUSH, manifest.id, registration)
+    identity = manifest.version.identity_key
+    version = registration and registration.versions.filter(normalized_version=identity).first()
+    if not refusal and not version:
+        refusal = Refusal(
+            "no_such_version",
+            _("%(id)s %(version)s does not exist: push the .nupkg before its symbols.")
+            % {"id": manifest.id, "version": manifest.version.normalized},
+            status=404,
+        )
+    if refusal:
+        return replace(refusal, package_id=manifest.id)
+    symbols = _store_symbols(key, version, upload)
+    log.info("pushed symbols of %s with key %s…", version, key.hint)
     record(
-        Kind.PACKAGE_PUSHED,
+        Kind.SYMBOLS_PUSHED,
         request=request,
         key=key,
         actor=key.holder,
         package_id=registration.package_id,
         package_version=version.version,
     )
-    return version
+    return symbols
+
+
+def _store_symbols(key: ApiKey, version: PackageVersion, upload) -> SymbolPackage:
+    size, sha512 = _measure(upload)
+    storage = package_storage()
+    base = f"{version.registration.normalized_id}/{version.normalized_version}.snupkg"
+    name = storage.save(unique_name(storage, base), upload)
+    try:
+        with transaction.atomic():
+            previous = SymbolPackage.objects.select_for_update().filter(version=version).first()
+            old_name = previous.file.name if previous else None
+            symbols, _created = SymbolPackage.objects.update_or_create(
+                version=version,
+                defaults={"size": size, "sha512": sha512, "file": name, "pushed_by": key.holder},
+            )
+    except BaseException:
+        storage.delete(name)
+        raise
+    if old_name and old_name != name:
+        storage.delete(old_name)
+    return symbols
+
+
+# ----------------------------------------------------------------- unlist, relist
 
 
 def set_listed(
     request, key: ApiKey, package_id: str, version_text: str, listed: bool
-) -> PackageVersion:
-    """Unlist (listed=False) or relist a version."""
+) -> PackageVersion | Refusal:
+    """Unlist (listed=False) or relist a version; doing it again changes nothing."""
     registration = _registration(package_id)
     refusal = authorize(key, Action.UNLIST, package_id, registration)
     if refusal:
-        raise _refuse(request, 403, refusal.code, refusal.message, key=key, package_id=package_id)
-    not_found = _("%(id)s %(version)s does not exist.") % {
-        "id": package_id,
-        "version": version_text[:64],
-    }
+        return replace(refusal, package_id=package_id)
     try:
         identity = NuGetVersion.parse(version_text).identity_key
     except ValueError:
-        raise Refused(404, "not_found", not_found) from None
-    version = registration and registration.versions.filter(normalized_version=identity).first()
+        identity = None
+    version = (
+        registration
+        and identity
+        and registration.versions.filter(normalized_version=identity).first()
+    )
     if not version:
-        raise Refused(404, "not_found", not_found)
+        return Refusal(
+            "not_found",
+            _("%(id)s %(version)s does not exist.")
+            % {"id": package_id, "version": version_text[:64]},
+            status=404,
+            package_id=package_id,
+        )
     if version.listed != listed:
         version.listed = listed
         version.save(update_fields=["listed"])

@@ -37,7 +37,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from apikeys import globs
 from apikeys.models import ApiKey, Scope
-from apikeys.scopes import Action, authorize, key_usable, readable_owner_ids
+from apikeys.scopes import Action, authorize, key_refusal, readable_owner_ids
 from audit.events import client_ip
 
 
@@ -127,7 +127,7 @@ def _authenticate(request, *, any_key: bool) -> Reader | HttpResponse:
         credentials = ""
     username, _colon, secret = credentials.partition(":")
     key = ApiKey.objects.find(secret)
-    if key is None or key_usable(key) or not _named(key, username):
+    if key is None or key_refusal(key) or not _named(key, username):
         _count_failure(address)
         return _refused(
             401, _("The user name or API key is not valid, or the key has expired or was revoked.")

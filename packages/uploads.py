@@ -22,9 +22,9 @@ from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandl
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils.translation import gettext as _
 
+from apikeys.scopes import Refusal
 from config.bodies import BodyTooSlow
 from packages.nupkg import PackageTooLarge
-from packages.publish import Refused
 
 _CHUNK = 64 * 1024
 # The multipart framing (boundaries, part headers) around the package.
@@ -37,13 +37,21 @@ def too_large_message() -> str:
     }
 
 
-def _too_large() -> Refused:
-    return Refused(413, "too_large", too_large_message())
+class _Refused(Exception):
+    """Inside this module only: the body cannot be used, and why."""
+
+    def __init__(self, code: str, message: str, status: int):
+        super().__init__(code)
+        self.refusal = Refusal(code, message, status=status)
 
 
-def _cut_off() -> Refused:
-    return Refused(
-        400, "incomplete_body", _("The upload was cut off before the end. Push the package again.")
+def _too_large() -> _Refused:
+    return _Refused("too_large", too_large_message(), 413)
+
+
+def _cut_off() -> _Refused:
+    return _Refused(
+        "incomplete_body", _("The upload was cut off before the end. Push the package again."), 400
     )
 
 
@@ -52,16 +60,16 @@ def _body_stream(request):
     length = request.headers.get("Content-Length")
     if length is not None:
         if not length.isdigit():
-            raise Refused(400, "bad_request", _("The Content-Length header is not a number."))
+            raise _Refused("bad_request", _("The Content-Length header is not a number."), 400)
         return request, int(length)
     if request.environ.get("wsgi.input_terminated"):
         return request.environ["wsgi.input"], None
     if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
         # Only Django's development server gets here: it cannot de-chunk.
-        raise Refused(
-            411,
+        raise _Refused(
             "length_required",
             _("This server cannot read chunked uploads. Serve Galley with gunicorn (make run)."),
+            411,
         )
     return request, 0
 
@@ -82,10 +90,10 @@ def _spool(request, cap: int):
             try:
                 chunk = stream.read(min(wanted, cap - received + 1))
             except BodyTooSlow:
-                raise Refused(
-                    408,
+                raise _Refused(
                     "body_too_slow",
                     _("The upload stalled or was too slow, and was stopped. Push again."),
+                    408,
                 ) from None
             except Exception:
                 # gunicorn raises its own errors for a chunked body cut short
@@ -131,32 +139,44 @@ def _multipart_file(request, spool, size: int):
     except PackageTooLarge:
         raise _too_large() from None
     except (MultiPartParserError, SuspiciousOperation, StopUpload):
-        raise Refused(
-            400, "bad_request", _("The request body is not valid multipart/form-data.")
+        raise _Refused(
+            "bad_request", _("The request body is not valid multipart/form-data."), 400
         ) from None
     upload = files.get("package") or next(iter(files.values()), None)
     if upload is None:
-        raise Refused(400, "bad_request", _("The request contains no package file."))
+        raise _no_package()
     return upload
+
+
+def _no_package() -> _Refused:
+    return _Refused("bad_request", _("The request contains no package file."), 400)
 
 
 @contextmanager
 def received_package(request):
-    """The pushed file, on disk and open at its start, for the length of the block."""
+    """The pushed file, on disk and open at its start, for the length of the block;
+    or, instead of the file, the Refusal that says why the body cannot be used."""
     multipart = request.content_type == "multipart/form-data"
     limit = settings.GALLEY_MAX_PACKAGE_SIZE
-    spool, size = _spool(request, limit + MULTIPART_SLACK if multipart else limit)
     try:
-        if not multipart:
-            if size == 0:
-                raise Refused(400, "bad_request", _("The request contains no package file."))
-            yield spool
-            return
-        upload = _multipart_file(request, spool, size)
-        spool.close()  # the package is in its own file now
+        spool, size = _spool(request, limit + MULTIPART_SLACK if multipart else limit)
+    except _Refused as refused:
+        yield refused.refusal
+        return
+    upload = refusal = None
+    with spool:
         try:
-            yield upload.file
-        finally:
-            upload.close()
+            if multipart:
+                upload = _multipart_file(request, spool, size)
+            elif size == 0:
+                raise _no_package()
+        except _Refused as refused:
+            refusal = refused.refusal
+        if refusal or not multipart:
+            yield refusal or spool
+            return
+    # The package is in a file of its own now; the spool is gone.
+    try:
+        yield upload.file
     finally:
-        spool.close()
+        upload.close()

@@ -26,14 +26,6 @@ def english_between_tests():
     translation.activate("en")
 
 
-@pytest.fixture(autouse=True)
-def fresh_refusal_throttle():
-    """Key ids repeat from test to test; the once-a-minute audit of refusals must not carry over."""
-    from packages import publish
-
-    publish._last_audited.clear()
-
-
 @pytest.fixture
 def package_dir(settings, tmp_path):
     """Package files go to a folder of the test's own."""
