@@ -144,8 +144,23 @@ class ApiKeyQuerySet(models.QuerySet):
         return {hashes[key.hashed_key]: key for key in keys}
 
     @method_decorator(sensitive_variables("secret"))
-    def create_key(self, *, holder, owner, name, scopes, glob_patterns, packages, expires_in_days):
-        """Create a key and return (key, secret). The secret exists only in the return value."""
+    def create_key(
+        self,
+        *,
+        holder,
+        owner,
+        name,
+        scopes,
+        glob_patterns,
+        packages,
+        expires_in_days,
+        expires=None,
+        trusted_publishing_policy=None,
+    ):
+        """Create a key and return (key, secret). The secret exists only in the return value.
+
+        `expires` overrides the expiry counted from `expires_in_days` (Trusted
+        Publishing's keys live one hour)."""
         secret = tokens.generate(settings.GALLEY_KEY_PREFIX)
         with transaction.atomic():
             key = self.create(
@@ -156,8 +171,9 @@ class ApiKeyQuerySet(models.QuerySet):
                 glob_patterns=list(glob_patterns),
                 hint=tokens.hint(secret, settings.GALLEY_KEY_PREFIX),
                 hashed_key=_hash(secret),
-                expires=timezone.now() + timedelta(days=expires_in_days),
+                expires=expires or timezone.now() + timedelta(days=expires_in_days),
                 expires_in_days=expires_in_days,
+                trusted_publishing_policy=trusted_publishing_policy,
             )
             key.packages.set(packages)
         return key, secret
@@ -222,6 +238,17 @@ class ApiKey(models.Model):
     )
     revocation_url = models.URLField(
         _("where it leaked"), max_length=1000, blank=True, editable=False
+    )
+    # Set for the one-hour keys a Trusted Publishing exchange creates: they are
+    # listed under their policy, cannot be edited or regenerated, and go with it.
+    trusted_publishing_policy = models.ForeignKey(
+        "trustedpublishing.Policy",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_keys",
+        verbose_name=_("Trusted Publishing policy"),
+        editable=False,
     )
 
     objects = ApiKeyQuerySet.as_manager()

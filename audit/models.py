@@ -44,6 +44,13 @@ class AuditEvent(models.Model):
         PACKAGE_DELETED = "package.deleted", _("Package version deleted")
         USER_INVITED = "account.invited", _("User invited")
         INVITATION_ACCEPTED = "account.invitation_accepted", _("Invitation accepted")
+        TRUSTED_PUBLISHING_CREATED = "tp.policy_created", _("Trusted Publishing policy created")
+        TRUSTED_PUBLISHING_EDITED = "tp.policy_edited", _("Trusted Publishing policy edited")
+        TRUSTED_PUBLISHING_DISABLED = "tp.policy_disabled", _("Trusted Publishing policy disabled")
+        TRUSTED_PUBLISHING_ENABLED = "tp.policy_enabled", _("Trusted Publishing policy enabled")
+        TRUSTED_PUBLISHING_DELETED = "tp.policy_deleted", _("Trusted Publishing policy deleted")
+        TRUSTED_PUBLISHING_EXCHANGED = "tp.token_exchanged", _("Trusted Publishing key issued")
+        TRUSTED_PUBLISHING_REFUSED = "tp.exchange_refused", _("Trusted Publishing exchange refused")
 
     created = models.DateTimeField(_("time"), default=timezone.now, db_index=True, editable=False)
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices, db_index=True)

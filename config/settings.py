@@ -6,7 +6,9 @@ falling back to a default.
 """
 
 import os
+from ipaddress import ip_address
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -82,6 +84,22 @@ def envsecret(name: str, dev_default: str) -> str:
     return value
 
 
+def envissuer(name: str, default: str) -> str:
+    """An OIDC issuer URL: https, or http only on a loopback address (tests)."""
+    value = envstr(name, default).rstrip("/")
+    parts = urlsplit(value)
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not host or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise ImproperlyConfigured(
+            f"{name} must be an https:// URL (http:// only on a loopback address), not {value!r}"
+        )
+    return value
+
+
 DEBUG = envbool("DJANGO_DEBUG", False)
 SECRET_KEY = envsecret("DJANGO_SECRET_KEY", "django-insecure-development-only-never-in-production")
 ALLOWED_HOSTS = envlist(
@@ -142,6 +160,7 @@ INSTALLED_APPS = [
     "apikeys",
     "packages",
     "audit",
+    "trustedpublishing",
 ]
 
 MIDDLEWARE = [
@@ -223,6 +242,17 @@ GALLEY_BODY_GRACE_SECONDS = envint("GALLEY_BODY_GRACE_SECONDS", 20, minimum=1)
 GALLEY_FEED_READ = envchoice("GALLEY_FEED_READ", "public", ("public", "authenticated"))
 # Failed HTTP Basic sign-ins to a private feed allowed per client address per minute.
 GALLEY_FEED_AUTH_FAILURES_LIMIT = envint("GALLEY_FEED_AUTH_FAILURES_LIMIT", 10)
+
+# Trusted Publishing (trustedpublishing/): CI exchanges an OpenID Connect token
+# for a one-hour key. Off until the audience is set; CI asks its OIDC provider
+# for a token with this audience (NuGet/login's `audience` input).
+GALLEY_OIDC_AUDIENCE = envstr("GALLEY_OIDC_AUDIENCE")
+
+# GitHub Enterprise Server: https://HOST/_services/token; self-managed GitLab: its URL.
+GALLEY_OIDC_GITHUB_ISSUER = envissuer(
+    "GALLEY_OIDC_GITHUB_ISSUER", "https://token.actions.githubusercontent.com"
+)
+GALLEY_OIDC_GITLAB_ISSUER = envissuer("GALLEY_OIDC_GITLAB_ISSUER", "https://gitlab.com")
 
 # Cache: shared by every app process. Redis when REDIS_URL is set; otherwise a
 # table in the database, which is shared too (a per-process memory cache would

@@ -1,0 +1,400 @@
+"""POST /api/v2/token: every rule of the exchange, against a local OIDC issuer."""
+
+import json
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import Membership, User
+from apikeys.models import ApiKey
+from audit.models import AuditEvent
+from packages.models import PackageRegistration
+from tests.packages.builders import nupkg
+from tests.packages.test_publish_api import push, unlist
+from tests.trustedpublishing.conftest import AUDIENCE, make_gitlab_policy, make_policy
+from tests.trustedpublishing.issuer import github_claims, gitlab_claims
+from trustedpublishing import oidc
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trusted_publishing")]
+
+
+def exchange(client, token, username="alice", **body):
+    return client.post(
+        "/api/v2/token",
+        json.dumps({"username": username, "tokenType": "ApiKey", **body}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}", "User-Agent": "nuget/login-action"},
+    )
+
+
+def refused(response, status):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"error"}
+    return response.json()["error"]
+
+
+# Success ------------------------------------------------------------------------
+
+
+def test_matching_token_gets_a_one_hour_push_and_unlist_key(client, alice, issuer):
+    policy = make_policy(alice)
+    before = timezone.now()
+    response = exchange(client, issuer.token(github_claims()))
+    assert response.status_code == 200, response.content
+    assert "no-store" in response["Cache-Control"]
+    body = response.json()
+    assert set(body) == {"apiKey", "expires"}
+    assert body["apiKey"].startswith("gly_")
+    key = ApiKey.objects.find(body["apiKey"])
+    assert key.trusted_publishing_policy == policy
+    assert key.holder == alice and key.owner == alice
+    assert key.scopes == ["package:push", "package:unlist"]
+    assert key.glob_patterns == ["*"]
+    assert timedelta(minutes=59) < key.expires - before <= timedelta(hours=1, seconds=5)
+    assert body["expires"] == key.expires.isoformat()
+    # Only the hash is stored.
+    assert body["apiKey"] not in key.hashed_key
+    policy.refresh_from_db()
+    assert policy.exchange_count == 1 and policy.last_exchange is not None
+    assert (policy.pinned_owner_id, policy.pinned_repository_id) == ("1001", "2002")
+
+
+def test_exchange_is_audited_with_the_claims_that_earned_the_key(client, alice, issuer):
+    make_policy(alice)
+    secret = exchange(client, issuer.token(github_claims())).json()["apiKey"]
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.TRUSTED_PUBLISHING_EXCHANGED)
+    assert event.user == alice
+    assert event.details["claims"]["workflow_ref"].endswith("release.yml@refs/heads/main")
+    assert event.details["claims"]["run_id"] == "987654321"
+    assert event.details["claims"]["actor"] == "alice-gh"
+    assert event.details["claims"]["repository"] == "contoso/widgets"
+    assert event.key_hint == ApiKey.objects.find(secret).hint
+    assert secret not in json.dumps(event.details)
+
+
+def test_returned_key_pushes_and_unlists_the_owners_packages(client, alice, issuer, package_dir):
+    make_policy(alice)
+    secret = exchange(client, issuer.token(github_claims())).json()["apiKey"]
+    response = push(client, secret)
+    assert response.status_code == 201, response.content
+    registration = PackageRegistration.objects.get(package_id="Contoso.Core")
+    assert list(registration.owners.all()) == [alice]
+    assert unlist(client, secret).status_code == 200
+
+
+def test_key_cannot_push_a_package_of_another_owner(client, alice, charlie, issuer, package_dir):
+    registration = PackageRegistration.objects.create(
+        package_id="Charlie.Lib", normalized_id="charlie.lib"
+    )
+    registration.owners.set([charlie])
+    make_policy(alice)
+    secret = exchange(client, issuer.token(github_claims())).json()["apiKey"]
+    response = push(client, secret, nupkg("Charlie.Lib"))
+    assert response.status_code == 403
+    assert b"does not own" in response.content
+
+
+def test_organization_policy_key_belongs_to_the_organization(client, alice, bob, issuer):
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    Membership.objects.create(organization=contoso, member=bob)
+    make_policy(bob, owner=contoso)
+    secret = exchange(client, issuer.token(github_claims()), username="bob").json()["apiKey"]
+    key = ApiKey.objects.find(secret)
+    assert key.owner == contoso and key.holder == bob
+
+
+def test_gitlab_token_matches_a_gitlab_policy(client, alice, gitlab_issuer):
+    policy = make_gitlab_policy(alice, ref_type="tag", ref="v1.0.0", environment="production")
+    token = gitlab_issuer.token(gitlab_claims())
+    response = exchange(client, token)
+    assert response.status_code == 200, response.content
+    policy.refresh_from_db()
+    assert (policy.pinned_owner_id, policy.pinned_repository_id) == ("4004", "3003")
+
+
+def test_key_older_than_one_hour_is_refused(client, alice, issuer, package_dir):
+    make_policy(alice)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        secret = exchange(client, issuer.token(github_claims())).json()["apiKey"]
+        traveller.shift(timedelta(minutes=59))
+        assert push(client, secret, nupkg("Contoso.A")).status_code == 201
+        traveller.shift(timedelta(minutes=2))
+        response = push(client, secret, nupkg("Contoso.B"))
+    assert response.status_code == 403
+    assert b"expired" in response.content
+
+
+# Refusals, each with its reason -------------------------------------------------
+
+
+def test_wrong_repository_is_refused(client, alice, issuer):
+    make_policy(alice)
+    token = issuer.token(github_claims(repository="contoso/gadgets"))
+    error = refused(exchange(client, token), 403)
+    assert "repository is contoso/widgets, the token's is contoso/gadgets" in error
+    assert not ApiKey.objects.exists()
+
+
+def test_wrong_workflow_is_refused(client, alice, issuer):
+    make_policy(alice)
+    claims = github_claims(
+        workflow_ref="contoso/widgets/.github/workflows/build.yml@refs/heads/main"
+    )
+    error = refused(exchange(client, issuer.token(claims)), 403)
+    assert "workflow is release.yml, the token's is build.yml" in error
+
+
+def test_workflow_of_another_repository_is_refused(client, alice, issuer):
+    # A reusable workflow called from elsewhere: workflow_ref names the caller.
+    make_policy(alice)
+    claims = github_claims(workflow_ref="evil/fork/.github/workflows/release.yml@refs/heads/main")
+    refused(exchange(client, issuer.token(claims)), 403)
+
+
+def test_wrong_environment_is_refused(client, alice, issuer):
+    make_policy(alice, environment="release")
+    error = refused(exchange(client, issuer.token(github_claims(environment="staging"))), 403)
+    assert "environment is release, the token's is staging" in error
+    error = refused(exchange(client, issuer.token(github_claims(environment=None))), 403)
+    assert "environment is release" in error
+
+
+def test_wrong_gitlab_ref_is_refused(client, alice, gitlab_issuer):
+    make_gitlab_policy(alice, ref_type="tag", ref="v1.0.0")
+    token = gitlab_issuer.token(gitlab_claims(ref="main", ref_type="branch"))
+    error = refused(exchange(client, token), 403)
+    assert "ref type is tag" in error
+
+
+def test_wrong_audience_is_refused(client, alice, issuer):
+    make_policy(alice)
+    token = issuer.token(github_claims(aud="https://www.nuget.org"))
+    error = refused(exchange(client, token), 401)
+    assert AUDIENCE in error and "audience" in error
+
+
+def test_unknown_issuer_is_refused(client, alice, issuer):
+    make_policy(alice)
+    token = issuer.token(github_claims(iss="https://token.actions.example.com"))
+    error = refused(exchange(client, token), 401)
+    assert "issuer" in error
+
+
+def test_bad_signature_is_refused(client, alice, issuer):
+    make_policy(alice)
+    forged = issuer.token(github_claims(), key=oidc_forger_key())
+    error = refused(exchange(client, forged), 401)
+    assert "signature" in error
+    assert not ApiKey.objects.exists()
+
+
+def oidc_forger_key():
+    from tests.trustedpublishing.issuer import new_rsa_key
+
+    return new_rsa_key()
+
+
+def test_expired_token_is_refused(client, alice, issuer):
+    make_policy(alice)
+    token = issuer.token(github_claims())
+    with time_machine.travel(timezone.now() + timedelta(minutes=10), tick=False):
+        error = refused(exchange(client, token), 401)
+    assert "expired" in error
+
+
+def test_token_from_the_future_is_refused(client, alice, issuer):
+    make_policy(alice)
+    later = int((timezone.now() + timedelta(minutes=10)).timestamp())
+    token = issuer.token(github_claims(iat=later, nbf=later, exp=later + 300))
+    error = refused(exchange(client, token), 401)
+    assert "not valid yet" in error or "future" in error
+
+
+def test_replayed_token_is_refused(client, alice, issuer):
+    make_policy(alice)
+    token = issuer.token(github_claims())
+    assert exchange(client, token).status_code == 200
+    error = refused(exchange(client, token), 401)
+    assert "used already" in error
+    assert ApiKey.objects.count() == 1
+
+
+def test_recreated_repository_is_refused_after_the_first_exchange(client, alice, issuer):
+    policy = make_policy(alice)
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
+    # Deleted and re-created under the same name: GitHub gives it a new id.
+    token = issuer.token(github_claims(repository_id="9999"))
+    error = refused(exchange(client, token), 403)
+    assert "another id" in error
+    # So is a new owner account of the same name.
+    error = refused(exchange(client, issuer.token(github_claims(repository_owner_id="7"))), 403)
+    assert "another id" in error
+    policy.refresh_from_db()
+    assert policy.pinned_repository_id == "2002" and policy.exchange_count == 1
+
+
+def test_disabled_policy_is_refused(client, alice, issuer):
+    make_policy(alice, enabled=False, disabled_reason="creator")
+    error = refused(exchange(client, issuer.token(github_claims())), 403)
+    assert "disabled" in error
+
+
+def test_user_without_policies_is_refused(client, alice, issuer):
+    error = refused(exchange(client, issuer.token(github_claims())), 403)
+    assert "no Trusted Publishing policy" in error
+
+
+def test_policy_of_another_user_does_not_match(client, alice, charlie, issuer):
+    make_policy(alice)
+    error = refused(exchange(client, issuer.token(github_claims()), username="charlie"), 403)
+    assert "charlie" in error
+    assert not ApiKey.objects.exists()
+
+
+def test_organization_name_instead_of_the_creator_is_refused(client, alice, issuer):
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    make_policy(alice, owner=contoso)
+    error = refused(exchange(client, issuer.token(github_claims()), username="Contoso"), 403)
+    assert "organization" in error
+
+
+def test_former_member_policy_is_disabled_and_refused(client, alice, bob, issuer):
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    membership = Membership.objects.create(organization=contoso, member=bob)
+    policy = make_policy(bob, owner=contoso)
+    secret = exchange(client, issuer.token(github_claims()), username="bob").json()["apiKey"]
+    membership.delete()
+    policy.refresh_from_db()
+    assert not policy.enabled and policy.disabled_reason == "creator_left"
+    assert ApiKey.objects.find(secret).is_revoked
+    error = refused(exchange(client, issuer.token(github_claims()), username="bob"), 403)
+    assert "disabled" in error
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "words"),
+    [
+        ({}, {"username": "alice", "tokenType": "ApiKey"}, 401, "Authorization header"),
+        (
+            {"Authorization": "Basic abc"},
+            {"username": "alice", "tokenType": "ApiKey"},
+            401,
+            "Bearer",
+        ),
+        (
+            {"Authorization": "Bearer x.y.z"},
+            {"username": "alice", "tokenType": "ApiKey"},
+            401,
+            "JWT",
+        ),
+        ({"Authorization": "Bearer abc"}, {"tokenType": "ApiKey"}, 400, "username"),
+        ({"Authorization": "Bearer abc"}, {"username": "alice"}, 400, "tokenType"),
+        ({"Authorization": "Bearer abc"}, ["alice"], 400, "JSON object"),
+    ],
+)
+def test_bad_requests_get_a_clear_error(client, alice, headers, body, status, words):
+    response = client.post(
+        "/api/v2/token", json.dumps(body), content_type="application/json", headers=headers
+    )
+    assert words in refused(response, status)
+
+
+def test_body_that_is_not_json_is_refused(client):
+    response = client.post(
+        "/api/v2/token",
+        b"{nope",
+        content_type="application/json",
+        headers={"Authorization": "Bearer a"},
+    )
+    assert "JSON" in refused(response, 400)
+    response = client.post(
+        "/api/v2/token",
+        b"username=alice",
+        content_type="application/x-www-form-urlencoded",
+        headers={"Authorization": "Bearer a"},
+    )
+    assert "application/json" in refused(response, 415)
+
+
+def test_get_is_not_allowed(client):
+    assert client.get("/api/v2/token").status_code == 405
+
+
+def test_exchange_is_off_without_an_audience(client, alice, issuer, settings):
+    settings.GALLEY_OIDC_AUDIENCE = None
+    make_policy(alice)
+    error = refused(exchange(client, issuer.token(github_claims())), 404)
+    assert "not enabled" in error
+
+
+# Keys of the issuer -------------------------------------------------------------
+
+
+def test_keys_are_fetched_once_and_refreshed_for_a_new_kid(client, alice, issuer):
+    make_policy(alice)
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
+    assert issuer.requests.count("/.well-known/jwks") == 1
+    # The issuer rotates its key: the unknown kid triggers one refresh...
+    issuer.add_key("key-2")
+    oidc_cool_down_passed()
+    assert exchange(client, issuer.token(github_claims(), kid="key-2")).status_code == 200
+    assert issuer.requests.count("/.well-known/jwks") == 2
+
+
+def oidc_cool_down_passed():
+    """Age the cached key sets past the cool-down (monotonic time, not the calendar)."""
+    for key_set in oidc.key_cache._sets.values():
+        key_set.fetched -= oidc.REFRESH_COOL_DOWN_SECONDS + 1
+
+
+def test_unknown_kids_cannot_make_galley_hammer_the_issuer(client, alice, issuer):
+    make_policy(alice)
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
+    for attempt in range(5):
+        issuer.keys[f"made-up-{attempt}"] = oidc_forger_key()
+        token = issuer.token(github_claims(), kid=f"made-up-{attempt}")
+        error = refused(exchange(client, token), 401)
+        assert "does not publish" in error
+    # Within the cool-down, no refresh at all.
+    assert issuer.requests.count("/.well-known/jwks") == 1
+
+
+def test_unreachable_issuer_is_a_clear_error(client, alice, issuer, settings):
+    make_policy(alice)
+    token = issuer.token(github_claims())
+    issuer.stop()
+    error = refused(exchange(client, token), 503)
+    assert "could not be reached" in error
+
+
+def test_http_issuer_off_loopback_is_never_fetched():
+    assert oidc.is_allowed_issuer_url("http://127.0.0.1:8000")
+    assert oidc.is_allowed_issuer_url("https://token.actions.githubusercontent.com")
+    assert not oidc.is_allowed_issuer_url("http://token.actions.githubusercontent.com")
+    assert not oidc.is_allowed_issuer_url("file:///etc/passwd")
+
+
+def test_purge_deletes_expired_trusted_publishing_keys_only(client, alice, issuer):
+    from tests.factories import make_key
+
+    make_policy(alice)
+    exchange(client, issuer.token(github_claims()))
+    manual, _secret = make_key(alice, expires_in_days=1)
+    with time_machine.travel(timezone.now() + timedelta(days=2), tick=False):
+        call_command("purge_trusted_publishing_keys")
+    assert list(ApiKey.objects.all()) == [manual]
+
+
+def test_secrets_never_reach_the_log(client, alice, issuer, caplog):
+    make_policy(alice)
+    token = issuer.token(github_claims())
+    with caplog.at_level("DEBUG"):
+        secret = exchange(client, token).json()["apiKey"]
+        exchange(client, token)  # replayed: refused and logged
+    assert "token exchange refused" in caplog.text
+    assert token not in caplog.text and secret not in caplog.text

@@ -1,0 +1,392 @@
+"""Trusted Publishing: a verified CI token in, a one-hour key out; and a policy's life.
+
+Every path that changes a policy (the page, a member leaving an organization,
+an exchange that finds the creator gone) goes through here, so each leaves the
+same audit trail and revokes the same keys.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+from accounts.models import User
+from apikeys.flows import revoke_key
+from apikeys.forms import package_owners
+from apikeys.models import ApiKey, RevocationSource, Scope
+from audit.events import Kind, record
+from trustedpublishing import oidc
+from trustedpublishing.models import KEY_LIFETIME_SECONDS, DisabledReason, Policy, Provider
+
+Refused = oidc.TokenRefused
+
+KEY_SCOPES = [Scope.PUSH.value, Scope.UNLIST.value]
+
+
+# Matching ---------------------------------------------------------------------
+
+
+def _same(a: str, b) -> bool:
+    return isinstance(b, str) and a.lower() == b.lower()
+
+
+def _github_mismatch(policy: Policy, claims: dict) -> str | None:
+    """Why the GitHub Actions token does not match the policy, or None."""
+    repository = f"{policy.repository_owner}/{policy.repository}"
+    if not _same(repository, claims.get("repository")):
+        return _("the repository is %(expected)s, the token's is %(actual)s") % {
+            "expected": repository,
+            "actual": str(claims.get("repository"))[:200],
+        }
+    # workflow_ref: "owner/repo/.github/workflows/release.yml@refs/heads/main",
+    # the workflow the run started from, in the token's own repository.
+    workflow_ref = str(claims.get("workflow_ref", ""))
+    path = workflow_ref.rpartition("@")[0]
+    expected_path = f"{repository}/.github/workflows/{policy.workflow}"
+    if path.lower() != expected_path.lower():
+        return _("the workflow is %(expected)s, the token's is %(actual)s") % {
+            "expected": policy.workflow,
+            "actual": path.rpartition("/")[2][:200] or "-",
+        }
+    return _environment_mismatch(policy, claims)
+
+
+def _gitlab_mismatch(policy: Policy, claims: dict) -> str | None:
+    if not _same(policy.project_path, claims.get("project_path")):
+        return _("the project is %(expected)s, the token's is %(actual)s") % {
+            "expected": policy.project_path,
+            "actual": str(claims.get("project_path"))[:200],
+        }
+    if policy.ref_type and claims.get("ref_type") != policy.ref_type:
+        return _("the ref type is %(expected)s, the token's is %(actual)s") % {
+            "expected": policy.ref_type,
+            "actual": str(claims.get("ref_type"))[:50],
+        }
+    if policy.ref and claims.get("ref") != policy.ref:
+        return _("the ref is %(expected)s, the token's is %(actual)s") % {
+            "expected": policy.ref,
+            "actual": str(claims.get("ref"))[:200],
+        }
+    return _environment_mismatch(policy, claims)
+
+
+def _environment_mismatch(policy: Policy, claims: dict) -> str | None:
+    if policy.environment and not _same(policy.environment, claims.get("environment")):
+        return _("the environment is %(expected)s, the token's is %(actual)s") % {
+            "expected": policy.environment,
+            "actual": str(claims.get("environment") or _("none"))[:200],
+        }
+    return None
+
+
+def _pinned_ids(provider: str, claims: dict) -> tuple[str, str]:
+    if provider == Provider.GITHUB:
+        return str(claims.get("repository_owner_id", "")), str(claims.get("repository_id", ""))
+    return str(claims.get("namespace_id", "")), str(claims.get("project_id", ""))
+
+
+def _pin_mismatch(policy: Policy, claims: dict) -> str | None:
+    if not policy.is_pinned:
+        return None
+    if _pinned_ids(policy.provider, claims) != (
+        policy.pinned_owner_id,
+        policy.pinned_repository_id,
+    ):
+        return _(
+            "the repository has another id than at this policy's first use: it was deleted "
+            "and re-created, or renamed. Delete the policy and create a new one if this "
+            "repository is the right one"
+        )
+    return None
+
+
+def _match(user, provider: str, claims: dict) -> Policy:
+    """The policy of `user` that this token matches (the oldest, if several), or Refused."""
+    policies = list(
+        Policy.objects.created_by(user).filter(provider=provider).order_by("created", "pk")
+    )
+    check = _github_mismatch if provider == Provider.GITHUB else _gitlab_mismatch
+    reasons = []
+    for policy in policies:
+        reason = check(policy, claims) or _pin_mismatch(policy, claims)
+        if reason is None and not policy.enabled:
+            reason = _("the policy is disabled")
+            if policy.disabled_reason:
+                reason += f" ({policy.get_disabled_reason_display()})"
+        if reason is None:
+            return policy
+        reasons.append(f"“{policy.name}”: {reason}")
+    if not reasons:
+        raise Refused(
+            403,
+            "no_policy",
+            _("%(user)s has no Trusted Publishing policy for %(provider)s.")
+            % {"user": user.get_username(), "provider": Provider(provider).label},
+        )
+    raise Refused(
+        403,
+        "no_matching_policy",
+        _("No Trusted Publishing policy of %(user)s matches this token: %(reasons)s.")
+        % {"user": user.get_username(), "reasons": "; ".join(reasons[:5])},
+    )
+
+
+# The exchange -------------------------------------------------------------------
+
+
+def _consume(claims: dict) -> None:
+    """Accept each token once. The cache is shared by every instance (Redis, or
+    the database table), and `add` succeeds for exactly one caller."""
+    digest = hashlib.sha256(f"{claims['iss']}\n{claims['jti']}".encode()).hexdigest()
+    lifetime = max(1, int(claims["exp"] - timezone.now().timestamp()) + oidc.LEEWAY_SECONDS)
+    if not cache.add(f"trustedpublishing:jti:{digest}", 1, timeout=lifetime):
+        raise Refused(
+            401, "replayed", _("This token was used already: each token is accepted once.")
+        )
+
+
+def _creator(username: str):
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None:
+        raise Refused(
+            403,
+            "unknown_user",
+            _("There is no active user named %(user)s.") % {"user": username[:150]},
+        )
+    if user.is_organization:
+        raise Refused(
+            403,
+            "organization_user",
+            _(
+                "%(user)s is an organization: send the user name of the person who "
+                "created the policy, not the package owner's."
+            )
+            % {"user": user.get_username()},
+        )
+    return user
+
+
+def _claims_for_audit(claims: dict) -> dict:
+    names = (
+        "repository",
+        "workflow_ref",
+        "run_id",
+        "run_attempt",
+        "actor",
+        "environment",
+        "ref",
+        "sha",
+        "project_path",
+        "pipeline_id",
+        "job_id",
+        "user_login",
+    )
+    return {name: str(claims[name])[:300] for name in names if claims.get(name) not in (None, "")}
+
+
+@sensitive_variables("token", "secret")
+def exchange(request, token: str, username: str) -> tuple[ApiKey, str]:
+    """Verify the token, find the policy, and create its one-hour key: (key, secret)."""
+    claims = oidc.verify(token)
+    provider = oidc.issuers()[claims["iss"].rstrip("/")]
+    _consume(claims)
+    user = _creator(username)
+    try:
+        policy = _match(user, provider, claims)
+        _check_creator_may_act(policy, user)
+        key, secret = _create_key(policy, claims)
+    except Refused as refusal:
+        _record_refusal(request, user, refusal, claims)
+        raise
+    record(
+        Kind.TRUSTED_PUBLISHING_EXCHANGED,
+        request=request,
+        key=key,
+        actor=user,
+        policy=policy.name,
+        owner=policy.owner.get_username(),
+        provider=provider,
+        claims=_claims_for_audit(claims),
+    )
+    return key, secret
+
+
+def _check_creator_may_act(policy: Policy, user) -> None:
+    if policy.owner_id == user.pk or package_owners(user).filter(pk=policy.owner_id).exists():
+        return
+    disable(policy, reason=DisabledReason.CREATOR_LEFT)
+    raise Refused(
+        403,
+        "not_a_member",
+        _("%(user)s is no longer a member of %(owner)s; the policy was disabled.")
+        % {"user": user.get_username(), "owner": policy.owner.get_username()},
+    )
+
+
+def _record_refusal(request, user, refusal: Refused, claims: dict) -> None:
+    """Into the named user's security log, once a minute per rule: anyone with
+    a CI token can name any user, and must not be able to fill the log."""
+    digest = hashlib.sha256(f"{user.pk}:{refusal.code}".encode()).hexdigest()[:32]
+    if cache.add(f"trustedpublishing:refused:{digest}", 1, timeout=60):
+        record(
+            Kind.TRUSTED_PUBLISHING_REFUSED,
+            request=request,
+            user=user,
+            actor=None,
+            rule=refusal.code,
+            reason=refusal.message,
+            claims=_claims_for_audit(claims),
+        )
+
+
+@sensitive_variables("secret")
+def _create_key(policy: Policy, claims: dict) -> tuple[ApiKey, str]:
+    now = timezone.now()
+    with transaction.atomic():
+        # The lock serialises exchanges of one policy, so that two first uses
+        # at once pin the same ids, and the count stays exact.
+        locked = Policy.objects.select_for_update().get(pk=policy.pk)
+        refusal = _pin_mismatch(locked, claims)
+        if refusal:
+            raise Refused(403, "repository_recreated", refusal)
+        if not locked.is_pinned:
+            locked.pinned_owner_id, locked.pinned_repository_id = _pinned_ids(
+                locked.provider, claims
+            )
+        locked.exchange_count += 1
+        locked.last_exchange = now
+        locked.save(
+            update_fields=[
+                "pinned_owner_id",
+                "pinned_repository_id",
+                "exchange_count",
+                "last_exchange",
+            ]
+        )
+        name = f"{locked.name} #{locked.exchange_count}"
+        try:
+            with transaction.atomic():
+                return _new_key(locked, name, now)
+        except IntegrityError:  # the holder named a key of their own like this
+            return _new_key(locked, f"{name} {secrets.token_hex(3)}", now)
+
+
+@sensitive_variables("secret")
+def _new_key(policy: Policy, name: str, now) -> tuple[ApiKey, str]:
+    return ApiKey.objects.create_key(
+        holder=policy.creator,
+        owner=policy.owner,
+        name=name,
+        scopes=KEY_SCOPES,
+        glob_patterns=["*"],
+        packages=[],
+        expires_in_days=1,
+        expires=now + timedelta(seconds=KEY_LIFETIME_SECONDS),
+        trusted_publishing_policy=policy,
+    )
+
+
+# A policy's life ---------------------------------------------------------------
+
+
+def _policy_details(policy: Policy) -> dict:
+    return {
+        "policy": policy.name,
+        "owner": policy.owner.get_username(),
+        "provider": policy.provider,
+        "subject": policy.subject,
+    }
+
+
+def create_policy(request, form) -> Policy:
+    policy = form.save()
+    record(
+        Kind.TRUSTED_PUBLISHING_CREATED,
+        request=request,
+        user=policy.creator,
+        **_policy_details(policy),
+    )
+    return policy
+
+
+def edit_policy(request, form) -> Policy:
+    policy = form.save()
+    record(
+        Kind.TRUSTED_PUBLISHING_EDITED,
+        request=request,
+        user=policy.creator,
+        **_policy_details(policy),
+    )
+    return policy
+
+
+def _revoke_keys(policy: Policy, *, by, request=None) -> int:
+    keys = ApiKey.objects.filter(trusted_publishing_policy=policy).active()
+    return sum(
+        revoke_key(key, by=by, source=RevocationSource.HOLDER, request=request)
+        for key in keys.select_related("holder", "owner")
+    )
+
+
+def disable(policy: Policy, *, reason: str, by=None, request=None) -> bool:
+    """Disable the policy and revoke its keys; False if it was disabled already."""
+    updated = Policy.objects.filter(pk=policy.pk, enabled=True).update(
+        enabled=False, disabled_reason=reason
+    )
+    policy.enabled, policy.disabled_reason = False, reason
+    if not updated:
+        return False
+    _revoke_keys(policy, by=by, request=request)
+    record(
+        Kind.TRUSTED_PUBLISHING_DISABLED,
+        request=request,
+        user=policy.creator,
+        actor=by,
+        reason=reason,
+        **_policy_details(policy),
+    )
+    return True
+
+
+def enable(request, policy: Policy) -> None:
+    Policy.objects.filter(pk=policy.pk).update(enabled=True, disabled_reason="")
+    policy.enabled, policy.disabled_reason = True, ""
+    record(
+        Kind.TRUSTED_PUBLISHING_ENABLED,
+        request=request,
+        user=policy.creator,
+        **_policy_details(policy),
+    )
+
+
+def delete_policy(request, policy: Policy) -> None:
+    """Revoke the policy's keys (each revocation audited), then delete it and them."""
+    _revoke_keys(policy, by=request.user, request=request)
+    record(
+        Kind.TRUSTED_PUBLISHING_DELETED,
+        request=request,
+        user=policy.creator,
+        **_policy_details(policy),
+    )
+    policy.delete()
+
+
+def creator_left(member_id: int, organization_id: int) -> None:
+    """A member left or was removed: their policies for the organization stop."""
+    policies = Policy.objects.filter(creator_id=member_id, owner_id=organization_id, enabled=True)
+    for policy in policies.select_related("creator", "owner"):
+        disable(policy, reason=DisabledReason.CREATOR_LEFT)
+
+
+def purge_expired_keys(now=None) -> int:
+    """Delete Trusted Publishing keys that expired (they cannot be regenerated)."""
+    now = now or timezone.now()
+    expired = ApiKey.objects.filter(trusted_publishing_policy__isnull=False, expires__lte=now)
+    count = expired.count()
+    expired.delete()
+    return count
