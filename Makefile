@@ -18,9 +18,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 ## Development server on http://127.0.0.1:8000 with SQLite under var/: gunicorn, which reads
 ## the chunked uploads current NuGet clients send, reloading on code changes.
 run: $(VENV)/.runtime
-	mkdir -p $${GALLEY_DATA_DIR:-var}
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createcachetable
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(VENV)/bin/gunicorn -c config/gunicorn_dev.py config.wsgi
 
 # axe-core, which the browser tests inject to check accessibility (needs npm).
@@ -57,12 +55,10 @@ serve: $(VENV)/.runtime
 	mkdir -p $${GALLEY_DATA_DIR:-var}
 	$(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
 
 superuser: $(VENV)/.runtime
-	mkdir -p $${GALLEY_DATA_DIR:-var}
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createsuperuser
 

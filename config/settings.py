@@ -6,6 +6,7 @@ falling back to a default.
 """
 
 import os
+import re
 from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -203,6 +204,10 @@ TEMPLATES = [
 
 # Database: SQLite under var/ by default so a fresh machine needs nothing else.
 DATA_DIR = Path(envstr("GALLEY_DATA_DIR", str(BASE_DIR / "var")))
+if not envstr("DATABASE_URL"):
+    # The default SQLite file lives here: a fresh clone's first `migrate` needs
+    # the folder (SQLite creates the file, not its folder).
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'galley.sqlite3'}"),
@@ -227,6 +232,87 @@ GALLEY_MAX_PACKAGE_ENTRIES = envint("GALLEY_MAX_PACKAGE_ENTRIES", 10_000)
 GALLEY_MAX_PACKAGE_EXPANDED_SIZE = envint("GALLEY_MAX_PACKAGE_EXPANDED_SIZE", 1024 * 1024 * 1024)
 GALLEY_MAX_PACKAGE_COMPRESSION_RATIO = envint("GALLEY_MAX_PACKAGE_COMPRESSION_RATIO", 100)
 GALLEY_PACKAGES_DIR = Path(envstr("GALLEY_PACKAGES_DIR", str(DATA_DIR / "packages")))
+
+
+def envstorage(name: str, folder: Path) -> dict:
+    """The package storage: the folder, or `s3://bucket/prefix` in an S3-compatible store.
+
+    The endpoint, region and credentials are boto3's own variables
+    (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY), which boto3 reads itself: profiles and instance roles work too.
+    """
+    url = envstr(name)
+    if url is None:
+        return {
+            "BACKEND": "packages.storage.AtomicFileSystemStorage",
+            "OPTIONS": {"location": folder},
+        }
+    parts = urlsplit(url)
+    bucket, prefix = parts.netloc, parts.path.strip("/")
+    if (
+        parts.scheme != "s3"
+        or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)
+        or parts.query
+        or parts.fragment
+        or "//" in parts.path
+    ):
+        raise ImproperlyConfigured(
+            f"{name} must be s3://bucket or s3://bucket/prefix (a bucket name of 3 to 63 "
+            f"lower-case letters, digits, dots and hyphens), not {url!r}"
+        )
+    endpoint = envstr("AWS_ENDPOINT_URL_S3") or envstr("AWS_ENDPOINT_URL")
+    if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
+        raise ImproperlyConfigured(
+            f"AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) must be an http(s) URL, not {endpoint!r}"
+        )
+    from botocore.config import Config
+
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "location": prefix,
+            # Names are made unique by the publish API (packages.storage.unique_name):
+            # no HEAD before each PUT.
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": True,
+            "client_config": Config(
+                # Self-hosted stores (MinIO, Ceph, Garage) mostly serve buckets by path.
+                s3={
+                    "addressing_style": envchoice(
+                        "GALLEY_S3_ADDRESSING_STYLE",
+                        "path" if endpoint else "auto",
+                        ("auto", "path", "virtual"),
+                    )
+                },
+                # Presigned URLs carry X-Amz-Expires (SigV4): every current store accepts it.
+                signature_version="s3v4",
+                # A store that does not answer must not hold a worker (or /healthz) for minutes.
+                connect_timeout=5,
+                read_timeout=60,
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
+        },
+    }
+
+
+# Where package files go (packages/storage.py): GALLEY_PACKAGES_DIR, or S3.
+GALLEY_PACKAGE_STORAGE = envstorage("GALLEY_PACKAGE_STORAGE", GALLEY_PACKAGES_DIR)
+# How long a presigned S3 download URL works, in seconds: the client follows
+# the redirect at once, so a few minutes is plenty, and a leaked URL dies soon.
+GALLEY_DOWNLOAD_URL_SECONDS = envint("GALLEY_DOWNLOAD_URL_SECONDS", 300, minimum=1)
+if GALLEY_DOWNLOAD_URL_SECONDS > 7 * 24 * 3600:  # SigV4's limit
+    raise ImproperlyConfigured("GALLEY_DOWNLOAD_URL_SECONDS must be at most 604800 (7 days).")
+# With nginx in front of the local folder: the internal location that serves
+# it (e.g. /protected/), so nginx sends the bytes (X-Accel-Redirect), not Python.
+GALLEY_ACCEL_REDIRECT = envstr("GALLEY_ACCEL_REDIRECT", "")
+if GALLEY_ACCEL_REDIRECT and not (
+    GALLEY_ACCEL_REDIRECT.startswith("/") and GALLEY_ACCEL_REDIRECT.endswith("/")
+):
+    raise ImproperlyConfigured(
+        f"GALLEY_ACCEL_REDIRECT must be a path that starts and ends with /, not {GALLEY_ACCEL_REDIRECT!r}"
+    )
 # Uploads go to a temporary file from the first byte: a package is never held
 # in memory whole.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
@@ -299,7 +385,9 @@ LOGIN_REDIRECT_URL = "/"
 # django-allauth
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# As on nuget.org, an unconfirmed account signs in; what needs a confirmed
+# address (API keys, package owners, organizations) waits for it (accounts/confirmation.py).
+ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_PREVENT_ENUMERATION = True
@@ -315,22 +403,6 @@ ACCOUNT_USERNAME_MIN_LENGTH = 2
 ACCOUNT_REAUTHENTICATION_TIMEOUT = envint("GALLEY_REAUTHENTICATION_TIMEOUT", 300)
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-# Who may have an account (accounts/signup.py): "open", "closed" (people come
-# from administrators' invitations) or "domains:example.com,example.org" (only
-# addresses in those domains). A private feed is closed unless told otherwise:
-# it is only private if strangers cannot register.
-GALLEY_SIGNUP = envstr(
-    "GALLEY_SIGNUP",
-    "closed" if envstr("GALLEY_FEED_READ", "public") == "authenticated" else "open",
-)
-if GALLEY_SIGNUP not in ("open", "closed") and not (
-    GALLEY_SIGNUP.startswith("domains:") and GALLEY_SIGNUP.removeprefix("domains:").strip(", ")
-):
-    raise ImproperlyConfigured(
-        f"GALLEY_SIGNUP must be open, closed or domains:example.com,…, not {GALLEY_SIGNUP!r}"
-    )
-# How long an invitation's link works (days); it works once.
-GALLEY_INVITATION_DAYS = envint("GALLEY_INVITATION_DAYS", 7)
 # Who may have an account (accounts/signup.py): "open", "closed" (people come
 # from administrators' invitations) or "domains:example.com,example.org" (only
 # addresses in those domains). A private feed is closed unless told otherwise:
@@ -390,12 +462,8 @@ STATIC_ROOT = Path(envstr("GALLEY_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Package files: a folder by default; any Django storage (e.g. S3 through
-    # django-storages) by changing this entry.
-    "packages": {
-        "BACKEND": "packages.storage.AtomicFileSystemStorage",
-        "OPTIONS": {"location": GALLEY_PACKAGES_DIR},
-    },
+    # Package files: a folder, or an S3 bucket (GALLEY_PACKAGE_STORAGE above).
+    "packages": GALLEY_PACKAGE_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import lzma
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -504,9 +505,11 @@ def read_package(
     ``fileobj`` must be a seekable binary file. Only the nuspec is decompressed, so
     the cost is bounded by ``max_nuspec_bytes`` whatever the archive claims.
     """
+    # ZipFile loads the whole central directory into objects up front: millions
+    # of entries cost gigabytes before any limit below could look at them. The
+    # directory is counted first, record by record, without keeping any.
+    _check_central_directory(fileobj, max_entries)
     try:
-        # ZipFile reads the whole central directory up front; its size is bounded
-        # by the upload cap enforced earlier with copy_limited().
         archive = zipfile.ZipFile(fileobj)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
         raise PackageError(_("The package is not a valid zip file.")) from exc
@@ -560,6 +563,19 @@ def read_package(
                     % {"name": _shown(info.filename), "ratio": max_ratio}
                 )
 
+        # Small entries escape the per-entry ratio check above; together they
+        # must not expand a small upload into a huge one either.
+        total_compressed = sum(info.compress_size for info in infos)
+        total_size = sum(info.file_size for info in infos)
+        if total_size > RATIO_CHECK_MIN_SIZE and total_size > max_ratio * max(total_compressed, 1):
+            raise PackageError(
+                _(
+                    # Translators: "%(ratio)d:1" is a compression ratio, e.g. 100:1.
+                    "The package as a whole is compressed more than %(ratio)d:1, "
+                    "which is not allowed (possible zip bomb)."
+                )
+                % {"ratio": max_ratio}
+            )
         nuspecs = [info for info in infos if _is_root_nuspec(info.filename)]
         if len(nuspecs) != 1:
             raise PackageError(
@@ -577,6 +593,112 @@ def read_package(
         data = _read_nuspec_bytes(archive, nuspecs[0], max_nuspec_bytes)
 
     return _parse_nuspec(data)
+
+
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+_DIRECTORY_ENTRY = struct.Struct("<4s6H3L5H2L")  # central directory file header
+
+
+def _too_many_entries(max_entries: int) -> PackageError:
+    return PackageError(
+        ngettext(
+            # Translators: %(count)s is a number with thousands separators, e.g. 10,000.
+            "The package contains more than %(count)s entry.",
+            "The package contains more than %(count)s entries.",
+            max_entries,
+        )
+        % {"count": _grouped(max_entries)}
+    )
+
+
+def _check_central_directory(fileobj: BinaryIO, max_entries: int) -> None:
+    """Refuse an archive whose central directory holds more than ``max_entries`` entries.
+
+    Reads the end-of-central-directory record (and its Zip64 form), then walks the
+    directory's fixed-size headers, stopping at the first entry over the limit:
+    memory stays flat however many entries the archive declares or holds. An
+    archive these records do not describe is left for ZipFile to refuse.
+    """
+    fileobj.seek(0, 2)
+    size = fileobj.tell()
+    tail_length = min(size, _EOCD.size + 0xFFFF)  # the record, then a comment of up to 64 KiB
+    fileobj.seek(size - tail_length)
+    tail = fileobj.read(tail_length)
+    position = tail.rfind(b"PK\x05\x06")
+    if position < 0 or len(tail) - position < _EOCD.size:
+        return
+    record_offset = size - tail_length + position
+    fields = _EOCD.unpack_from(tail, position)
+    entries, directory_size = fields[4], fields[5]
+    if record_offset >= _ZIP64_LOCATOR.size:
+        fileobj.seek(record_offset - _ZIP64_LOCATOR.size)
+        locator = _ZIP64_LOCATOR.unpack(fileobj.read(_ZIP64_LOCATOR.size))
+        if locator[0] == b"PK\x06\x07" and locator[2] + _ZIP64_EOCD.size <= size:
+            fileobj.seek(locator[2])
+            record = _ZIP64_EOCD.unpack(fileobj.read(_ZIP64_EOCD.size))
+            if record[0] == b"PK\x06\x06":
+                entries, directory_size, record_offset = record[7], record[8], locator[2]
+    if entries > max_entries:
+        raise _too_many_entries(max_entries)
+    # ZipFile reads the directory into memory in one piece: bound it too. A
+    # kilobyte an entry is generous (NuGet's paths are short).
+    max_directory = max(1 << 20, max_entries * 1024)
+    if directory_size > max_directory:
+        raise PackageError(
+            _("The package's zip directory is larger than %(count)s bytes.")
+            % {"count": _grouped(max_directory)}
+        )
+    # Count the records actually there, where ZipFile will look for them (just
+    # before the end record): the declared count may lie.
+    fileobj.seek(max(0, record_offset - directory_size))
+    seen = 0
+    while seen <= max_entries:
+        header = fileobj.read(_DIRECTORY_ENTRY.size)
+        if len(header) < _DIRECTORY_ENTRY.size or header[:4] != b"PK\x01\x02":
+            return
+        fields = _DIRECTORY_ENTRY.unpack(header)
+        name_length, extra_length, comment_length = fields[10], fields[11], fields[12]
+        fileobj.seek(name_length + extra_length + comment_length, 1)
+        seen += 1
+    raise _too_many_entries(max_entries)
+
+
+def read_symbol_package(fileobj: BinaryIO, **limits) -> PackageManifest:
+    """Validate a `.snupkg` and return its manifest.
+
+    As on nuget.org, a symbol package declares the SymbolsPackage package type and
+    carries only portable PDB files besides its packaging parts.
+    """
+    manifest = read_package(fileobj, **limits)
+    if "symbolspackage" not in (kind.lower() for kind in manifest.package_types):
+        raise PackageError(
+            _("The symbol package must declare the package type SymbolsPackage in its .nuspec.")
+        )
+    fileobj.seek(0)
+    with zipfile.ZipFile(fileobj) as archive:
+        for name in archive.namelist():
+            if name.endswith("/") or _is_packaging_part(name):
+                continue
+            if not name.lower().endswith(".pdb"):
+                raise PackageError(
+                    # Translators: %(name)s is the path of a file inside the package, in quotes.
+                    _("The symbol package may contain only .pdb files, not %(name)s.")
+                    % {"name": _shown(name)}
+                )
+    fileobj.seek(0)
+    return manifest
+
+
+def _is_packaging_part(name: str) -> bool:
+    """The files every package has besides its content: nuspec, OPC parts, signature."""
+    lowered = name.lower()
+    return (
+        _is_root_nuspec(name)
+        or lowered in ("[content_types].xml", ".signature.p7s")
+        or lowered.startswith(("_rels/", "package/"))
+    )
 
 
 def _read_nuspec_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from packages import feed_views, page_views, views
+from packages import feed_views, page_views, publish_views, views
 
 urlpatterns = [
     # The NuGet V3 read protocol (packages/feed_views.py).
@@ -32,13 +32,15 @@ urlpatterns = [
     ),
     path("query", feed_views.search, name="feed_search"),
     path("autocomplete", feed_views.autocomplete, name="feed_autocomplete"),
-    path("api/v2/package", views.push_package, name="push_package"),
-    path("api/v2/package/", views.push_package),
+    path("api/v2/package", publish_views.push_package, name="push_package"),
+    path("api/v2/package/", publish_views.push_package),
     path(
         "api/v2/package/<str:package_id>/<str:version>",
-        views.package_version,
+        publish_views.package_version,
         name="package_version",
     ),
+    path("api/v2/symbolpackage", publish_views.push_symbol_package, name="push_symbol_package"),
+    path("api/v2/symbolpackage/", publish_views.push_symbol_package),
     path("account/Packages", views.manage_packages, name="packages"),
     path(
         "account/Packages/<str:package_id>/owners/add",
