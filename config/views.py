@@ -10,12 +10,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.defaults import server_error as django_server_error
 
+from packages.storage import package_storage, storage_available
+
 log = logging.getLogger("galley")
 
 
 @never_cache
 def healthz(request):
-    """For load balancers: is the database reachable, and the cache? No secrets, no auth."""
+    """For load balancers: are the database, the cache and the package storage reachable?
+
+    No secrets, no auth.
+    """
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -28,6 +33,12 @@ def healthz(request):
         checks["cache"] = "ok" if cache.get("healthz") == 1 else "unavailable"
     except Exception:
         checks["cache"] = "unavailable"
+    try:
+        # HEAD on the bucket, or a look at the folder: no object is read or written.
+        checks["storage"] = "ok" if storage_available(package_storage()) else "unavailable"
+    except Exception:
+        log.warning("package storage unavailable", exc_info=True)
+        checks["storage"] = "unavailable"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_safe
 from packages import feed
 from packages.feed import FeedError
 from packages.readers import feed_reader
-from packages.storage import package_storage
+from packages.storage import accel_redirect, download_redirect, package_storage
 
 INDEX_MAX_AGE = 60  # versions and registration indexes change with each push
 SEARCH_MAX_AGE = 30
@@ -127,14 +127,43 @@ def _package_file(request, version):
         "Last-Modified": http_date(version.created.timestamp()),
         "Cache-Control": _cache_control(FILE_MAX_AGE, immutable=True),
     }
-    opener = lambda: package_storage().open(version.file.name, "rb")  # noqa: E731
-    response = _file_response(
-        request, opener, version.size, headers, "application/octet-stream", version.created
+    response = _served_elsewhere(request, version.file.name, headers, version.created)
+    if response is None:
+        opener = lambda: package_storage().open(version.file.name, "rb")  # noqa: E731
+        response = _file_response(
+            request, opener, version.size, headers, "application/octet-stream", version.created
+        )
+    full = response.status_code in (200, 302) or response.get("Content-Range", "").startswith(
+        "bytes 0-"
     )
-    full = response.status_code == 200 or response.get("Content-Range", "").startswith("bytes 0-")
-    if request.method == "GET" and full and response.status_code in (200, 206):
+    if request.method == "GET" and full and response.status_code in (200, 206, 302):
         feed.count_download(version)
     return response
+
+
+def _served_elsewhere(request, name: str, headers: dict, modified):
+    """Leave the bytes to the store or to nginx where they can serve them, or None.
+
+    S3: a 302 to a presigned URL that works for a few minutes (GET only: the
+    signature covers the method). Local folder behind nginx: X-Accel-Redirect to
+    its internal location, which also answers ranges and conditional requests.
+    """
+    storage = package_storage()
+    if request.method == "GET" and (url := download_redirect(storage, name)):
+        not_modified = get_conditional_response(
+            request, etag=headers["ETag"], last_modified=int(modified.timestamp())
+        )
+        if not_modified is not None:
+            return _with(not_modified, headers)
+        response = HttpResponse(status=302)
+        response["Location"] = url
+        response["Cache-Control"] = "no-store"  # the URL expires; the version does not
+        return response
+    if location := accel_redirect(storage, name):
+        response = HttpResponse(content_type="application/octet-stream")
+        response["X-Accel-Redirect"] = location
+        return _with(response, headers)
+    return None
 
 
 def _nuspec_file(request, version):

@@ -1,6 +1,20 @@
-import os
-import tempfile
+"""Where package files live: a local folder, or an S3-compatible bucket.
 
+Both storages keep the same promise to the publish API: a file is written
+whole under a name no other push can take, before any row points to it, so a
+row never points to a missing file and a crash leaves at worst an unreferenced
+file, which `manage.py packages_orphans` finds and removes.
+"""
+
+import os
+import posixpath
+import secrets
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
 
 
@@ -44,3 +58,83 @@ class AtomicFileSystemStorage(FileSystemStorage):
 
 def package_storage():
     return storages["packages"]
+
+
+def is_object_storage(storage) -> bool:
+    return hasattr(storage, "bucket_name")
+
+
+def unique_name(storage, name: str) -> str:
+    """A name for a new file that no other save can take, on this storage.
+
+    The folder needs nothing: its save never replaces a file (link() fails and
+    another name is drawn). S3 (django-storages) writes the name it is given, and
+    a PUT silently replaces an object of that name: two pushes of one version
+    racing each other would write one key, and the loser, whose row cannot be
+    written, would delete the object the winner's row points to. So the name
+    carries a random part there: `a/1.0.0.nupkg` -> `a/1.0.0.9f…c2.nupkg`.
+    """
+    if not is_object_storage(storage):
+        return name
+    stem, extension = posixpath.splitext(name)
+    return f"{stem}.{secrets.token_hex(8)}{extension}"
+
+
+# ------------------------------------------------------------------ downloads
+
+
+def download_redirect(storage, name: str) -> str | None:
+    """A short-lived URL where the client fetches `name` itself, or None to serve it here.
+
+    Presigned for GET only: the signature covers the method, so HEAD requests are
+    answered by Galley (they carry no body anyway).
+    """
+    if not is_object_storage(storage):
+        return None
+    return storage.url(name, expire=settings.GALLEY_DOWNLOAD_URL_SECONDS)
+
+
+def accel_redirect(storage, name: str) -> str | None:
+    """The internal nginx location of `name` (X-Accel-Redirect), when one is configured."""
+    prefix = settings.GALLEY_ACCEL_REDIRECT
+    if not prefix or is_object_storage(storage):
+        return None
+    return prefix.rstrip("/") + "/" + quote(name)
+
+
+# ------------------------------------------------------------------ health
+
+
+def storage_available(storage) -> bool:
+    """A cheap check that the storage answers: HEAD on the bucket, or a writable folder."""
+    if is_object_storage(storage):
+        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+        return True
+    location = storage.location
+    while not os.path.exists(location):  # a fresh install: created at the first push
+        location = os.path.dirname(location)
+    return os.path.isdir(location) and os.access(location, os.W_OK | os.X_OK)
+
+
+# ------------------------------------------------------------------ orphans
+
+
+def stored_files(storage) -> Iterator[tuple[str, datetime]]:
+    """(name, last modified) of every file in the storage, in no particular order."""
+    if is_object_storage(storage):
+        prefix = storage.location.strip("/")
+        prefix = prefix + "/" if prefix else ""
+        paginator = storage.connection.meta.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=prefix):
+            for entry in page.get("Contents", ()):
+                yield entry["Key"][len(prefix) :], entry["LastModified"]
+        return
+    root = storage.location
+    for directory, _subdirectories, files in os.walk(root):
+        for file in files:
+            path = os.path.join(directory, file)
+            try:
+                modified = datetime.fromtimestamp(os.stat(path).st_mtime, tz=UTC)
+            except FileNotFoundError:  # removed while we walked
+                continue
+            yield os.path.relpath(path, root).replace(os.sep, "/"), modified

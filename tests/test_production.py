@@ -15,10 +15,10 @@ from tests.packages.test_publish_api import push
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_reports_database_and_cache(client):
+def test_healthz_reports_database_cache_and_storage(client, package_dir):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "storage": "ok"}
     assert "no-store" in response["Cache-Control"]
 
 
