@@ -36,7 +36,10 @@ def send_expiry_notices(now=None) -> int:
     now = now or timezone.now()
     thresholds = settings.GALLEY_KEY_EXPIRY_NOTICE_DAYS
     horizon = now + timedelta(days=max(thresholds))
-    candidates = ApiKey.objects.filter(revoked_at__isnull=True, expires__lte=horizon)
+    # Trusted Publishing's one-hour keys expire by design; nobody is told.
+    candidates = ApiKey.objects.filter(
+        revoked_at__isnull=True, expires__lte=horizon, trusted_publishing_policy__isnull=True
+    )
     already = set(
         ExpiryNotice.objects.filter(key__in=candidates).values_list(
             "key_id", "expires", "days_before"

@@ -16,6 +16,7 @@ from apikeys import flows, secret_scanning
 from apikeys.forms import CreateApiKeyForm, EditApiKeyForm, package_owners
 from apikeys.models import ApiKey, KeyConflict, RevocationSource
 from packages.models import PackageRegistration
+from trustedpublishing.models import Policy
 
 # How a new secret reaches the user exactly once: it is rendered into the
 # response to the POST that made it (Create or Regenerate), never stored in the
@@ -34,7 +35,13 @@ def _has_confirmed_email(user) -> bool:
 def _render_page(request, *, form=None, new_key=None, edit_form=None, status=200):
     user = request.user
     confirmed = _has_confirmed_email(user)
-    keys = list(ApiKey.objects.held_by(user).select_related("owner").prefetch_related("packages"))
+    # Trusted Publishing's one-hour keys are listed under their policy instead.
+    keys = list(
+        ApiKey.objects.held_by(user)
+        .filter(trusted_publishing_policy__isnull=True)
+        .select_related("owner")
+        .prefetch_related("packages")
+    )
     if form is None and confirmed:
         form = CreateApiKeyForm(holder=user)
     owners = list(form.fields["owner"].queryset) if form else []
@@ -59,6 +66,7 @@ def _render_page(request, *, form=None, new_key=None, edit_form=None, status=200
         "confirmed": confirmed,
         "keys": keys,
         "new_key": new_key,
+        "policies": Policy.objects.created_by(user).with_current_keys(),
     }
     return render(request, "apikeys/apikeys.html", context, status=status)
 
@@ -91,7 +99,10 @@ def api_keys(request):
 @never_cache
 @sensitive_variables("secret", "new_key")
 def regenerate(request, pk):
-    key = get_object_or_404(ApiKey, pk=pk, holder=request.user)
+    # Trusted Publishing's keys are never regenerated: CI exchanges a new token.
+    key = get_object_or_404(
+        ApiKey, pk=pk, holder=request.user, trusted_publishing_policy__isnull=True
+    )
     # The form names the secret it means to replace (by its hint): a re-sent
     # POST, or a second tab, finds a different key and changes nothing.
     if request.POST.get("hint") != key.hint:
@@ -112,7 +123,12 @@ def regenerate(request, pk):
 @login_required
 @require_POST
 def edit(request, pk):
-    key = get_object_or_404(ApiKey.objects.select_related("owner"), pk=pk, holder=request.user)
+    key = get_object_or_404(
+        ApiKey.objects.select_related("owner"),
+        pk=pk,
+        holder=request.user,
+        trusted_publishing_policy__isnull=True,
+    )
     if not package_owners(request.user).filter(pk=key.owner_id).exists():
         raise PermissionDenied(_("You are no longer a member of the key's package owner."))
     form = EditApiKeyForm(request.POST, key=key)

@@ -29,6 +29,15 @@ class PolicyQuerySet(models.QuerySet):
     def enabled(self):
         return self.filter(enabled=True)
 
+    def with_current_keys(self, now=None):
+        """With `current_keys`: the keys each policy issued that still work."""
+        from apikeys.models import ApiKey
+
+        current = ApiKey.objects.active(now).order_by("-created", "-pk")
+        return self.select_related("owner").prefetch_related(
+            models.Prefetch("api_keys", queryset=current, to_attr="current_keys")
+        )
+
 
 class Policy(models.Model):
     """A CI identity that may exchange its OIDC token for a one-hour key.
@@ -105,3 +114,10 @@ class Policy(models.Model):
     @property
     def is_pinned(self) -> bool:
         return bool(self.pinned_repository_id)
+
+    @property
+    def scope_labels(self) -> list[str]:
+        """The scopes of the keys it issues, in nuget.org's words."""
+        from apikeys.models import Scope
+
+        return [Scope.PUSH.label, Scope.UNLIST.label]
