@@ -8,7 +8,7 @@ so two administrators demoting each other at once cannot leave it without one.
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts import emails
+from accounts import confirmation, emails
 from accounts.models import Membership, User
 from audit.events import Kind, record
 
@@ -32,6 +32,10 @@ def add_member(request, organization: User, username: str, role: str) -> Members
     member = User.objects.people().filter(username__iexact=username, is_active=True).first()
     if member is None:
         raise OrganizationError(_("There is no user named “%(name)s”.") % {"name": username})
+    if not confirmation.is_confirmed(member):
+        raise OrganizationError(
+            _("%(name)s has not confirmed an e-mail address yet.") % {"name": member.username}
+        )
     membership, created = Membership.objects.get_or_create(
         organization=organization, member=member, defaults={"role": role}
     )

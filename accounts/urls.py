@@ -9,6 +9,7 @@ urlpatterns = [
     path("account", views.account_settings, name="account_settings"),
     path("account/delete", views.delete_account, name="delete_account"),
     path("account/notifications", views.notifications, name="account_notifications"),
+    path("account/confirmation/resend", views.resend_confirmation, name="resend_confirmation"),
     path("account/security-log", views.security_log, name="security_log"),
     path("account/Organizations", views.organizations, name="organizations"),
     path("account/Organizations/<str:name>", views.organization, name="organization"),

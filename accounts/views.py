@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from accounts import invitations
+from accounts import confirmation, invitations
 from accounts import organizations as org_flows
 from accounts.forms import (
     AcceptInvitationForm,
@@ -58,6 +58,21 @@ def log_on(request):
         query["next"] = target
     request.GET = query
     return _login_view(request)
+
+
+@login_required
+@require_POST
+def resend_confirmation(request):
+    """Send the confirmation link again; back to the page that offered the button."""
+    if confirmation.is_confirmed(request.user):
+        messages.info(request, _("Your e-mail address is confirmed already."))
+    elif not confirmation.resend(request):
+        messages.warning(
+            request,
+            _("A confirmation link was sent a moment ago. Check your inbox, or try again later."),
+        )
+    target = request.POST.get("next")
+    return redirect(target if is_local_path(target) else "account_settings")
 
 
 @login_required
@@ -135,6 +150,9 @@ def _admin_membership(request, name: str) -> Membership:
 @require_http_methods(["GET", "POST"])
 def organizations(request):
     form = OrganizationForm(request.POST or None)
+    confirmed = confirmation.is_confirmed(request.user)
+    if request.method == "POST" and not confirmed:
+        form.add_error(None, _("Confirm your e-mail address before creating an organization."))
     if request.method == "POST" and form.is_valid():
         try:
             organization = org_flows.create(request, form.cleaned_data["name"])
@@ -154,7 +172,7 @@ def organizations(request):
     return render(
         request,
         "accounts/organizations.html",
-        {"memberships": memberships, "form": form},
+        {"memberships": memberships, "form": form, "confirmed": confirmed},
         status=400 if form.errors else 200,
     )
 

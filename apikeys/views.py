@@ -1,5 +1,4 @@
 from allauth.account.decorators import reauthentication_required
-from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import confirmation
 from apikeys import flows, secret_scanning
 from apikeys.forms import CreateApiKeyForm, EditApiKeyForm, package_owners
 from apikeys.models import ApiKey, KeyConflict, RevocationSource
@@ -27,14 +27,10 @@ from trustedpublishing.models import Policy
 # showing or silently minting a secret.
 
 
-def _has_confirmed_email(user) -> bool:
-    return EmailAddress.objects.filter(user=user, verified=True).exists()
-
-
 @sensitive_variables("new_key", "context")
-def _render_page(request, *, form=None, new_key=None, edit_form=None, status=200):
+def _render_page(request, *, form=None, new_key=None, status=200):
     user = request.user
-    confirmed = _has_confirmed_email(user)
+    confirmed = confirmation.is_confirmed(user)
     # Trusted Publishing's one-hour keys are listed under their policy instead.
     keys = list(
         ApiKey.objects.held_by(user)
@@ -42,24 +38,22 @@ def _render_page(request, *, form=None, new_key=None, edit_form=None, status=200
         .select_related("owner")
         .prefetch_related("packages")
     )
+    if new_key:
+        # nuget.org shows a new or regenerated key at the top of the list, in its place.
+        keys.sort(key=lambda key: key.pk != new_key["key"].pk)
     if form is None and confirmed:
         form = CreateApiKeyForm(holder=user)
     owners = list(form.fields["owner"].queryset) if form else []
     my_organizations = {owner.pk for owner in owners if owner.is_organization}
-    # Only the owners the user may still act for: an organization they left
-    # shows no package list, and its keys cannot be edited.
-    owner_ids = {owner.pk for owner in owners}
-    packages_by_owner = PackageRegistration.objects.by_owner(owner_ids)
+    # Each owner's packages appear once, in the create form; a key's Edit form
+    # is loaded when it is opened (the edit view), so that fifty keys of an
+    # owner with hundreds of packages stay a light page.
+    packages_by_owner = PackageRegistration.objects.by_owner({owner.pk for owner in owners})
     for owner in owners:
         owner.package_list = packages_by_owner.get(owner.pk, [])
     for key in keys:
         # A key for an organization its holder has left stays listed, marked.
         key.lost_owner = key.owner_id != user.pk and key.owner_id not in my_organizations
-        key.selected_package_ids = {package.pk for package in key.packages.all()}
-        key.owner_packages = packages_by_owner.get(key.owner_id, [])
-        key.edit_form = edit_form if edit_form and edit_form.key.pk == key.pk else None
-        key.edit_prefix = EditApiKeyForm.prefix_for(key)
-        key.glob_patterns_text = "\n".join(key.glob_patterns)
     context = {
         "form": form,
         "owners": owners,
@@ -67,6 +61,9 @@ def _render_page(request, *, form=None, new_key=None, edit_form=None, status=200
         "keys": keys,
         "new_key": new_key,
         "policies": Policy.objects.created_by(user).with_current_keys(),
+        # nuget.org's banners above the list.
+        "expired_keys": [key for key in keys if key.status_code == "expired"],
+        "revoked_keys": [key for key in keys if key.status_code == "revoked"],
     }
     return render(request, "apikeys/apikeys.html", context, status=status)
 
@@ -80,7 +77,7 @@ def api_keys(request):
     """The API Keys page; a POST creates a key and shows its secret once."""
     if request.method == "GET":
         return _render_page(request)
-    if not _has_confirmed_email(request.user):
+    if not confirmation.is_confirmed(request.user):
         return _render_page(request, status=403)
     form = CreateApiKeyForm(request.POST, holder=request.user)
     if not form.is_valid():
@@ -121,8 +118,10 @@ def regenerate(request, pk):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def edit(request, pk):
+    """A key's packages and patterns: its own page without JavaScript, and the
+    form the list's Edit button loads in place."""
     key = get_object_or_404(
         ApiKey.objects.select_related("owner"),
         pk=pk,
@@ -131,12 +130,28 @@ def edit(request, pk):
     )
     if not package_owners(request.user).filter(pk=key.owner_id).exists():
         raise PermissionDenied(_("You are no longer a member of the key's package owner."))
+    if request.method == "GET":
+        form = EditApiKeyForm(
+            key=key,
+            initial={
+                "glob_patterns": "\n".join(key.glob_patterns),
+                "packages": [package.pk for package in key.packages.all()],
+            },
+        )
+        return _render_edit(request, key, form)
     form = EditApiKeyForm(request.POST, key=key)
     if not form.is_valid():
-        return _render_page(request, edit_form=form, status=400)
+        return _render_edit(request, key, form, status=400)
     flows.edit_key(request, form)
     messages.success(request, _("The key “%(name)s” was updated.") % {"name": key.name})
     return redirect("apikeys")
+
+
+def _render_edit(request, key, form, status=200):
+    packages = PackageRegistration.objects.by_owner({key.owner_id}).get(key.owner_id, [])
+    selected = {str(pk) for pk in form["packages"].value() or []}
+    context = {"key": key, "form": form, "packages": packages, "selected": selected}
+    return render(request, "apikeys/edit.html", context, status=status)
 
 
 @login_required

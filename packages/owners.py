@@ -6,6 +6,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from accounts import confirmation
 from accounts.models import Membership
 from audit.events import Kind, record
 from packages.models import PackageRegistration
@@ -62,6 +63,10 @@ def add_owner(request, registration: PackageRegistration, name: str):
     account = get_user_model().objects.filter(username__iexact=name, is_active=True).first()
     if account is None:
         raise OwnershipError(_("There is no account named “%(name)s”.") % {"name": name})
+    if not account.is_organization and not confirmation.is_confirmed(account):
+        raise OwnershipError(
+            _("%(name)s has not confirmed an e-mail address yet.") % {"name": account.username}
+        )
     # A person may be added; an organization only by one of its administrators.
     if account.is_organization and account.pk not in manageable:
         raise OwnershipError(_("You can add an organization only if you administer it."))

@@ -1,5 +1,6 @@
-// API Keys page: the Copy button and the live "N of M packages selected" line.
-// The page works without this file; it only adds convenience.
+// API Keys page: live glob preview, scope choices, Edit loaded in place, Cancel,
+// and the new key (masked, Show, dropped after inactivity).
+// The page works without this file (no inline script: CSP); it only adds convenience.
 
 import "./copy.js";
 
@@ -47,25 +48,36 @@ function setUpOwnerChoice(form) {
   show();
 }
 
+// As on nuget.org: a package the patterns match is shown ticked and greyed (the
+// pattern covers it); it comes back as the person left it when it no longer matches.
 function setUpPreview(form) {
   const patterns = form.querySelector("textarea");
-  const count = form.querySelector("[data-selection-count]");
-  if (!patterns || !count) return;
+  if (!patterns) return;
   const update = () => {
-    const boxes = [...form.querySelectorAll("input[type=checkbox][data-package-id]")].filter(
-      (box) => !box.closest("[hidden]"),
-    );
-    const visibleCount = form.querySelector("[data-owner-packages]:not([hidden]) [data-selection-count]") || count;
     const list = patterns.value.split(/[\r\n,]+/).map((p) => p.trim()).filter(Boolean);
-    let selected = 0;
-    for (const box of boxes) {
-      const matched = list.some((p) => globMatches(p, box.dataset.packageId));
-      box.closest("li").classList.toggle("matched", matched);
-      if (matched || box.checked) selected += 1;
+    for (const picker of form.querySelectorAll(".package-picker")) {
+      const boxes = [...picker.querySelectorAll("input[type=checkbox][data-package-id]")];
+      let selected = 0;
+      for (const box of boxes) {
+        const matched = list.some((p) => globMatches(p, box.dataset.packageId));
+        if (matched && !box.disabled) {
+          box.dataset.chosen = box.checked ? "1" : "";
+          box.checked = true;
+          box.disabled = true;
+        } else if (!matched && box.disabled) {
+          box.checked = box.dataset.chosen === "1";
+          box.disabled = false;
+        }
+        box.closest("li").classList.toggle("matched", matched);
+        if (box.checked) selected += 1;
+      }
+      const count = picker.querySelector("[data-selection-count]");
+      if (count) {
+        count.textContent = count.dataset.template
+          .replace("%(selected)s", String(selected))
+          .replace("%(total)s", String(boxes.length));
+      }
     }
-    visibleCount.textContent = visibleCount.dataset.template
-      .replace("%(selected)s", String(selected))
-      .replace("%(total)s", String(boxes.length));
   };
   patterns.addEventListener("input", update);
   form.addEventListener("change", update);
@@ -73,7 +85,125 @@ function setUpPreview(form) {
   update();
 }
 
-document.querySelectorAll("form[data-glob-preview]").forEach((form) => {
+// Push's two choices apply only while Push is ticked; packages only once a scope is.
+function setUpScopes(form) {
+  const scopes = form.querySelector("[data-scopes]");
+  const packages = form.querySelector("[data-packages-section]");
+  if (!scopes || !packages) return;
+  const push = scopes.querySelector("input[type=checkbox]");
+  const choices = form.querySelector("[data-push-choices]");
+  const note = packages.querySelector("[data-no-scope-note]");
+  const update = () => {
+    choices.querySelectorAll("input").forEach((radio) => { radio.disabled = !push.checked; });
+    choices.classList.toggle("disabled", !push.checked);
+    const anyScope = [...scopes.querySelectorAll("input[type=checkbox]")].some((box) => box.checked);
+    packages.disabled = !anyScope;
+    note.hidden = anyScope;
+  };
+  scopes.addEventListener("change", update);
+  update();
+}
+
+function setUpForm(form) {
   setUpOwnerChoice(form);
+  setUpScopes(form);
   setUpPreview(form);
-});
+}
+
+// Cancel inside a disclosure closes it and puts the form back as it was.
+function setUpCancel(root) {
+  root.querySelectorAll("[data-cancel]").forEach((link) => {
+    const details = link.closest("details");
+    if (!details) return;
+    link.setAttribute("role", "button");
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      const form = link.closest("form");
+      if (form) {
+        form.reset();
+        form.dispatchEvent(new Event("change"));
+      }
+      details.open = false;
+      details.querySelector("summary").focus();
+    });
+  });
+}
+
+// Edit loads its form in place when clicked: fifty keys do not repeat the
+// package list. Without JavaScript the link opens the form on its own page.
+function setUpEdit(link) {
+  let panel = null;
+  link.setAttribute("aria-expanded", "false");
+  link.setAttribute("role", "button");
+  const close = () => {
+    panel.remove();
+    panel = null;
+    link.setAttribute("aria-expanded", "false");
+    link.focus();
+  };
+  link.addEventListener("click", async (event) => {
+    event.preventDefault();
+    if (panel) return close();
+    try {
+      const response = await fetch(link.href, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(String(response.status));
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      const form = doc.querySelector("form[data-edit-form]");
+      if (!form) throw new Error("no form");
+      panel = document.createElement("div");
+      panel.className = "action-body edit-body";
+      panel.append(document.importNode(form, true));
+      link.closest(".key-actions").after(panel);
+      link.setAttribute("aria-expanded", "true");
+      const added = panel.querySelector("form");
+      setUpForm(added);
+      added.querySelector("[data-cancel]").addEventListener("click", (cancel) => {
+        cancel.preventDefault();
+        close();
+      });
+      added.querySelector("textarea").focus();
+    } catch {
+      window.location.assign(link.href); // the edit page does the same without the list
+    }
+  });
+}
+
+// The new key: masked once the page can show it on demand, and dropped after
+// a while without activity, as nuget.org's page does.
+function setUpNewKey(panel) {
+  const input = panel.querySelector("[data-secret]");
+  const reveal = panel.querySelector("[data-reveal]");
+  const copy = panel.querySelector("[data-copy]");
+  const setShown = (shown) => {
+    input.type = shown ? "text" : "password";
+    reveal.textContent = shown ? reveal.dataset.hideText : reveal.dataset.showText;
+    reveal.setAttribute("aria-pressed", String(shown));
+  };
+  setShown(false);
+  reveal.hidden = false;
+  reveal.addEventListener("click", () => setShown(input.type === "password"));
+  // Without clipboard access the copy button selects the text for Ctrl+C,
+  // which a password field refuses: show it first.
+  copy.addEventListener("click", () => { if (!navigator.clipboard) setShown(true); }, true);
+
+  const idle = Number(panel.dataset.idleSeconds) * 1000;
+  let timer;
+  const drop = () => {
+    input.value = "";
+    panel.querySelector("[data-new-key-body]").remove();
+    panel.querySelector("[data-new-key-gone]").hidden = false;
+    for (const type of activity) document.removeEventListener(type, restart, true);
+  };
+  const restart = () => {
+    clearTimeout(timer);
+    timer = setTimeout(drop, idle);
+  };
+  const activity = ["pointerdown", "pointermove", "keydown", "scroll", "focusin"];
+  for (const type of activity) document.addEventListener(type, restart, { capture: true, passive: true });
+  restart();
+}
+
+document.querySelectorAll("form[data-glob-preview]").forEach(setUpForm);
+document.querySelectorAll("a[data-edit-inline]").forEach(setUpEdit);
+setUpCancel(document);
+document.querySelectorAll("[data-new-key]").forEach(setUpNewKey);

@@ -27,7 +27,9 @@ def test_register_confirm_sign_in_and_sign_out(client, mailoutbox):
     )
     assert response.status_code == 302
     assert User.objects.filter(username="dana", is_active=True).exists()
-    assert SESSION_KEY not in client.session  # e-mail confirmation is mandatory
+    # Issue 15: as on nuget.org, the new account is signed in at once; what
+    # needs a confirmed address (keys, owners, organizations) waits for it.
+    assert client.session[SESSION_KEY] == str(User.objects.get(username="dana").pk)
 
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["dana@example.com"]
@@ -35,6 +37,7 @@ def test_register_confirm_sign_in_and_sign_out(client, mailoutbox):
     assert client.get(link).status_code == 200
     assert client.post(link).status_code == 302
     assert User.objects.get(username="dana").emailaddress_set.get().verified
+    client.post(reverse("log_off"))
 
     response = client.post(
         reverse("log_on") + "?returnUrl=%2Faccount",
@@ -68,16 +71,27 @@ def test_wrong_password_is_refused(client, alice):
     assert SESSION_KEY not in client.session
 
 
-def test_unconfirmed_user_is_told_to_confirm(client, mailoutbox, password):
+def test_unconfirmed_user_signs_in_and_is_told_to_confirm(client, mailoutbox, password):
+    """Issue 15 changed this: nuget.org lets an unconfirmed account sign in, and
+    its API Keys page says what to do; Galley used to refuse the sign-in."""
     from tests.factories import UserFactory
 
-    UserFactory(username="eve", verified=False)
+    eve = UserFactory(username="eve", verified=False)
     response = client.post(
         reverse("account_login"), {"login": "eve", "password": password}, follow=True
     )
-    assert SESSION_KEY not in client.session
-    assert b"Verify Your Email Address" in response.content
-    assert len(mailoutbox) == 1  # a fresh confirmation link is sent
+    assert client.session[SESSION_KEY] == str(eve.pk)
+    assert response.status_code == 200
+    client.post(reverse("account_reauthenticate"), {"password": password})
+    page = client.get(reverse("apikeys"))
+    assert b"To get an API Key you will need to confirm your account." in page.content
+    assert not mailoutbox
+    response = client.post(
+        reverse("resend_confirmation"), {"next": reverse("apikeys")}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("apikeys")
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == [eve.email]
+    assert client.get(confirmation_link(mailoutbox[0])).status_code == 200
 
 
 def _fail_sign_ins(client, username, times):

@@ -91,7 +91,8 @@ def test_unconfirmed_account_cannot_create_a_key(client):
     eve = UserFactory(username="eve", verified=False)
     client.force_login(eve)
     page = client.get(reverse("apikeys"))
-    assert b"To get an API key you will need to confirm your account" in page.content
+    # nuget.org's words, with its capital K.
+    assert b"To get an API Key you will need to confirm your account." in page.content
     assert b'name="name"' not in page.content
     # allauth asks for the password first; then the POST is refused.
     client.post(reverse("account_reauthenticate"), {"password": "correct-horse-battery-staple"})
@@ -199,7 +200,9 @@ def test_a_stranger_does_not_see_the_key_in_their_list(client, alice, charlie):
     assert b"alice-secret-ci" not in client.get(reverse("apikeys")).content
 
 
-@pytest.mark.parametrize("action", ACTIONS)
+# Edit's URL answers GET since issue 15: it is the form the list loads when Edit
+# is opened (and its own page without JavaScript); it changes nothing.
+@pytest.mark.parametrize("action", [a for a in ACTIONS if a != "apikey_edit"])
 def test_get_on_a_state_changing_url_is_not_allowed(signed_in, alice, action):
     key, _ = make_key(alice)
     assert signed_in.get(reverse(action, args=[key.pk])).status_code == 405
