@@ -3,10 +3,10 @@ import re
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts import access
 from apikeys import globs
 from apikeys.models import ApiKey, Scope
 from packages.models import PackageRegistration
@@ -18,17 +18,6 @@ PUSH_CHOICES = [
     (Scope.PUSH.value, Scope.PUSH.label),
     (Scope.PUSH_VERSION.value, Scope.PUSH_VERSION.label),
 ]
-
-
-def package_owners(user):
-    """The accounts a user may pick as a key's package owner: themselves and
-    every organization they belong to (both roles may push and unlist)."""
-    return (
-        get_user_model()
-        .objects.filter(Q(pk=user.pk) | Q(is_organization=True, memberships__member=user))
-        .distinct()
-        .order_by("is_organization", "username")
-    )
 
 
 class PackageSelectionForm(forms.Form):
@@ -141,7 +130,7 @@ class CreateApiKeyForm(PackageSelectionForm):
     ]
 
     def __init__(self, *args, holder, **kwargs):
-        owners = package_owners(holder)
+        owners = access.owners_for(holder)
         super().__init__(*args, owner_queryset=owners, **kwargs)
         self.holder = holder
         self.fields["owner"].queryset = owners

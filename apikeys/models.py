@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connections, models, transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -42,75 +42,6 @@ def _hash(secret: str) -> str:
     return tokens.hash_key(secret, settings.GALLEY_KEY_HASH_SECRET)
 
 
-def _find_by_hash(alias: str, hashed_key: str):
-    """One indexed SELECT that brings the key and its holder.
-
-    Every push and unlist starts here, so the statement (and how to convert
-    each column) is worked out once per database, and rows become model
-    instances through Model.from_db, as in the ORM itself: compiling the
-    equivalent select_related() query on every request cost more than running
-    it (docs/benchmarks.md has the figures). The package owner is the holder
-    for personal keys; an organization owner is loaded when a rule needs it.
-    """
-    plan = _FIND_PLANS.get(alias) or _FIND_PLANS.setdefault(alias, _find_plan(alias))
-    sql, parts = plan
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [hashed_key])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    instances, start = [], 0
-    for model, attnames, converters in parts:
-        values = list(row[start : start + len(attnames)])
-        start += len(attnames)
-        for index, convert in converters:
-            values[index] = convert(values[index], None, connection)
-        instances.append(model.from_db(alias, attnames, values))
-    key, holder = instances
-    key.holder = holder
-    if key.owner_id == key.holder_id:
-        key.owner = holder
-    return key
-
-
-_FIND_PLANS: dict[str, tuple] = {}
-
-
-def _find_plan(alias: str):
-    from django.contrib.auth import get_user_model
-
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    user_model = get_user_model()
-    parts, columns = [], []
-    for model, table in ((ApiKey, "k"), (user_model, "h")):
-        fields = model._meta.concrete_fields
-        columns += [f"{table}.{quote(field.column)}" for field in fields]
-        converters = []
-        for index, field in enumerate(fields):
-            expression = field.get_col(model._meta.db_table)
-            db_converters = connection.ops.get_db_converters(expression)
-            for convert in db_converters + expression.get_db_converters(connection):
-                converters.append((index, _bind(convert, expression)))
-        parts.append((model, [field.attname for field in fields], converters))
-    holder_column = quote(ApiKey._meta.get_field("holder").column)
-    hash_column = quote(ApiKey._meta.get_field("hashed_key").column)
-    # Only names from the models' own metadata go into the statement; the
-    # presented key's hash is a bound parameter.
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {quote(ApiKey._meta.db_table)} k "  # noqa: S608
-        f"JOIN {quote(user_model._meta.db_table)} h "
-        f"ON h.{quote(user_model._meta.pk.column)} = k.{holder_column} "
-        f"WHERE k.{hash_column} = %s"
-    )
-    return sql, parts
-
-
-def _bind(convert, expression):
-    return lambda value, _expression, connection: convert(value, expression, connection)
-
-
 class ApiKeyQuerySet(models.QuerySet):
     def held_by(self, holder):
         return self.filter(holder=holder)
@@ -128,7 +59,13 @@ class ApiKeyQuerySet(models.QuerySet):
         """
         if not tokens.is_well_formed(secret, settings.GALLEY_KEY_PREFIX):
             return None
-        return _find_by_hash(self.db, _hash(secret))
+        # The hash is unique: no ORDER BY or LIMIT is needed, so none is compiled.
+        # The package owner is the holder for personal keys; an organization
+        # owner is loaded when a rule needs it.
+        key = next(iter(self.select_related("holder").filter(hashed_key=_hash(secret))), None)
+        if key is not None and key.owner_id == key.holder_id:
+            key.owner = key.holder
+        return key
 
     @method_decorator(sensitive_variables("secrets", "secret", "hashes"))
     def find_many(self, secrets) -> dict:
@@ -295,14 +232,6 @@ class ApiKey(models.Model):
         if self.is_revoked:
             return "revoked"
         return "expired" if self.is_expired() else "active"
-
-    def holder_is_member(self) -> bool:
-        """For a key owned by an organization: is its holder still a member?"""
-        from accounts.models import Membership
-
-        return Membership.objects.filter(
-            organization_id=self.owner_id, member_id=self.holder_id
-        ).exists()
 
     def scope_labels(self) -> list[str]:
         return [Scope(scope).label for scope in self.scopes if scope in Scope.values]

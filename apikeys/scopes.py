@@ -11,6 +11,7 @@ from enum import StrEnum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from accounts import access
 from apikeys import globs
 from apikeys.models import ApiKey, Scope
 
@@ -48,7 +49,7 @@ def key_refusal(key: ApiKey, now=None) -> Refusal | None:
         )
     if not key.holder.is_active:
         return Refusal("holder_inactive", _("The account that holds this API key is deactivated."))
-    if key.owner_id != key.holder_id and not key.holder_is_member():
+    if key.owner_id != key.holder_id and not access.is_member(key.holder_id, key.owner_id):
         # Checked on every request: removing a member stops their keys at once.
         return Refusal(
             "not_a_member",
@@ -123,9 +124,7 @@ def _selects(key: ApiKey, package_id: str, registration) -> bool:
 
 
 def readable_owner_ids(account) -> set[int]:
-    """Package owners whose packages `account` can see: itself and, for a person,
-    the organizations they belong to (what Manage packages shows them). A read key
-    reads what its package owner can see, narrowed by its patterns and packages."""
-    if getattr(account, "is_organization", False):
-        return {account.pk}
-    return {account.pk, *account.organizations().values_list("pk", flat=True)}
+    """Package owners whose packages `account` can see (what Manage packages shows
+    them). A read key reads what its package owner can see, narrowed by its
+    patterns and packages."""
+    return access.owner_ids(account)

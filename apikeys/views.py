@@ -11,9 +11,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import confirmation
+from accounts import access, confirmation
 from apikeys import flows, secret_scanning
-from apikeys.forms import CreateApiKeyForm, EditApiKeyForm, package_owners
+from apikeys.forms import CreateApiKeyForm, EditApiKeyForm
 from apikeys.models import ApiKey, KeyConflict, RevocationSource
 from packages.models import PackageRegistration
 from trustedpublishing.models import Policy
@@ -44,16 +44,17 @@ def _render_page(request, *, form=None, new_key=None, status=200):
     if form is None and confirmed:
         form = CreateApiKeyForm(holder=user)
     owners = list(form.fields["owner"].queryset) if form else []
-    my_organizations = {owner.pk for owner in owners if owner.is_organization}
     # Each owner's packages appear once, in the create form; a key's Edit form
     # is loaded when it is opened (the edit view), so that fifty keys of an
     # owner with hundreds of packages stay a light page.
     packages_by_owner = PackageRegistration.objects.by_owner({owner.pk for owner in owners})
     for owner in owners:
         owner.package_list = packages_by_owner.get(owner.pk, [])
+    # The create form's owners are the accounts the user acts for (access.owners_for).
+    acts_for = {owner.pk for owner in owners} if form else access.owner_ids(user)
     for key in keys:
         # A key for an organization its holder has left stays listed, marked.
-        key.lost_owner = key.owner_id != user.pk and key.owner_id not in my_organizations
+        key.lost_owner = key.owner_id not in acts_for
     context = {
         "form": form,
         "owners": owners,
@@ -128,7 +129,7 @@ def edit(request, pk):
         holder=request.user,
         trusted_publishing_policy__isnull=True,
     )
-    if not package_owners(request.user).filter(pk=key.owner_id).exists():
+    if key.owner_id not in access.owner_ids(request.user):
         raise PermissionDenied(_("You are no longer a member of the key's package owner."))
     if request.method == "GET":
         form = EditApiKeyForm(

@@ -68,14 +68,15 @@ def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def envsecret(name: str, dev_default: str) -> str:
-    """A secret that production must set: at least 50 characters, not a placeholder."""
+def envsecret(name: str, dev_default: str, *, debug: bool) -> str:
+    """A secret that production (`debug` off) must set: at least 50 characters, not a
+    placeholder."""
     value = envstr(name)
     if value is None:
-        if DEBUG:
+        if debug:
             return dev_default
         raise ImproperlyConfigured(f"{name} must be set when DJANGO_DEBUG is off.")
-    if not DEBUG and (
+    if not debug and (
         len(value) < 50 or len(set(value)) < 5 or value.startswith("django-insecure")
     ):
         raise ImproperlyConfigured(
@@ -102,7 +103,9 @@ def envissuer(name: str, default: str) -> str:
 
 
 DEBUG = envbool("DJANGO_DEBUG", False)
-SECRET_KEY = envsecret("DJANGO_SECRET_KEY", "django-insecure-development-only-never-in-production")
+SECRET_KEY = envsecret(
+    "DJANGO_SECRET_KEY", "django-insecure-development-only-never-in-production", debug=DEBUG
+)
 ALLOWED_HOSTS = envlist(
     "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 )
@@ -115,7 +118,9 @@ GALLEY_SITE_NAME = envstr("GALLEY_SITE_NAME", "Galley")
 # does not silently invalidate (or fail to invalidate) the other.
 GALLEY_KEY_PREFIX = envstr("GALLEY_KEY_PREFIX", "gly_")
 GALLEY_KEY_HASH_SECRET = envsecret(
-    "GALLEY_KEY_HASH_SECRET", "development-only-api-key-hashing-secret-never-in-production"
+    "GALLEY_KEY_HASH_SECRET",
+    "development-only-api-key-hashing-secret-never-in-production",
+    debug=DEBUG,
 )
 GALLEY_KEY_EXPIRY_DAYS = sorted(
     {
@@ -211,7 +216,7 @@ if not envstr("DATABASE_URL"):
 DATABASES = {
     "default": dj_database_url.parse(
         envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'galley.sqlite3'}"),
-        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 600),
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 600, minimum=0),
         conn_health_checks=True,
     )
 }
@@ -227,10 +232,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Packages: the largest upload accepted (nuget.org's limit), and the caps
 # that keep a small upload from expanding into a huge one (zip bombs).
-GALLEY_MAX_PACKAGE_SIZE = envint("GALLEY_MAX_PACKAGE_SIZE", 250 * 1024 * 1024)
-GALLEY_MAX_PACKAGE_ENTRIES = envint("GALLEY_MAX_PACKAGE_ENTRIES", 10_000)
-GALLEY_MAX_PACKAGE_EXPANDED_SIZE = envint("GALLEY_MAX_PACKAGE_EXPANDED_SIZE", 1024 * 1024 * 1024)
-GALLEY_MAX_PACKAGE_COMPRESSION_RATIO = envint("GALLEY_MAX_PACKAGE_COMPRESSION_RATIO", 100)
+GALLEY_MAX_PACKAGE_SIZE = envint("GALLEY_MAX_PACKAGE_SIZE", 250 * 1024 * 1024, minimum=1)
+GALLEY_MAX_PACKAGE_ENTRIES = envint("GALLEY_MAX_PACKAGE_ENTRIES", 10_000, minimum=1)
+GALLEY_MAX_PACKAGE_EXPANDED_SIZE = envint(
+    "GALLEY_MAX_PACKAGE_EXPANDED_SIZE", 1024 * 1024 * 1024, minimum=1
+)
+GALLEY_MAX_PACKAGE_COMPRESSION_RATIO = envint(
+    "GALLEY_MAX_PACKAGE_COMPRESSION_RATIO", 100, minimum=1
+)
 GALLEY_PACKAGES_DIR = Path(envstr("GALLEY_PACKAGES_DIR", str(DATA_DIR / "packages")))
 
 
@@ -327,7 +336,7 @@ GALLEY_BODY_GRACE_SECONDS = envint("GALLEY_BODY_GRACE_SECONDS", 20, minimum=1)
 # nuget.org, or only holders of credentials (packages/readers.py).
 GALLEY_FEED_READ = envchoice("GALLEY_FEED_READ", "public", ("public", "authenticated"))
 # Failed HTTP Basic sign-ins to a private feed allowed per client address per minute.
-GALLEY_FEED_AUTH_FAILURES_LIMIT = envint("GALLEY_FEED_AUTH_FAILURES_LIMIT", 10)
+GALLEY_FEED_AUTH_FAILURES_LIMIT = envint("GALLEY_FEED_AUTH_FAILURES_LIMIT", 10, minimum=1)
 
 # Trusted Publishing (trustedpublishing/): CI exchanges an OpenID Connect token
 # for a one-hour key. Off until the audience is set; CI asks its OIDC provider
@@ -400,7 +409,7 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{GALLEY_SITE_NAME}] "
 ACCOUNT_USERNAME_MIN_LENGTH = 2
-ACCOUNT_REAUTHENTICATION_TIMEOUT = envint("GALLEY_REAUTHENTICATION_TIMEOUT", 300)
+ACCOUNT_REAUTHENTICATION_TIMEOUT = envint("GALLEY_REAUTHENTICATION_TIMEOUT", 300, minimum=1)
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 # Who may have an account (accounts/signup.py): "open", "closed" (people come
@@ -418,14 +427,14 @@ if GALLEY_SIGNUP not in ("open", "closed") and not (
         f"GALLEY_SIGNUP must be open, closed or domains:example.com,…, not {GALLEY_SIGNUP!r}"
     )
 # How long an invitation's link works (days); it works once.
-GALLEY_INVITATION_DAYS = envint("GALLEY_INVITATION_DAYS", 7)
+GALLEY_INVITATION_DAYS = envint("GALLEY_INVITATION_DAYS", 7, minimum=1)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = GALLEY_SITE_NAME
 USERSESSIONS_TRACK_ACTIVITY = False
 
 # Client addresses: only the last N hops of X-Forwarded-For are trusted, and
 # only when the operator says N proxies stand in front of Galley.
-GALLEY_TRUSTED_PROXY_COUNT = envint("GALLEY_TRUSTED_PROXY_COUNT", 0)
+GALLEY_TRUSTED_PROXY_COUNT = envint("GALLEY_TRUSTED_PROXY_COUNT", 0, minimum=0)
 ALLAUTH_TRUSTED_PROXY_COUNT = GALLEY_TRUSTED_PROXY_COUNT
 
 # E-mail: printed to the console in development, or written to files, or SMTP.
@@ -438,7 +447,7 @@ if EMAIL_BACKEND is None:
     raise ImproperlyConfigured("GALLEY_EMAIL_BACKEND must be console, file or smtp.")
 EMAIL_FILE_PATH = envstr("GALLEY_EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
-EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
@@ -477,29 +486,32 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Sessions end after a spell of inactivity and after a fixed time in any case.
-GALLEY_SESSION_IDLE_TIMEOUT = envint("GALLEY_SESSION_IDLE_TIMEOUT", 2 * 3600)
-GALLEY_SESSION_ABSOLUTE_TIMEOUT = envint("GALLEY_SESSION_ABSOLUTE_TIMEOUT", 7 * 24 * 3600)
+GALLEY_SESSION_IDLE_TIMEOUT = envint("GALLEY_SESSION_IDLE_TIMEOUT", 2 * 3600, minimum=1)
+GALLEY_SESSION_ABSOLUTE_TIMEOUT = envint(
+    "GALLEY_SESSION_ABSOLUTE_TIMEOUT", 7 * 24 * 3600, minimum=1
+)
 SESSION_COOKIE_AGE = GALLEY_SESSION_ABSOLUTE_TIMEOUT
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+GALLEY_HSTS_PRELOAD = envbool("GALLEY_HSTS_PRELOAD", False)
 if GALLEY_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = envbool("GALLEY_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = envint("GALLEY_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_SECONDS = envint("GALLEY_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("GALLEY_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = envbool("GALLEY_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = GALLEY_HSTS_PRELOAD
     # TLS ends at the reverse proxy, which says so in X-Forwarded-Proto.
     if GALLEY_TRUSTED_PROXY_COUNT:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 # Joining the browsers' HSTS preload list is a commitment for the whole domain
 # that the operator makes (GALLEY_HSTS_PRELOAD=1), not a default.
-SILENCED_SYSTEM_CHECKS = [] if envbool("GALLEY_HSTS_PRELOAD", False) else ["security.W021"]
+SILENCED_SYSTEM_CHECKS = [] if GALLEY_HSTS_PRELOAD else ["security.W021"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -8,8 +8,8 @@ and parses the XML with DTDs and entities forbidden.
 The reasons carried by :class:`PackageError` (and the ``ValueError`` messages of
 :func:`validate_package_id` and :meth:`NuGetVersion.parse`) go back to the NuGet client,
 so they are built with Django's translation and number-formatting functions at the
-moment the error is raised, in the active language. That is the only use of Django
-here: nothing needs Django settings until a message is actually built.
+moment the error is raised, in the active language. The limits a package is held to
+default to the deployment's settings (GALLEY_MAX_PACKAGE_*), read when a package is.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 import defusedxml
 import defusedxml.ElementTree
+from django.conf import settings
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -495,16 +496,20 @@ def _is_root_nuspec(name: str) -> bool:
 def read_package(
     fileobj: BinaryIO,
     *,
-    max_entries: int = 10_000,
-    max_uncompressed: int = 1_000_000_000,
-    max_ratio: int = 100,
+    max_entries: int | None = None,
+    max_uncompressed: int | None = None,
+    max_ratio: int | None = None,
     max_nuspec_bytes: int = 1_000_000,
 ) -> PackageManifest:
     """Validate an uploaded package and return its manifest; raise PackageError if unsafe.
 
     ``fileobj`` must be a seekable binary file. Only the nuspec is decompressed, so
-    the cost is bounded by ``max_nuspec_bytes`` whatever the archive claims.
+    the cost is bounded by ``max_nuspec_bytes`` whatever the archive claims. A limit
+    left out is the deployment's (the GALLEY_MAX_PACKAGE_* settings): one source.
     """
+    max_entries = max_entries or settings.GALLEY_MAX_PACKAGE_ENTRIES
+    max_uncompressed = max_uncompressed or settings.GALLEY_MAX_PACKAGE_EXPANDED_SIZE
+    max_ratio = max_ratio or settings.GALLEY_MAX_PACKAGE_COMPRESSION_RATIO
     # ZipFile loads the whole central directory into objects up front: millions
     # of entries cost gigabytes before any limit below could look at them. The
     # directory is counted first, record by record, without keeping any.

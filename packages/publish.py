@@ -74,12 +74,7 @@ def read(upload, *, symbols: bool = False) -> PackageManifest | Refusal:
     """The manifest of an uploaded `.nupkg` (or `.snupkg`), or why it is not acceptable."""
     reader = read_symbol_package if symbols else read_package
     try:
-        return reader(
-            upload,
-            max_entries=settings.GALLEY_MAX_PACKAGE_ENTRIES,
-            max_uncompressed=settings.GALLEY_MAX_PACKAGE_EXPANDED_SIZE,
-            max_ratio=settings.GALLEY_MAX_PACKAGE_COMPRESSION_RATIO,
-        )
+        return reader(upload)  # within the GALLEY_MAX_PACKAGE_* limits
     except PackageTooLarge as error:
         return Refusal("too_large", error.reason, status=413)
     except PackageError as error:

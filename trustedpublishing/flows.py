@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from accounts import access
 from accounts.models import User
 from apikeys.flows import revoke_key
-from apikeys.forms import package_owners
 from apikeys.models import ApiKey, RevocationSource, Scope
 from audit.events import Kind, record
 from trustedpublishing import oidc
@@ -217,7 +217,7 @@ def exchange(request, token: str, username: str) -> tuple[ApiKey, str]:
 
 
 def _check_creator_may_act(policy: Policy, user) -> None:
-    if policy.owner_id == user.pk or package_owners(user).filter(pk=policy.owner_id).exists():
+    if policy.owner_id in access.owner_ids(user):
         return
     disable(policy, reason=DisabledReason.CREATOR_LEFT)
     raise Refused(

@@ -3,7 +3,7 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apikeys.forms import package_owners
+from accounts import access
 from trustedpublishing.models import Policy, Provider, RefType
 
 GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
@@ -28,7 +28,7 @@ class PolicyForm(forms.ModelForm):
     )
     ref_type = forms.ChoiceField(
         label=_("Ref type"),
-        choices=[("", _("Any"))] + RefType.choices,
+        choices=[("", _("Branch or tag"))] + RefType.choices,
         required=False,
     )
 
@@ -73,7 +73,7 @@ class PolicyForm(forms.ModelForm):
             # The package owner is fixed at creation, as a key's is.
             del self.fields["owner"]
         else:
-            self.fields["owner"].queryset = package_owners(creator)
+            self.fields["owner"].queryset = access.owners_for(creator)
             self.fields["owner"].initial = creator.get_username()
             self.fields["provider"].initial = Provider.GITHUB
         for name in ("name", "repository_owner", "repository", "workflow", "project_path"):

@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apikeys.forms import package_owners
+from accounts import access
 from trustedpublishing import flows
 from trustedpublishing.forms import PolicyForm
 from trustedpublishing.models import DisabledReason, Policy
@@ -32,7 +32,7 @@ def _render_page(request, *, form=None, status=200):
     )
     if form is None:
         form = PolicyForm(creator=user)
-    may_act_for = set(package_owners(user).values_list("pk", flat=True))
+    may_act_for = access.owner_ids(user)
     for policy in policies:
         policy.lost_owner = policy.owner_id not in may_act_for
     context = {
@@ -71,7 +71,7 @@ def _own_policy(request, pk) -> Policy:
     """The signed-in user's policy (404 for anyone else's), and 403 when they may
     no longer act for its package owner."""
     policy = get_object_or_404(Policy.objects.select_related("owner"), pk=pk, creator=request.user)
-    if not package_owners(request.user).filter(pk=policy.owner_id).exists():
+    if policy.owner_id not in access.owner_ids(request.user):
         raise PermissionDenied(_("You are no longer a member of the policy's package owner."))
     return policy
 

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import manage
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION = {
@@ -16,22 +18,6 @@ PRODUCTION = {
     "DATABASE_URL": "sqlite:////tmp/galley-check.sqlite3",
     "GALLEY_TRUSTED_PROXY_COUNT": "1",
 }
-
-
-def manage(*args, **env):
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "GALLEY_", "DATABASE_URL", "REDIS_URL"))
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_deploy_check_is_clean_with_the_documented_production_variables():
@@ -57,6 +43,10 @@ def test_deploy_check_is_clean_with_the_documented_production_variables():
             "must differ from DJANGO_SECRET_KEY",
         ),
         ({"GALLEY_KEY_HASH_SECRET": ""}, "GALLEY_KEY_HASH_SECRET must be set"),
+        # A negative count would trust an address the client wrote itself.
+        ({"GALLEY_TRUSTED_PROXY_COUNT": "-1"}, "GALLEY_TRUSTED_PROXY_COUNT must be at least 0"),
+        ({"GALLEY_MAX_PACKAGE_SIZE": "0"}, "GALLEY_MAX_PACKAGE_SIZE must be at least 1"),
+        ({"GALLEY_BODY_IDLE_TIMEOUT": "0"}, "GALLEY_BODY_IDLE_TIMEOUT must be at least 1"),
     ],
 )
 def test_production_start_refuses_missing_or_bad_settings(override, message):
