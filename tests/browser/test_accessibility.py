@@ -29,6 +29,7 @@ SIGNED_IN_PAGES = [
     "/account",
     "/account/security-log",
     "/account/apikeys",
+    "/account/trustedpublishing",
     "/account/Packages",
     "/account/Organizations",
     "/account/Organizations/Contoso",

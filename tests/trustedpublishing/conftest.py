@@ -1,5 +1,8 @@
 import pytest
 
+# The real-client fixtures (gunicorn on the test database, nuget.exe 5.8), for
+# the end-to-end test of an exchanged key.
+from tests.client.conftest import collected_static, nuget58, start_galley  # noqa: F401
 from tests.trustedpublishing.issuer import Issuer
 from trustedpublishing import oidc
 from trustedpublishing.models import Policy, Provider
