@@ -10,7 +10,7 @@ from django.test import Client
 
 from tests.conftest import create_key_on_page
 from tests.factories import make_key
-from tests.packages.test_publish_api import push
+from tests.helpers import push
 
 pytestmark = pytest.mark.django_db
 
@@ -105,14 +105,7 @@ def test_security_headers_on_every_kind_of_page(client, alice, url):
     assert response["X-Frame-Options"] == "DENY"
 
 
-def test_security_headers_on_the_publish_api(alice, settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "packages": {
-            "BACKEND": "packages.storage.AtomicFileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
+def test_security_headers_on_the_publish_api(alice, package_dir):
     _, secret = make_key(alice)
     response = push(Client(), secret)
     assert response.status_code == 201

@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts.models import Membership, User
 from tests.conftest import required
 from tests.factories import PackageRegistrationFactory, UserFactory, make_key
-from tests.packages.test_publish_api import push
+from tests.helpers import push
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"
@@ -159,14 +159,7 @@ def test_the_chosen_language_is_remembered_on_the_account():
 
 
 @pytest.mark.django_db
-def test_publish_refusals_follow_accept_language(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "packages": {
-            "BACKEND": "packages.storage.AtomicFileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
+def test_publish_refusals_follow_accept_language(package_dir):
     alice = UserFactory(username="alice")
     _, secret = make_key(alice, glob_patterns=["Fabrikam.*"])
     english = push(Client(), secret)

@@ -1,5 +1,3 @@
-import re
-
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
@@ -11,22 +9,15 @@ from audit.models import AuditEvent
 from packages.models import PackageRegistration
 from tests.conftest import create_key_on_page, sign_in
 from tests.factories import PackageRegistrationFactory, UserFactory, make_key
+from tests.helpers import KEY_RE, push
 from tests.packages.builders import nupkg
-from tests.packages.test_publish_api import push
 
 pytestmark = pytest.mark.django_db
-KEY_RE = re.compile(r"gly_[0-9A-Za-z]{38}")
 
 
 @pytest.fixture(autouse=True)
-def package_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "packages": {
-            "BACKEND": "packages.storage.AtomicFileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
+def _package_files_in_a_folder_of_the_tests_own(package_dir):
+    pass
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from accounts.models import Invitation, User
 from audit.models import AuditEvent
-from tests.accounts.test_settings import manage
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import manage
 
 pytestmark = pytest.mark.django_db
 

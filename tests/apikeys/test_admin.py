@@ -4,21 +4,15 @@ from django.urls import reverse
 
 from apikeys.models import ApiKey
 from tests.factories import UserFactory, make_key
-from tests.packages.test_publish_api import push
+from tests.helpers import push
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/apikeys/apikey/"
 
 
 @pytest.fixture(autouse=True)
-def package_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "packages": {
-            "BACKEND": "packages.storage.AtomicFileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
+def _package_files_in_a_folder_of_the_tests_own(package_dir):
+    pass
 
 
 def staff(*codenames):

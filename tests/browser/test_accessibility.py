@@ -12,7 +12,7 @@ from accounts.models import Invitation, Membership, User
 from audit.events import Kind, record
 from tests.conftest import required
 from tests.factories import PASSWORD, PackageRegistrationFactory, UserFactory, make_key
-from tests.packages.test_manage_page import add_version
+from tests.packages.builders import add_version
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,21 +1,11 @@
-import re
-
 import pytest
 
 from apikeys.models import ApiKey
+from tests.browser.pages import sign_in
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import KEY_RE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-KEY_RE = re.compile(r"gly_[0-9A-Za-z]{38}")
-
-
-def sign_in(page, username):
-    page.goto("/users/account/LogOn?returnUrl=%2F")
-    page.get_by_label("Login").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def confirm_password_if_asked(page):

@@ -6,10 +6,10 @@ import pytest
 
 from apikeys.models import ApiKey
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import KEY_RE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-KEY_RE = re.compile(r"gly_[0-9A-Za-z]{38}")
 
 WORDS = {
     "en-US": {

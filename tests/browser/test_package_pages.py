@@ -5,9 +5,9 @@ import pytest
 from accounts.models import User
 from audit.models import AuditEvent
 from packages.models import PackageVersion
-from tests.browser.test_api_keys import sign_in
+from tests.browser.pages import sign_in
 from tests.factories import PackageRegistrationFactory, UserFactory
-from tests.packages.test_manage_page import add_version
+from tests.packages.builders import add_version
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,7 +1,10 @@
-"""Build .nupkg files for tests: a zip with a nuspec, as `nuget pack` makes."""
+"""Build packages for tests: .nupkg and .snupkg files (a zip with a nuspec, as `nuget pack`
+makes them) and package version rows for pages that need no file."""
 
 import io
 import zipfile
+
+from packages.models import PackageVersion
 
 NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
 <package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
@@ -25,3 +28,46 @@ def nupkg(package_id="Contoso.Core", version="1.0.0", *, nuspec=None, extra=None
         for name, data in (extra or {}).items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+SYMBOLS_NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
+<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
+  <metadata>
+    <id>{id}</id>
+    <version>{version}</version>
+    <authors>alice</authors>
+    <description>Symbols.</description>
+    <packageTypes><packageType name="SymbolsPackage" /></packageTypes>
+  </metadata>
+</package>
+"""
+
+
+def snupkg(package_id="Contoso.Core", version="1.0.0", *, files=None, nuspec=None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            f"{package_id}.nuspec",
+            nuspec or SYMBOLS_NUSPEC.format(id=package_id, version=version),
+        )
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        for name, data in (files or {"lib/net8.0/Contoso.Core.pdb": b"BSJB"}).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def add_version(registration, version, key=None, listed=True):
+    """A version row as a push leaves it, without a file (for pages and listings)."""
+    return PackageVersion.objects.create(
+        registration=registration,
+        version=version,
+        normalized_version=version.lower(),
+        original_version=version,
+        size=2048,
+        sha512="x" * 88,
+        file=f"{registration.normalized_id}/{version}.nupkg",
+        listed=listed,
+        pushed_with_key=key,
+        pushed_with_key_name=key.name if key else "",
+        pushed_with_key_hint=key.hint if key else "",
+    )

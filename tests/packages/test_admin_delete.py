@@ -8,13 +8,17 @@ from audit.models import AuditEvent
 from packages import feed
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
 from tests.factories import UserFactory, make_key
-from tests.packages.builders import nupkg
-from tests.packages.test_publish_api import package_dir, push, stored_files  # noqa: F401
-from tests.packages.test_push_bodies import push_symbols, snupkg
+from tests.helpers import push, push_symbols, stored_files
+from tests.packages.builders import nupkg, snupkg
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/packages/packageversion/"
 NUPKG_URL = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nupkg"
+
+
+@pytest.fixture(autouse=True)
+def _package_files_in_a_folder_of_the_tests_own(package_dir):
+    pass
 
 
 def staff(*codenames):
@@ -24,7 +28,7 @@ def staff(*codenames):
 
 
 @pytest.fixture
-def pushed(client, alice, package_dir):  # noqa: F811
+def pushed(client, alice, package_dir):
     """Contoso.Core 1.0.0 with its symbols, and 2.0.0, pushed through the API."""
     _, secret = make_key(alice, glob_patterns=["Contoso.*"])
     assert push(client, secret).status_code == 201
@@ -43,7 +47,7 @@ def delete(client, version, reason="Malware reported by a user", apply=True):
 def test_delete_for_good_removes_row_files_and_symbols_and_is_audited(
     client,
     pushed,
-    package_dir,  # noqa: F811
+    package_dir,
 ):
     files_before = stored_files(package_dir)
     assert any(name.endswith("1.0.0.nupkg") for name in files_before)
@@ -86,7 +90,7 @@ def test_a_reason_is_required(client, pushed):
     assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.PACKAGE_DELETED).exists()
 
 
-def test_staff_without_the_delete_permission_cannot_delete(client, pushed, package_dir):  # noqa: F811
+def test_staff_without_the_delete_permission_cannot_delete(client, pushed, package_dir):
     client.force_login(staff("view_packageversion", "change_packageversion"))
     files_before = stored_files(package_dir)
     delete(client, pushed)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from accounts.models import Membership, User
 from audit.models import AuditEvent
 from tests.factories import PackageRegistrationFactory
-from tests.packages.test_manage_page import add_version
+from tests.packages.builders import add_version
 
 pytestmark = pytest.mark.django_db
 

@@ -1,26 +1,10 @@
 import pytest
 from django.urls import reverse
 
-from packages.models import PackageVersion
 from tests.factories import PackageRegistrationFactory, make_key
+from tests.packages.builders import add_version
 
 pytestmark = pytest.mark.django_db
-
-
-def add_version(registration, version, key=None, listed=True):
-    return PackageVersion.objects.create(
-        registration=registration,
-        version=version,
-        normalized_version=version.lower(),
-        original_version=version,
-        size=2048,
-        sha512="x" * 88,
-        file=f"{registration.normalized_id}/{version}.nupkg",
-        listed=listed,
-        pushed_with_key=key,
-        pushed_with_key_name=key.name if key else "",
-        pushed_with_key_hint=key.hint if key else "",
-    )
 
 
 def test_owner_sees_packages_versions_state_and_key(client, alice):

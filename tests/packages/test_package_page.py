@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import Membership, User
 from tests.factories import PackageRegistrationFactory
-from tests.packages.test_manage_page import add_version
+from tests.packages.builders import add_version
 
 pytestmark = pytest.mark.django_db
 
@@ -241,18 +241,11 @@ def test_dependency_ranges_read_as_on_nuget_org(version_range, shown):
     assert range_text(version_range) == shown
 
 
-def test_download_link_fetches_the_pushed_package(client, alice, settings, tmp_path):
+def test_download_link_fetches_the_pushed_package(client, alice, package_dir):
     from tests.factories import make_key
+    from tests.helpers import push
     from tests.packages.builders import nupkg
-    from tests.packages.test_publish_api import push
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "packages": {
-            "BACKEND": "packages.storage.AtomicFileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
     _, secret = make_key(alice)
     data = nupkg("Contoso.Tools", "1.0.0")
     assert push(client, secret, data).status_code == 201

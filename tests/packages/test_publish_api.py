@@ -12,50 +12,15 @@ from apikeys.models import ApiKey
 from packages.models import PackageRegistration, PackageVersion
 from packages.storage import package_storage
 from tests.factories import PackageRegistrationFactory, make_key
+from tests.helpers import push, stored_files, unlist
 from tests.packages.builders import nupkg
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def package_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "packages": {
-            "BACKEND": "packages.storage.AtomicFileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "packages"},
-        },
-    }
-    return tmp_path / "packages"
-
-
-def stored_files(package_dir):
-    return (
-        sorted(str(p.relative_to(package_dir)) for p in package_dir.rglob("*") if p.is_file())
-        if package_dir.exists()
-        else []
-    )
-
-
-def push(client, secret, data=None, **extra):
-    body = {"package": io.BytesIO(data if data is not None else nupkg())}
-    headers = {"X-NuGet-ApiKey": secret} if secret is not None else {}
-    # Django's test client only encodes multipart for POST; build it and PUT.
-    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
-
-    return client.put(
-        "/api/v2/package",
-        encode_multipart(BOUNDARY, body),
-        content_type=MULTIPART_CONTENT,
-        headers=headers,
-        **extra,
-    )
-
-
-def unlist(client, secret, package_id="Contoso.Core", version="1.0.0", method="delete"):
-    return getattr(client, method)(
-        f"/api/v2/package/{package_id}/{version}", headers={"X-NuGet-ApiKey": secret}
-    )
+def _package_files_in_a_folder_of_the_tests_own(package_dir):
+    pass
 
 
 def test_service_index_points_at_the_push_url(client):

@@ -5,7 +5,6 @@ Chunked bodies need a server that de-chunks them (gunicorn): tests/client/ sends
 
 import io
 import os
-import zipfile
 
 import pytest
 import time_machine
@@ -13,50 +12,14 @@ import time_machine
 from packages.models import PackageVersion, SymbolPackage
 from packages.responses import plain_ascii
 from tests.factories import make_key
-from tests.packages.builders import nupkg
-from tests.packages.test_publish_api import push, stored_files
+from tests.helpers import push, push_symbols, stored_files
+from tests.packages.builders import SYMBOLS_NUSPEC, nupkg, snupkg
 
 pytestmark = pytest.mark.django_db
-
-SYMBOLS_NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
-<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
-  <metadata>
-    <id>{id}</id>
-    <version>{version}</version>
-    <authors>alice</authors>
-    <description>Symbols.</description>
-    <packageTypes><packageType name="SymbolsPackage" /></packageTypes>
-  </metadata>
-</package>
-"""
-
-
-def snupkg(package_id="Contoso.Core", version="1.0.0", *, files=None, nuspec=None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            f"{package_id}.nuspec",
-            nuspec or SYMBOLS_NUSPEC.format(id=package_id, version=version),
-        )
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        for name, data in (files or {"lib/net8.0/Contoso.Core.pdb": b"BSJB"}).items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def put_raw(client, secret, data, url="/api/v2/package", content_type="application/octet-stream"):
     return client.put(url, data, content_type=content_type, headers={"X-NuGet-ApiKey": secret})
-
-
-def push_symbols(client, secret, data):
-    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
-
-    return client.put(
-        "/api/v2/symbolpackage",
-        encode_multipart(BOUNDARY, {"package": io.BytesIO(data)}),
-        content_type=MULTIPART_CONTENT,
-        headers={"X-NuGet-ApiKey": secret},
-    )
 
 
 # Raw bodies ----------------------------------------------------------------------

@@ -12,8 +12,8 @@ from accounts.models import Membership, User
 from apikeys.models import ApiKey
 from audit.models import AuditEvent
 from packages.models import PackageRegistration
+from tests.helpers import push, unlist
 from tests.packages.builders import nupkg
-from tests.packages.test_publish_api import push, unlist
 from tests.trustedpublishing.conftest import AUDIENCE, make_gitlab_policy, make_policy
 from tests.trustedpublishing.issuer import github_claims, gitlab_claims
 from trustedpublishing import oidc

@@ -1,0 +1,75 @@
+"""Helpers that several test modules share: what a key looks like, the publish API as a
+client calls it, the files a push leaves, and `manage.py` in a subprocess.
+
+Test modules import from here (or from tests/packages/builders.py), never from each other.
+"""
+
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+from tests.packages.builders import nupkg
+from tests.servers import ROOT
+
+# A key as the API Keys page shows it once (GALLEY_KEY_PREFIX "gly_" and 38 characters).
+KEY_RE = re.compile(r"gly_[0-9A-Za-z]{38}")
+
+
+def push(client, secret, data=None, **extra):
+    """PUT a package to the publish API as `nuget push` does (multipart, key in a header)."""
+    body = {"package": io.BytesIO(data if data is not None else nupkg())}
+    headers = {"X-NuGet-ApiKey": secret} if secret is not None else {}
+    # Django's test client only encodes multipart for POST; build it and PUT.
+    return client.put(
+        "/api/v2/package",
+        encode_multipart(BOUNDARY, body),
+        content_type=MULTIPART_CONTENT,
+        headers=headers,
+        **extra,
+    )
+
+
+def push_symbols(client, secret, data):
+    """PUT a symbol package (.snupkg) as `nuget push` does."""
+    return client.put(
+        "/api/v2/symbolpackage",
+        encode_multipart(BOUNDARY, {"package": io.BytesIO(data)}),
+        content_type=MULTIPART_CONTENT,
+        headers={"X-NuGet-ApiKey": secret},
+    )
+
+
+def unlist(client, secret, package_id="Contoso.Core", version="1.0.0", method="delete"):
+    """DELETE unlists a version; POST (method="post") relists it."""
+    return getattr(client, method)(
+        f"/api/v2/package/{package_id}/{version}", headers={"X-NuGet-ApiKey": secret}
+    )
+
+
+def stored_files(folder: Path) -> list[str]:
+    """The files under a packages folder, relative to it."""
+    if not folder.exists():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def manage(*args, **env):
+    """Run manage.py in a fresh process with only the given DJANGO_/GALLEY_ settings."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "GALLEY_", "DATABASE_URL", "REDIS_URL"))
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
