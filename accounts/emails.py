@@ -1,4 +1,5 @@
 import logging
+import re
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -16,7 +17,10 @@ def send(user, template: str, context: dict) -> bool:
     # In the language the user chose, whatever language the request that
     # caused the e-mail (an administrator's, a cron job's) was in.
     with translation.override(user.language or settings.LANGUAGE_CODE):
-        subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+        # One line; ASCII whitespace only, so French no-break spaces stay.
+        subject = re.sub(
+            r"[ \t\r\n]+", " ", render_to_string(f"{template}_subject.txt", context)
+        ).strip()
         body = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(

@@ -1,5 +1,7 @@
 import time
 
+from allauth.account.signals import user_signed_up
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
@@ -13,3 +15,13 @@ def start_session_clock(sender, request, user, **kwargs):
         now = int(time.time())
         request.session[SessionTimeoutMiddleware.STARTED] = now
         request.session[SessionTimeoutMiddleware.SEEN] = now
+
+
+@receiver(user_signed_up)
+def keep_the_browsers_language(sender, request, user, **kwargs):
+    """A new account speaks the language its browser asked for at sign-up, so
+    its e-mails are in that language before anyone touches the footer switcher."""
+    language = getattr(request, "LANGUAGE_CODE", "") if request is not None else ""
+    if not user.language and language in dict(settings.LANGUAGES):
+        user.language = language
+        user.save(update_fields=["language"])

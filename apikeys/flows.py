@@ -7,7 +7,7 @@ administrator, a leak report) leaves the same trail.
 from django.views.decorators.debug import sensitive_variables
 
 from apikeys import notices
-from apikeys.models import ApiKey, RevocationSource
+from apikeys.models import ApiKey
 from audit.events import Kind, record
 
 
@@ -56,11 +56,11 @@ def revoke_key(
         reason=reason,
         url=url,
     )
-    if source != RevocationSource.HOLDER:
-        notices.send(key, notices.REVOKED)
+    notices.send(key, notices.REVOKED)
     return True
 
 
 def delete_key(request, key: ApiKey) -> None:
     record(Kind.KEY_DELETED, request=request, key=key)
     key.delete()
+    notices.send(key, notices.DELETED)  # the instance keeps its fields after delete()

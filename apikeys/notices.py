@@ -12,11 +12,14 @@ from apikeys.models import ApiKey, ExpiryNotice
 CREATED = "created"
 REGENERATED = "regenerated"
 REVOKED = "revoked"
+DELETED = "deleted"
 EXPIRING = "expiring"
 EXPIRED = "expired"
 
-# Sent whatever the holder's preference: someone else acted on their key.
-SECURITY_NOTICES = {REVOKED}
+# Sent whatever the holder's preference: a key stopped working (by someone
+# else's hand, or by the holder's: nuget.org mails both, so that a stolen
+# session cannot quietly remove a key).
+SECURITY_NOTICES = {REVOKED, DELETED}
 
 
 def send(key: ApiKey, notice: str, **context) -> bool:
