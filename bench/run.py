@@ -4,6 +4,7 @@
 2. Refused pushes under gunicorn (wrk), against a bare view doing one SELECT.
 3. The server time of a 100 KB push, against the same bare view.
 4. The memory of a worker receiving a 200 MiB package, against its idle size.
+5. A 10 MB push and download on the local folder and on S3 (bench/storage.py).
 
 Sections 1-3 run on SQLite, and with --postgres on PostgreSQL too (a fresh
 database on 127.0.0.1:5432, dropped afterwards). Everything runs on loopback
@@ -31,6 +32,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import client, nupkgs, report, wrk
+from bench import storage as storage_bench
 from bench.server import ROOT, Gunicorn, read_status
 
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -386,6 +388,7 @@ def main(argv=None) -> int:
         backend_result, keys = run_backend(sqlite, args.duration, args.rounds)
         results["backends"].append(backend_result)
         results["memory"] = large_push(sqlite, keys)
+        results["storage"] = storage_bench.run(sqlite, keys, say)
         if args.postgres:
             with postgres_database() as url:
                 postgres = Backend("PostgreSQL", Path(tmp) / "postgres", env_secrets, url)
@@ -393,6 +396,7 @@ def main(argv=None) -> int:
     results["elapsed"] = time.monotonic() - started
     say("done")
     print(report.console(results))
+    print("\n" + storage_bench.markdown(results["storage"]))
     if not args.no_write:
         DOCS.parent.mkdir(exist_ok=True)
         # The load-test section below the marker comes from the two-instance
@@ -401,7 +405,8 @@ def main(argv=None) -> int:
         kept = ""
         if KEEP_MARKER in previous:
             kept = "\n" + KEEP_MARKER + previous.split(KEEP_MARKER, 1)[1]
-        DOCS.write_text(report.markdown(results) + kept, encoding="utf-8")
+        storage = "\n" + storage_bench.markdown(results["storage"])
+        DOCS.write_text(report.markdown(results) + storage + kept, encoding="utf-8")
         print(f"\nWritten to {DOCS.relative_to(ROOT)}.")
     return 0
 
