@@ -32,6 +32,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import client, nupkgs, report, wrk
+from bench import pages as pages_bench
 from bench import storage as storage_bench
 from bench.server import ROOT, Gunicorn, read_status
 
@@ -389,6 +390,7 @@ def main(argv=None) -> int:
         results["backends"].append(backend_result)
         results["memory"] = large_push(sqlite, keys)
         results["storage"] = storage_bench.run(sqlite, keys, say)
+        results["pages"] = pages_bench.run(say)
         if args.postgres:
             with postgres_database() as url:
                 postgres = Backend("PostgreSQL", Path(tmp) / "postgres", env_secrets, url)
@@ -397,6 +399,7 @@ def main(argv=None) -> int:
     say("done")
     print(report.console(results))
     print("\n" + storage_bench.markdown(results["storage"]))
+    print("\n" + pages_bench.markdown(results["pages"]))
     if not args.no_write:
         DOCS.parent.mkdir(exist_ok=True)
         # The load-test section below the marker comes from the two-instance
@@ -406,6 +409,7 @@ def main(argv=None) -> int:
         if KEEP_MARKER in previous:
             kept = "\n" + KEEP_MARKER + previous.split(KEEP_MARKER, 1)[1]
         storage = "\n" + storage_bench.markdown(results["storage"])
+        storage += "\n" + pages_bench.markdown(results["pages"])
         DOCS.write_text(report.markdown(results) + storage + kept, encoding="utf-8")
         print(f"\nWritten to {DOCS.relative_to(ROOT)}.")
     return 0
