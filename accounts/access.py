@@ -43,6 +43,15 @@ def owner_ids(account) -> set[int]:
     return {account.pk, *organizations_of(account).values_list("pk", flat=True)}
 
 
+def acting_for(user) -> tuple[list, set[int]]:
+    """In one query: the accounts `user` acts for (themselves first, then their
+    organizations by name) and the ids of those whose packages they manage."""
+    memberships = list(memberships_of(user).order_by("organization__username"))
+    accounts = [user, *(membership.organization for membership in memberships)]
+    managed = {user.pk} | {m.organization_id for m in memberships if m.is_admin}
+    return accounts, managed
+
+
 def managed_owner_ids(user) -> set[int]:
     """Ids of the accounts whose packages `user` may manage (owners, listing): themselves
     and the organizations they administer."""
@@ -67,6 +76,11 @@ def is_member(person, organization) -> bool:
     every request an organization key makes, so that a member who leaves loses its
     use at once."""
     return Membership.objects.filter(organization=organization, member=person).exists()
+
+
+def members_of(organization) -> QuerySet:
+    """The memberships of `organization`, with their members."""
+    return Membership.objects.filter(organization=organization).select_related("member")
 
 
 def member_ids(organization) -> set[int]:

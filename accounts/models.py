@@ -42,39 +42,6 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
 
-    def deletion_blockers(self) -> list[str]:
-        """Why this account cannot be deleted yet: packages it alone owns, and
-        organizations it alone administers, would be left without anyone."""
-        from django.db.models import Count, Q
-        from django.utils.translation import gettext as _
-
-        from packages.models import PackageRegistration
-
-        blockers = [
-            _("You are the only owner of %(id)s.") % {"id": registration.package_id}
-            for registration in PackageRegistration.objects.filter(owners=self)
-            .annotate(owner_count=Count("owners"))
-            .filter(owner_count=1)
-        ]
-        blockers += [
-            _("You are the only administrator of %(name)s.") % {"name": organization.username}
-            for organization in self.administered_organizations()
-            .annotate(
-                admin_count=Count("memberships", filter=Q(memberships__role=Membership.Role.ADMIN))
-            )
-            .filter(admin_count=1)
-        ]
-        return blockers
-
-    def organizations(self):
-        """Organizations this person belongs to (any role)."""
-        return User.objects.filter(is_organization=True, memberships__member=self)
-
-    def administered_organizations(self):
-        return User.objects.filter(
-            is_organization=True, memberships__member=self, memberships__role=Membership.Role.ADMIN
-        )
-
 
 class Membership(models.Model):
     class Role(models.TextChoices):

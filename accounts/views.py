@@ -3,9 +3,8 @@ from allauth.account.views import LoginView, LogoutView
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, logout
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,8 +13,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from accounts import confirmation, invitations
-from accounts import organizations as org_flows
+from accounts import access, confirmation, invitations
+from accounts import flows as account_flows
 from accounts.forms import (
     AcceptInvitationForm,
     AddMemberForm,
@@ -115,13 +114,10 @@ def delete_account(request):
     if not form.is_valid():
         messages.error(request, form.errors["confirm"][0])
         return redirect("account_settings")
-    user = request.user
-    blockers = user.deletion_blockers()
+    blockers = account_flows.delete_account(request)
     if blockers:
         messages.error(request, " ".join([_("Your account cannot be deleted yet."), *blockers]))
         return redirect("account_settings")
-    logout(request)
-    user.delete()
     messages.success(request, _("Your account has been deleted."))
     return redirect("home")
 
@@ -131,19 +127,12 @@ def delete_account(request):
 
 def _membership(request, name: str) -> Membership:
     """The signed-in user's membership of an organization; 404 for outsiders."""
-    return get_object_or_404(
-        Membership.objects.select_related("organization"),
-        organization__username__iexact=name,
-        organization__is_organization=True,
-        member=request.user,
-    )
+    return access.membership_for(request.user, name)
 
 
 def _admin_membership(request, name: str) -> Membership:
-    membership = _membership(request, name)
-    if not membership.is_admin:
-        raise PermissionDenied
-    return membership
+    """As _membership, and 403 for a member who is not an administrator."""
+    return access.membership_for(request.user, name, role=Membership.Role.ADMIN)
 
 
 @login_required
@@ -155,7 +144,7 @@ def organizations(request):
         form.add_error(None, _("Confirm your e-mail address before creating an organization."))
     if request.method == "POST" and form.is_valid():
         try:
-            organization = org_flows.create(request, form.cleaned_data["name"])
+            organization = account_flows.create(request, form.cleaned_data["name"])
         except IntegrityError:  # taken by another request a moment ago
             form.add_error("name", _("This name is taken."))
         else:
@@ -164,10 +153,8 @@ def organizations(request):
                 _("The organization %(name)s was created.") % {"name": organization.username},
             )
             return redirect("organization", name=organization.username)
-    memberships = (
-        Membership.objects.filter(member=request.user)
-        .select_related("organization")
-        .annotate(member_count=Count("organization__memberships"))
+    memberships = access.memberships_of(request.user).annotate(
+        member_count=Count("organization__memberships")
     )
     return render(
         request,
@@ -180,9 +167,7 @@ def organizations(request):
 @login_required
 def organization(request, name):
     membership = _membership(request, name)
-    members = Membership.objects.filter(organization=membership.organization).select_related(
-        "member"
-    )
+    members = access.members_of(membership.organization)
     return render(
         request,
         "accounts/organization.html",
@@ -207,13 +192,13 @@ def add_member(request, name):
     form = AddMemberForm(request.POST)
     if form.is_valid():
         try:
-            added = org_flows.add_member(
+            added = account_flows.add_member(
                 request,
                 membership.organization,
                 form.cleaned_data["username"],
                 form.cleaned_data["role"],
             )
-        except org_flows.OrganizationError as error:
+        except account_flows.OrganizationError as error:
             messages.error(request, str(error))
         else:
             messages.success(request, _("%(name)s was added.") % {"name": added.member.username})
@@ -222,24 +207,16 @@ def add_member(request, name):
     return _back_to(membership)
 
 
-def _member_of(membership, username):
-    return get_object_or_404(
-        Membership.objects.select_related("member", "organization"),
-        organization=membership.organization,
-        member__username=username,
-    )
-
-
 @login_required
 @require_POST
 def change_role(request, name, username):
     membership = _admin_membership(request, name)
-    target = _member_of(membership, username)
+    target = access.member_of(membership, username)
     form = RoleForm(request.POST)
     if form.is_valid():
         try:
-            org_flows.change_role(request, target, form.cleaned_data["role"])
-        except org_flows.OrganizationError as error:
+            account_flows.change_role(request, target, form.cleaned_data["role"])
+        except account_flows.OrganizationError as error:
             messages.error(request, str(error))
         else:
             messages.success(request, _("The role of %(name)s was changed.") % {"name": username})
@@ -250,10 +227,10 @@ def change_role(request, name, username):
 @require_POST
 def remove_member(request, name, username):
     membership = _admin_membership(request, name)
-    target = _member_of(membership, username)
+    target = access.member_of(membership, username)
     try:
-        org_flows.remove_member(request, target)
-    except org_flows.OrganizationError as error:
+        account_flows.remove_member(request, target)
+    except account_flows.OrganizationError as error:
         messages.error(request, str(error))
         return _back_to(membership)
     messages.success(request, _("%(name)s was removed.") % {"name": username})
@@ -267,8 +244,8 @@ def remove_member(request, name, username):
 def leave_organization(request, name):
     membership = _membership(request, name)
     try:
-        org_flows.remove_member(request, membership)
-    except org_flows.OrganizationError as error:
+        account_flows.remove_member(request, membership)
+    except account_flows.OrganizationError as error:
         messages.error(request, str(error))
         return _back_to(membership)
     messages.success(request, _("You left %(name)s.") % {"name": membership.organization.username})
@@ -284,11 +261,7 @@ def organization_keys(request, name):
         .select_related("holder", "owner")
         .prefetch_related("packages")
     )
-    member_ids = set(
-        Membership.objects.filter(organization=membership.organization).values_list(
-            "member_id", flat=True
-        )
-    )
+    member_ids = access.member_ids(membership.organization)
     for key in keys:
         key.holder_left = key.holder_id not in member_ids
     return render(

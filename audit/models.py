@@ -42,6 +42,7 @@ class AuditEvent(models.Model):
         PACKAGE_OWNER_ADDED = "package.owner_added", _("Package owner added")
         PACKAGE_OWNER_REMOVED = "package.owner_removed", _("Package owner removed")
         PACKAGE_DELETED = "package.deleted", _("Package version deleted")
+        ACCOUNT_DELETED = "account.deleted", _("Account deleted")
         USER_INVITED = "account.invited", _("User invited")
         INVITATION_ACCEPTED = "account.invitation_accepted", _("Invitation accepted")
         TRUSTED_PUBLISHING_CREATED = "tp.policy_created", _("Trusted Publishing policy created")

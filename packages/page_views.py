@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from packages import feed, listing, owners
+from accounts import access
+from packages import feed, listing
 from packages.models import PackageRegistration
 from packages.nupkg import NuGetVersion
 
@@ -131,7 +132,7 @@ def package_detail(request, package_id, version=None):
         PackageRegistration.objects.prefetch_related("owners", "versions"),
         normalized_id=package_id.lower(),
     )
-    mine = owners.member_owner_ids(request.user)
+    mine = access.owner_ids(request.user)
     is_owner = any(owner.pk in mine for owner in registration.owners.all())
     every_version = _by_version(registration.versions.all())
     # Unlisted versions still restore by exact version, and their own page
@@ -161,7 +162,7 @@ def package_detail(request, package_id, version=None):
             "tags": shown.tags.split(),
             "dependency_groups": dependency_groups(shown),
             "is_owner": is_owner,
-            "can_manage": is_owner and owners.can_manage(request.user, registration),
+            "can_manage": is_owner and access.can_manage(request.user, registration),
             "snippets": install_snippets(
                 registration.package_id,
                 shown.version,
@@ -175,7 +176,7 @@ def package_detail(request, package_id, version=None):
 @require_http_methods(["GET", "POST"])
 def manage_listing(request, package_id):
     """nuget.org's per-package Manage page: a "Listed" box for each version."""
-    registration = owners.managed_registration(request.user, package_id)
+    registration = access.managed_package(request.user, package_id)
     if request.method == "POST":
         listed = {int(pk) for pk in request.POST.getlist("listed") if pk.isdigit()}
         changed = listing.apply_listing(request, registration, listed)

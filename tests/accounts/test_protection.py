@@ -70,6 +70,27 @@ def test_delete_account_removes_the_user(client, alice):
     assert SESSION_KEY not in client.session
 
 
+def test_deleting_the_account_leaves_an_audit_record(client, alice):
+    from audit.models import AuditEvent
+
+    sign_in(client, alice)
+    client.post(reverse("delete_account"), {"confirm": "alice"})
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.ACCOUNT_DELETED)
+    assert (event.actor_name, event.details["account"]) == ("alice", "alice")
+    assert event.actor is None  # the account is gone; its name stays in the trail
+
+
+def test_an_account_that_cannot_be_deleted_leaves_no_deletion_record(client, alice, bob):
+    from audit.models import AuditEvent
+    from tests.factories import PackageRegistrationFactory
+
+    PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice])
+    sign_in(client, alice)
+    client.post(reverse("delete_account"), {"confirm": "alice"})
+    assert User.objects.filter(username="alice").exists()
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.ACCOUNT_DELETED).exists()
+
+
 def test_admin_login_goes_through_allauth(client):
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302

@@ -1,17 +1,17 @@
-import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from apikeys.models import ApiKey
 from tests.conftest import create_key_on_page, sign_in
 from tests.factories import PackageRegistrationFactory, UserFactory, make_key
+from tests.helpers import KEY_RE
 
 pytestmark = pytest.mark.django_db
-
-KEY_RE = re.compile(r"gly_[0-9A-Za-z]{38}")
 
 
 def create(client, **overrides):
@@ -136,18 +136,21 @@ def test_duplicate_name_is_refused(signed_in, alice):
 
 
 def test_extra_fields_are_ignored(signed_in, alice, charlie):
+    before = timezone.now()
     create(
         signed_in,
         holder=str(charlie.pk),
         hashed_key="0" * 64,
-        expires="2099-01-01",
-        revoked_at="2020-01-01",
+        expires=(before + timedelta(days=3650)).date().isoformat(),
+        revoked_at=(before - timedelta(days=1)).date().isoformat(),
     )
+    after = timezone.now()
     key = ApiKey.objects.get()
     assert key.holder == alice
     assert key.hashed_key != "0" * 64
     assert key.revoked_at is None
-    assert key.expires.year <= 2028
+    # The 365 days picked on the form, not the submitted date.
+    assert before + timedelta(days=365) <= key.expires <= after + timedelta(days=365)
 
 
 def test_several_patterns_and_packages(signed_in, alice):
@@ -316,11 +319,12 @@ def test_list_query_count_does_not_grow_with_keys(signed_in, alice, django_asser
 
     # 1 session, 2 user, 3 confirmed e-mail?, 4 keys with their owners,
     # 5 the keys' packages (prefetch), 6 the possible package owners (the user
-    # and their organizations), 7 the packages of all those owners at once.
-    with django_assert_num_queries(7):
+    # and their organizations), 7 the packages of all those owners at once,
+    # 8 the user's Trusted Publishing policies with their current keys.
+    with django_assert_num_queries(8):
         signed_in.get(reverse("apikeys"))
     for i in range(49):
         make_key(alice, packages=packages[: i % 3])
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = signed_in.get(reverse("apikeys"))
     assert response.content.count(b'class="key key-') == 50

@@ -1,20 +1,66 @@
-"""Organizations: creating them and managing their members.
+"""What people do with accounts: delete their own, create organizations, manage members.
 
 Every change is written to the audit trail; the rule that an organization
 always keeps an administrator is enforced under a lock on its memberships,
 so two administrators demoting each other at once cannot leave it without one.
 """
 
+from django.contrib.auth import logout
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
-from accounts import confirmation, emails
+from accounts import access, confirmation, emails
 from accounts.models import Membership, User
 from audit.events import Kind, record
+from packages.models import PackageRegistration
 
 
 class OrganizationError(Exception):
     """A change that breaks a rule; the message is for the person who asked."""
+
+
+# The account itself ---------------------------------------------------------------
+
+
+def deletion_blockers(user) -> list[str]:
+    """Why `user`'s account cannot be deleted yet: packages it alone owns, and
+    organizations it alone administers, would be left without anyone."""
+    blockers = [
+        _("You are the only owner of %(id)s.") % {"id": registration.package_id}
+        for registration in PackageRegistration.objects.filter(owners=user)
+        .annotate(owner_count=Count("owners"))
+        .filter(owner_count=1)
+    ]
+    blockers += [
+        _("You are the only administrator of %(name)s.") % {"name": organization.username}
+        for organization in access.organizations_of(user, role=Membership.Role.ADMIN)
+        .annotate(
+            admin_count=Count("memberships", filter=Q(memberships__role=Membership.Role.ADMIN))
+        )
+        .filter(admin_count=1)
+    ]
+    return blockers
+
+
+def delete_account(request) -> list[str]:
+    """Delete the signed-in person's account, or say why it cannot be deleted yet.
+
+    The audit record stays (it names the account, and is kept for the trail);
+    the account's keys, memberships and e-mail addresses go with it.
+    """
+    user = request.user
+    blockers = deletion_blockers(user)
+    if blockers:
+        return blockers
+    username = user.get_username()
+    record(Kind.ACCOUNT_DELETED, request=request, actor=user, account=username)
+    logout(request)
+    user.delete()
+    return []
+
+
+# Organizations ----------------------------------------------------------------------
 
 
 def create(request, name: str) -> User:
