@@ -15,8 +15,6 @@ class AuditEventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnly
 
-    def visible_to(self, user):
-        return self if user.is_staff else self.filter(user=user)
 
 
 class AuditEvent(models.Model):

@@ -70,7 +70,7 @@ class Backend:
         env = {k: v for k, v in os.environ.items() if not k.startswith(_INHERITED_PREFIXES)}
         env.update(secrets_env)
         env.update(
-            DJANGO_SETTINGS_MODULE="config.bench_settings",
+            DJANGO_SETTINGS_MODULE="bench.settings",
             DJANGO_DEBUG="0",
             DJANGO_ALLOWED_HOSTS="127.0.0.1",
             GALLEY_HTTPS="0",

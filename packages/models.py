@@ -6,9 +6,6 @@ from packages.storage import package_storage
 
 
 class PackageRegistrationQuerySet(models.QuerySet):
-    def owned_by(self, owner):
-        return self.filter(owners=owner)
-
     def by_owner(self, owner_ids) -> dict[int, list]:
         """{owner id: [their packages]} for several owners, in one query."""
         through = PackageRegistration.owners.through.objects.filter(user_id__in=owner_ids)
@@ -18,10 +15,6 @@ class PackageRegistrationQuerySet(models.QuerySet):
         ):
             result.setdefault(link.user_id, []).append(link.packageregistration)
         return result
-
-    def get_by_id(self, package_id: str):
-        """NuGet ids are case-insensitive: "Contoso.Core" and "contoso.core" are one package."""
-        return self.get(normalized_id=package_id.lower())
 
 
 class PackageRegistration(models.Model):
@@ -51,11 +44,6 @@ class PackageRegistration(models.Model):
         super().save(*args, **kwargs)
 
 
-def _package_path(version, filename):
-    registration = version.registration
-    return f"{registration.normalized_id}/{version.normalized_version}/{filename}"
-
-
 class PackageVersion(models.Model):
     """One pushed version of a package, with its file."""
 
@@ -77,7 +65,8 @@ class PackageVersion(models.Model):
     size = models.BigIntegerField(_("size in bytes"))
     sha512 = models.CharField(_("SHA-512"), max_length=88)
     file = models.FileField(
-        _("file"), upload_to=_package_path, storage=package_storage, max_length=300
+        # Named by the push (publish.py): under a name no other push can take.
+        _("file"), storage=package_storage, max_length=300
     )
     description = models.TextField(_("description"), blank=True)
     authors = models.CharField(_("authors"), max_length=4000, blank=True)

@@ -38,7 +38,6 @@ __all__ = [
     "PackageError",
     "PackageManifest",
     "PackageTooLarge",
-    "copy_limited",
     "read_package",
     "sha512_of",
     "validate_package_id",
@@ -853,33 +852,6 @@ def _package_types(metadata, namespace: str) -> tuple[str, ...]:
 
 
 # ----------------------------------------------------------------------- streams
-
-
-def copy_limited(src: BinaryIO, dst: BinaryIO, limit: int, chunk_size: int = _CHUNK_SIZE) -> int:
-    """Copy ``src`` into ``dst``; raise PackageTooLarge once more than ``limit`` bytes arrive.
-
-    Never reads more than ``limit + 1`` bytes from ``src``. Returns the bytes written.
-    """
-    written = 0
-    while True:
-        # Ask for at most one byte past the limit, so an oversized upload is
-        # detected without pulling in another whole chunk.
-        chunk = src.read(min(chunk_size, limit - written + 1))
-        if not chunk:
-            return written
-        if written + len(chunk) > limit:
-            raise PackageTooLarge(
-                ngettext(
-                    # Translators: %(count)s is a number with thousands separators, e.g.
-                    # 262,144,000. English uses the same wording for singular and plural.
-                    "The package is larger than the %(count)s-byte limit.",
-                    "The package is larger than the %(count)s-byte limit.",
-                    limit,
-                )
-                % {"count": _grouped(limit)}
-            )
-        dst.write(chunk)
-        written += len(chunk)
 
 
 def sha512_of(fileobj: BinaryIO) -> str:

@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('created', models.DateTimeField(auto_now_add=True, verbose_name='pushed')),
                 ('size', models.BigIntegerField(verbose_name='size in bytes')),
                 ('sha512', models.CharField(max_length=88, verbose_name='SHA-512')),
-                ('file', models.FileField(max_length=300, storage=packages.storage.package_storage, upload_to=packages.models._package_path, verbose_name='file')),
+                ('file', models.FileField(max_length=300, storage=packages.storage.package_storage, verbose_name='file')),
                 ('description', models.TextField(blank=True, verbose_name='description')),
                 ('authors', models.CharField(blank=True, max_length=4000, verbose_name='authors')),
                 ('pushed_with_key_name', models.CharField(blank=True, max_length=256)),

@@ -21,8 +21,6 @@ from packages.nupkg import (
     NuGetVersion,
     PackageError,
     PackageManifest,
-    PackageTooLarge,
-    copy_limited,
     read_package,
     sha512_of,
     validate_package_id,
@@ -443,36 +441,14 @@ def test_version_constructor_rejects_out_of_range_parts():
 # ----------------------------------------------------------------------- streams
 
 
-def test_copy_limited_accepts_exactly_the_limit():
-    dst = io.BytesIO()
-
-    written = copy_limited(io.BytesIO(b"x" * 10), dst, limit=10, chunk_size=3)
-
-    assert written == 10
-    assert dst.getvalue() == b"x" * 10
-
-
-def test_copy_limited_raises_one_byte_over_the_limit():
-    with pytest.raises(PackageTooLarge, match="larger than the 10-byte limit") as info:
-        copy_limited(io.BytesIO(b"x" * 11), io.BytesIO(), limit=10, chunk_size=3)
-
-    assert isinstance(info.value, PackageError)
-
-
 def test_limits_in_messages_use_the_active_languages_thousands_separator():
-    with translation.override("fr"), pytest.raises(PackageTooLarge) as info:
-        copy_limited(io.BytesIO(b"x" * 1501), io.BytesIO(), limit=1500)
+    from tests.packages.builders import nupkg
+
+    data = nupkg(extra={"content/blob.bin": os.urandom(2000)})
+    with translation.override("fr"), pytest.raises(PackageError) as info:
+        read_package(io.BytesIO(data), max_uncompressed=1500)
 
     assert "1\xa0500" in info.value.reason
-
-
-def test_copy_limited_stops_reading_just_past_the_limit():
-    src = io.BytesIO(b"x" * 1000)
-
-    with pytest.raises(PackageTooLarge):
-        copy_limited(src, io.BytesIO(), limit=10)
-
-    assert src.tell() == 11
 
 
 def test_sha512_of_matches_hashlib_and_rewinds(tmp_path):
