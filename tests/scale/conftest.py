@@ -93,7 +93,14 @@ class TcpProxy:
 
 
 @pytest.fixture
-def cluster(transactional_db, tmp_path):
+def cluster_env():
+    """Variables added to the instances' environment: a test module may override this
+    fixture (tests/scale/test_object_storage.py puts the packages in a bucket)."""
+    return {}
+
+
+@pytest.fixture
+def cluster(transactional_db, tmp_path, cluster_env):
     """Two instances (A and B) and the database proxy they both use."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: CI's second pass (DATABASE_URL) runs these")
@@ -126,6 +133,7 @@ def cluster(transactional_db, tmp_path):
         "GALLEY_EMAIL_FILE_PATH": str(tmp_path / "mail"),
         "GALLEY_LOG_LEVEL": "WARNING",
         "GALLEY_STATIC_ROOT": str(tmp_path / "static"),
+        **cluster_env,
     }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
