@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apikeys.models import ApiKey, Scope
+
 # How long the key an exchange returns works, as on nuget.org.
 KEY_LIFETIME_SECONDS = 3600
 
@@ -31,8 +33,6 @@ class PolicyQuerySet(models.QuerySet):
 
     def with_current_keys(self, now=None):
         """With `current_keys`: the keys each policy issued that still work."""
-        from apikeys.models import ApiKey
-
         current = ApiKey.objects.active(now).order_by("-created", "-pk")
         return self.select_related("owner").prefetch_related(
             models.Prefetch("api_keys", queryset=current, to_attr="current_keys")
@@ -118,6 +118,4 @@ class Policy(models.Model):
     @property
     def scope_labels(self) -> list[str]:
         """The scopes of the keys it issues, in nuget.org's words."""
-        from apikeys.models import Scope
-
         return [Scope.PUSH.label, Scope.UNLIST.label]
