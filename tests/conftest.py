@@ -146,3 +146,15 @@ def create_key_on_page(client, *, extra=None, **fields):
     return client.post(
         reverse("apikeys"), {k: v for k, v in data.items() if v is not None}, **(extra or {})
     )
+
+
+def pytest_collection_modifyitems(config, items):
+    """CI runs the suite on SQLite, then on PostgreSQL: the browser, client and
+    multi-instance tests run once, in the PostgreSQL pass (GALLEY_CI_DB=sqlite
+    marks the first)."""
+    if os.environ.get("GALLEY_CI_DB") != "sqlite":
+        return
+    once = pytest.mark.skip(reason="runs once, in CI's PostgreSQL pass")
+    for item in items:
+        if {"browser", "client", "scale"} & {mark.name for mark in item.iter_markers()}:
+            item.add_marker(once)
