@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -43,6 +46,23 @@ class User(AbstractUser):
         swappable = "AUTH_USER_MODEL"
 
 
+class MembershipQuerySet(models.QuerySet):
+    def accepted(self):
+        return self.filter(accepted=True)
+
+    def pending(self, now=None):
+        """Invitations not yet accepted and not expired (GALLEY_CONSENT_DAYS)."""
+        return self.filter(accepted=False, created__gt=consent_cutoff(now))
+
+    def expired(self, now=None):
+        return self.filter(accepted=False, created__lte=consent_cutoff(now))
+
+
+def consent_cutoff(now=None):
+    """Invitations and ownership requests made before this have expired."""
+    return (now or timezone.now()) - timedelta(days=settings.GALLEY_CONSENT_DAYS)
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         # nuget.org's roles: both may push and unlist the organization's packages.
@@ -62,6 +82,21 @@ class Membership(models.Model):
         _("role"), max_length=16, choices=Role.choices, default=Role.COLLABORATOR
     )
     created = models.DateTimeField(_("member since"), auto_now_add=True)
+    # An invitation until its member accepts it (nuget.org's pending members):
+    # a pending membership gives no rights at all (accounts/access.py counts
+    # accepted ones only). Rows made directly (fixtures, the admin) are accepted;
+    # accounts/flows.py's add_member makes pending ones.
+    accepted = models.BooleanField(_("accepted"), default=True)
+    invited_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["organization__username", "member__username"]
@@ -78,7 +113,7 @@ class Membership(models.Model):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == self.Role.ADMIN
+        return self.accepted and self.role == self.Role.ADMIN
 
 
 class InvitationQuerySet(models.QuerySet):

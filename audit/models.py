@@ -16,7 +16,6 @@ class AuditEventQuerySet(models.QuerySet):
         raise AppendOnly
 
 
-
 class AuditEvent(models.Model):
     class Kind(models.TextChoices):
         KEY_CREATED = "key.created", _("API key created")
@@ -34,9 +33,14 @@ class AuditEvent(models.Model):
         MFA_ENABLED = "mfa.enabled", _("Two-factor authentication enabled")
         MFA_DISABLED = "mfa.disabled", _("Two-factor authentication disabled")
         ORGANIZATION_CREATED = "org.created", _("Organization created")
+        MEMBER_INVITED = "org.member_invited", _("Organization member invited")
+        MEMBER_DECLINED = "org.member_declined", _("Organization invitation declined")
         MEMBER_ADDED = "org.member_added", _("Organization member added")
         MEMBER_ROLE_CHANGED = "org.role_changed", _("Organization role changed")
         MEMBER_REMOVED = "org.member_removed", _("Organization member removed")
+        OWNERSHIP_REQUESTED = "package.owner_requested", _("Package ownership requested")
+        OWNERSHIP_DECLINED = "package.owner_declined", _("Package ownership request declined")
+        OWNERSHIP_CANCELLED = "package.owner_cancelled", _("Package ownership request cancelled")
         PACKAGE_OWNER_ADDED = "package.owner_added", _("Package owner added")
         PACKAGE_OWNER_REMOVED = "package.owner_removed", _("Package owner removed")
         PACKAGE_DELETED = "package.deleted", _("Package version deleted")

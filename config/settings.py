@@ -428,6 +428,9 @@ if GALLEY_SIGNUP not in ("open", "closed") and not (
     )
 # How long an invitation's link works (days); it works once.
 GALLEY_INVITATION_DAYS = envint("GALLEY_INVITATION_DAYS", 7, minimum=1)
+# How long an organization's invitation to a member, or a package's ownership
+# request, waits to be accepted (days); then it disappears.
+GALLEY_CONSENT_DAYS = envint("GALLEY_CONSENT_DAYS", 14, minimum=1)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = GALLEY_SITE_NAME
 USERSESSIONS_TRACK_ACTIVITY = False
