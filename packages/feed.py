@@ -18,16 +18,32 @@ private feed, the reader's checks (packages/readers.py).
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
+import threading
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.base import BaseCache
 from django.core.files.base import ContentFile
 from django.db import connection
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -117,6 +133,38 @@ def version_files(version: PackageVersion) -> list[str]:
     return names
 
 
+def after_push(version: PackageVersion, manifest: PackageManifest) -> None:
+    """What the feed keeps of a version once its push is stored; never fails the push."""
+    store_nuspec(version, manifest)
+    try:
+        index_for_search([version.pk])
+    except Exception:  # the version is found by its id until the next re-index
+        log.exception("could not index %s for search", version)
+
+
+# PostgreSQL full-text search reads a stored vector per version (GIN-indexed, see
+# migration 0006): the id's words weigh most, then title and tags, then description.
+SEARCH_CONFIG = "english"
+SEARCH_VECTOR_SQL = """
+UPDATE packages_packageversion v SET search_vector =
+    setweight(to_tsvector('english', replace(r.package_id, '.', ' ')), 'A')
+    || setweight(to_tsvector('english', v.title || ' ' || v.tags), 'B')
+    || setweight(to_tsvector('english', v.description), 'C')
+FROM packages_packageregistration r WHERE r.id = v.registration_id
+"""
+
+
+def index_for_search(version_ids: list[int] | None = None) -> None:
+    """Compute the search vectors of these versions (all when None); PostgreSQL only."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if version_ids is None:
+            cursor.execute(SEARCH_VECTOR_SQL)
+        else:
+            cursor.execute(SEARCH_VECTOR_SQL + " AND v.id = ANY(%s)", [list(version_ids)])
+
+
 def store_nuspec(version: PackageVersion, manifest: PackageManifest) -> None:
     """Keep the manifest beside the package, byte for byte, for the .nuspec download.
 
@@ -194,6 +242,77 @@ def versions_index(package_id: str, reader) -> dict:
     """The flat container's list: every version, lowercase and normalised."""
     _registration, versions = _versions_of(package_id, reader)
     return {"versions": [version.normalized_version for version in versions]}
+
+
+# ------------------------------------------------------------------ memoised
+
+
+_MEMO: OrderedDict[tuple, bytes] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+MEMO_ENTRIES = 128
+MEMO_LARGEST = 1 << 20  # bodies over 1 MB are built again each time
+
+
+def as_json(data: dict) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def memoised_json(kind: str, package_id: str, reader, links: Links | None, build) -> bytes:
+    """The JSON of `build()` for a package, reused while its versions are unchanged.
+
+    Indexes are read far more often than packages change, and building one for
+    hundreds of versions costs far more than one aggregate query, so each process
+    keeps the latest bodies, keyed by what any change alters: the number of
+    versions, the newest row (a push, or a delete followed by a push), and the
+    listed ones (unlist, relist). Versions' metadata never changes after a push.
+    """
+    lower = package_id.lower()
+    stamp = PackageVersion.objects.filter(registration__normalized_id=lower).aggregate(
+        registration=Max("registration_id"),
+        count=Count("pk"),
+        last=Max("pk"),
+        listed_count=Count("pk", filter=Q(listed=True)),
+        listed_sum=Sum("pk", filter=Q(listed=True)),
+    )
+    if not stamp["count"]:
+        raise _not_found(package_id)
+    if not reader.is_everyone:
+        registration = PackageRegistration.objects.prefetch_related("owners").get(
+            pk=stamp["registration"]
+        )
+        if not reader.can_read(registration):
+            raise _not_found(package_id)
+    key = (kind, lower, links, *stamp.values())
+    with _MEMO_LOCK:
+        body = _MEMO.get(key)
+        if body is not None:
+            _MEMO.move_to_end(key)
+            return body
+    body = as_json(build())
+    if len(body) <= MEMO_LARGEST:
+        with _MEMO_LOCK:
+            _MEMO[key] = body
+            while len(_MEMO) > MEMO_ENTRIES:
+                _MEMO.popitem(last=False)
+    return body
+
+
+def versions_index_json(package_id: str, reader) -> bytes:
+    """versions_index() as JSON, memoised (see memoised_json)."""
+    return memoised_json(
+        "versions", package_id, reader, None, lambda: versions_index(package_id, reader)
+    )
+
+
+def registration_index_json(package_id: str, reader, links: Links) -> bytes:
+    """registration_index() as JSON, memoised (see memoised_json)."""
+    return memoised_json(
+        "registration",
+        package_id,
+        reader,
+        links,
+        lambda: registration_index(package_id, reader, links),
+    )
 
 
 # -------------------------------------------------------------- registration
@@ -450,24 +569,20 @@ def _matching(params: SearchParameters, reader):
 
 def _full_text(registrations, eligible, q: str):
     """PostgreSQL: every word of the query, as a prefix, in the id, title, tags or
-    description of a version search may show; or the query inside the id."""
-    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-    from django.db.models.functions import Replace
+    description of a version search may show (the stored, GIN-indexed vector);
+    or the query inside the id."""
+    from django.contrib.postgres.search import SearchQuery, SearchRank
 
     words = _words(q)
     if not words:
         return registrations.filter(normalized_id__contains=q), Value(0.0)
-    query = SearchQuery(" & ".join(f"{word}:*" for word in words), search_type="raw")
-    vector = (
-        SearchVector(Replace(F("registration__package_id"), Value("."), Value(" ")), weight="A")
-        + SearchVector("title", "tags", weight="B")
-        + SearchVector("description", weight="C")
+    query = SearchQuery(
+        " & ".join(f"{word}:*" for word in words), config=SEARCH_CONFIG, search_type="raw"
     )
-    ranked = eligible.annotate(rank=SearchRank(vector, query)).filter(rank__gt=0)
-    registrations = registrations.filter(
-        Q(normalized_id__contains=q) | Exists(eligible.annotate(found=vector).filter(found=query))
-    )
-    relevance = Coalesce(Subquery(ranked.order_by("-rank").values("rank")[:1]), Value(0.0))
+    found = eligible.filter(search_vector=query)
+    registrations = registrations.filter(Q(normalized_id__contains=q) | Exists(found))
+    ranked = found.annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank")
+    relevance = Coalesce(Subquery(ranked.values("rank")[:1]), Value(0.0))
     return registrations, relevance
 
 

@@ -5,7 +5,6 @@ and carries Cache-Control (private on a private feed) and an ETag, so clients
 and proxies can revalidate with a 304.
 """
 
-import json
 import re
 
 from django.conf import settings
@@ -32,8 +31,8 @@ def _cache_control(max_age: int, *, immutable: bool = False) -> str:
     return f"{scope}, max-age={max_age}" + (", immutable" if immutable else "")
 
 
-def _json(request, data: dict, max_age: int) -> HttpResponse:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+def _json(request, data: dict | bytes, max_age: int) -> HttpResponse:
+    body = data if isinstance(data, bytes) else feed.as_json(data)
     etag = feed.etag_of(body)
     headers = {"ETag": etag, "Cache-Control": _cache_control(max_age)}
     not_modified = get_conditional_response(request, etag=etag)
@@ -101,7 +100,7 @@ def service_index(request):
 @feed_reader
 @require_safe
 def versions_index(request, package_id):
-    return _answer(request, lambda: feed.versions_index(package_id, request.feed_reader))
+    return _answer(request, lambda: feed.versions_index_json(package_id, request.feed_reader))
 
 
 @feed_reader
@@ -266,7 +265,7 @@ def _blocks(stored, remaining: int):
 def registration_index(request, package_id):
     return _answer(
         request,
-        lambda: feed.registration_index(package_id, request.feed_reader, _links(request)),
+        lambda: feed.registration_index_json(package_id, request.feed_reader, _links(request)),
     )
 
 

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -91,6 +92,9 @@ class PackageVersion(models.Model):
     is_semver2 = models.BooleanField(_("SemVer 2.0.0"), default=False)
     # Moved here from the cache by the flush_download_counts command.
     download_count = models.PositiveBigIntegerField(_("downloads"), default=0)
+    # PostgreSQL only (packages/feed.py fills it; a GIN index serves search).
+    # Other databases leave it empty and search with substring matches.
+    search_vector = SearchVectorField(null=True, editable=False)
     pushed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -13,8 +13,8 @@ from packages.models import PackageVersion
 from packages.nupkg import read_package
 from packages.storage import package_storage
 from tests.factories import make_key
+from tests.helpers import push, unlist
 from tests.packages.builders import nupkg
-from tests.packages.test_publish_api import push, unlist
 
 pytestmark = pytest.mark.django_db
 
@@ -47,16 +47,8 @@ RICH_NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
 
 
 @pytest.fixture(autouse=True)
-def package_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "packages": {
-            "BACKEND": "packages.storage.AtomicFileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "packages"},
-        },
-    }
-    cache.clear()
-    return tmp_path / "packages"
+def _a_fresh_feed_in_a_folder_of_the_tests_own(fresh_feed):
+    pass
 
 
 @pytest.fixture
@@ -257,6 +249,31 @@ def test_registration_index_carries_what_clients_read(client, secret):
     assert second["catalogEntry"]["published"] == "1900-01-01T00:00:00+00:00"
 
 
+def test_indexes_change_with_every_push_unlist_and_relist(client, secret):
+    """The memoised indexes (feed.memoised_json) never outlive a change."""
+    pushed(client, secret, version="1.0.0")
+    pushed(client, secret, version="2.0.0")
+
+    def listed():
+        index = client.get("/v3/registration/contoso.core/index.json").json()
+        return [
+            (i["catalogEntry"]["version"], i["catalogEntry"]["listed"])
+            for i in index["items"][0]["items"]
+        ]
+
+    assert listed() == [("1.0.0", True), ("2.0.0", True)]
+    unlist(client, secret, version="1.0.0")
+    assert listed() == [("1.0.0", False), ("2.0.0", True)]
+    # Relist one and unlist the other: as many listed as before.
+    unlist(client, secret, version="1.0.0", method="post")
+    unlist(client, secret, version="2.0.0")
+    assert listed() == [("1.0.0", True), ("2.0.0", False)]
+    pushed(client, secret, version="3.0.0")
+    assert [v for v, _listed in listed()] == ["1.0.0", "2.0.0", "3.0.0"]
+    versions = client.get("/v3-flatcontainer/contoso.core/index.json").json()["versions"]
+    assert versions == ["1.0.0", "2.0.0", "3.0.0"]
+
+
 def test_registration_leaf(client, secret):
     pushed(client, secret)
     leaf = client.get("/v3/registration/Contoso.Core/1.0.json").json()
@@ -303,14 +320,22 @@ def test_queries_do_not_grow_with_the_number_of_versions(
 ):
     for patch in range(versions):
         pushed(client, secret, version=f"1.0.{patch}")
-    # One query each: the versions with their registration (public feed: no reader checks).
+    # Indexes: what the package's versions are now (one aggregate: count, newest,
+    # listed), then, the first time only, the versions with their registration.
+    # A public feed makes no reader checks.
     for url in (
         "/v3/registration/contoso.core/index.json",
         "/v3-flatcontainer/contoso.core/index.json",
-        "/v3/registration/contoso.core/1.0.1.json",
     ):
+        with django_assert_num_queries(2):
+            first = client.get(url)
         with django_assert_num_queries(1):
-            assert client.get(url).status_code == 200
+            again = client.get(url)
+        assert first.status_code == again.status_code == 200
+        assert first.content == again.content
+    # A leaf: the version with its registration.
+    with django_assert_num_queries(1):
+        assert client.get("/v3/registration/contoso.core/1.0.1.json").status_code == 200
     # The version with its registration; then the download is counted in the
     # cache, which in the tests is the database cache: a read, and a write
     # (count for culling, savepoint, select, insert or update, release). With
