@@ -73,3 +73,29 @@ def manage(*args, **env):
         text=True,
         timeout=120,
     )
+
+
+def python_steps(function, *args, budget: int | None = None, **kwargs):
+    """Call function; return (its result, the number of Python lines it ran, callees included).
+
+    Work counted in steps rather than seconds: the figure is the same on any machine and
+    under any load, and it grows with the algorithm (a backtracking matcher explodes).
+    Past `budget` steps the call is stopped with an AssertionError instead of running on.
+    """
+    steps = 0
+
+    def trace(frame, event, arg):
+        nonlocal steps
+        if event == "line":
+            steps += 1
+            if budget is not None and steps > budget:
+                raise AssertionError(f"{function.__name__} took more than {budget} steps")
+        return trace
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        result = function(*args, **kwargs)
+    finally:
+        sys.settrace(previous)
+    return result, steps
