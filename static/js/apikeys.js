@@ -157,7 +157,9 @@ function setUpEdit(link) {
       link.setAttribute("aria-expanded", "true");
       const added = panel.querySelector("form");
       setUpForm(added);
-      added.querySelector("[data-cancel]").addEventListener("click", (cancel) => {
+      const cancelLink = added.querySelector("[data-cancel]");
+      cancelLink.setAttribute("role", "button");
+      cancelLink.addEventListener("click", (cancel) => {
         cancel.preventDefault();
         close();
       });
