@@ -33,13 +33,10 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
-    Exists,
     F,
     IntegerField,
     Max,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
     When,
@@ -528,15 +525,24 @@ def _words(q: str) -> list[str]:
 
 
 def _matching(params: SearchParameters, reader):
-    """Registrations with a version search may show that matches the query, ranked:
+    """Registrations with a version search may show that match the query, as
+    (the matches, to count them; the matches ranked, to list them). The ranking:
     the exact id first, then ids that start with the query, then other ids that
-    contain it, then the other matches (by relevance on PostgreSQL), each by downloads."""
-    eligible = _eligible(params).filter(registration=OuterRef("pk"))
-    registrations = reader.readable(PackageRegistration.objects.filter(Exists(eligible)))
+    contain it, then the other matches (by relevance on PostgreSQL), each by downloads.
+
+    Matches are `pk IN (versions that match)`, which the database works out once
+    (a hashed subquery), rather than a subquery per package; downloads and
+    relevance come from one join over the versions, grouped by package.
+    """
+    eligible = _eligible(params)
+    registrations = reader.readable(
+        PackageRegistration.objects.filter(pk__in=eligible.values("registration_id"))
+    )
     q = params.q.lower()
     exact = re.fullmatch(r"packageid:(\S+)", q)
     if exact:
-        return registrations.filter(normalized_id=exact.group(1)).annotate(
+        registrations = registrations.filter(normalized_id=exact.group(1))
+        return registrations, registrations.annotate(
             tier=Value(3), relevance=Value(0.0), downloads=Value(0)
         )
     tier = Case(
@@ -554,16 +560,13 @@ def _matching(params: SearchParameters, reader):
             text = Q(title__icontains=term) | Q(tags__icontains=term)
             text |= Q(description__icontains=term)
             registrations = registrations.filter(
-                Q(normalized_id__contains=term) | Exists(eligible.filter(text))
+                Q(normalized_id__contains=term)
+                | Q(pk__in=eligible.filter(text).values("registration_id"))
             )
-    downloads = (
-        PackageVersion.objects.filter(registration=OuterRef("pk"))
-        .values("registration")
-        .annotate(total=Sum("download_count"))
-        .values("total")
-    )
-    return registrations.annotate(
-        tier=tier, relevance=relevance, downloads=Coalesce(Subquery(downloads), 0)
+    return registrations, registrations.annotate(
+        tier=tier,
+        relevance=relevance,
+        downloads=Coalesce(Sum("versions__download_count"), 0),
     )
 
 
@@ -579,19 +582,18 @@ def _full_text(registrations, eligible, q: str):
     query = SearchQuery(
         " & ".join(f"{word}:*" for word in words), config=SEARCH_CONFIG, search_type="raw"
     )
-    found = eligible.filter(search_vector=query)
-    registrations = registrations.filter(Q(normalized_id__contains=q) | Exists(found))
-    ranked = found.annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank")
-    relevance = Coalesce(Subquery(ranked.values("rank")[:1]), Value(0.0))
+    found = eligible.filter(search_vector=query).values("registration_id")
+    registrations = registrations.filter(Q(normalized_id__contains=q) | Q(pk__in=found))
+    relevance = Coalesce(Max(SearchRank(F("versions__search_vector"), query)), Value(0.0))
     return registrations, relevance
 
 
 def search(params: SearchParameters, reader, links: Links) -> dict:
     """nuget.org's search answer. Four queries: count, page, its versions, its owners."""
-    registrations = _matching(params, reader)
-    total = registrations.count()
+    matches, ranked = _matching(params, reader)
+    total = matches.count()  # without the join and grouping the ranking needs
     page = list(
-        registrations.order_by("-tier", "-relevance", "-downloads", "normalized_id")[
+        ranked.order_by("-tier", "-relevance", "-downloads", "normalized_id")[
             params.skip : params.skip + params.take
         ]
     )
@@ -641,7 +643,7 @@ def _search_result(registration, versions, owners, links: Links) -> dict:
 
 def autocomplete(params: SearchParameters, reader) -> dict:
     """Package ids that contain the query, ranked as search ranks them."""
-    registrations = _matching(SearchParameters(**{**params.__dict__, "q": ""}), reader)
+    _matches, registrations = _matching(SearchParameters(**{**params.__dict__, "q": ""}), reader)
     q = params.q.lower()
     if q:
         registrations = registrations.filter(normalized_id__contains=q).annotate(
