@@ -9,5 +9,5 @@ def sign_in(page, username):
     page.goto("/users/account/LogOn?returnUrl=%2F")
     page.get_by_label("Login").fill(username)
     page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
     page.wait_for_url(re.compile(r"/$"))
