@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 
 REFUSED_GOAL = 0.8
+READ_GOAL = 0.8  # feed indexes against the bare view; a download against nginx
+SEARCH_GOAL_MS = 50  # p99 on PostgreSQL
 MEMORY_GOAL_MIB = 64
 # Left-aligned in the markdown tables; the other columns hold numbers.
 TEXT_COLUMNS = {"", "Call", "Database", "Request", "Responses", "Goal", "Figure", "Value"}
@@ -188,7 +190,113 @@ def tables(results: dict) -> list[Table]:
             ],
         ],
     )
-    return [key_table, http_table, push_table, memory_table]
+    return [key_table, http_table, push_table, memory_table, *feed_tables(results)]
+
+
+def feed_tables(results: dict) -> list[Table]:
+    """The read section (bench/feed.py)."""
+    backends = [b for b in results["backends"] if "feed" in b]
+    if not backends:
+        return []
+    first = backends[0]["feed"]
+    index_table = Table(
+        "Reading the feed: indexes of a package with 200 versions",
+        "Requests per second under wrk (2 threads, 8 connections) against 2 gunicorn sync "
+        "workers, in rounds that take turns with the bare one-SELECT view. The registration "
+        f"index lists {first['indexes']['versions_listed']} versions in linked pages (over 128, "
+        "as nuget.org); the versions index lists them all.",
+        ["Request"]
+        + [h for b in backends for h in (f"{b['database']['name']} req/s", "p99 ms", "× bare")],
+    )
+    for name, label in (
+        ("select", "GET /bench/select (baseline)"),
+        ("registration", "GET registration index"),
+        ("versions", "GET flat-container versions index"),
+    ):
+        row = [label]
+        for backend in backends:
+            runs = backend["feed"]["indexes"]
+            row += [
+                f"{runs[name]['rps']:,.0f}",
+                f"{runs[name]['p99_us'] / 1000:.1f}",
+                _ratio(runs[name]["rps"], runs["select"]["rps"]),
+            ]
+        index_table.rows.append(row)
+    search_table = Table(
+        "Reading the feed: search over 10,000 packages",
+        "Sequential queries of one or two common words (`/query?q=…&take=20`), one connection "
+        "each; PostgreSQL full-text search, substring matching on SQLite.",
+        ["Database", "queries", "median hits", "p50 ms", "p99 ms"],
+    )
+    for backend in backends:
+        run = backend["feed"]["search"]
+        search_table.rows.append(
+            [
+                backend["database"]["name"],
+                str(run["n"]),
+                f"{run['median_hits']:,}",
+                f"{run['p50_ms']:.1f}",
+                f"{run['p99_ms']:.1f}",
+            ]
+        )
+    download_table = Table(
+        "Reading the feed: a 10 MB .nupkg download",
+        "wrk with 4 connections; Galley streams the file (gunicorn's sendfile), nginx serves "
+        "the same file as a static file on loopback.",
+        ["Database", "Galley MB/s", "nginx MB/s", "× nginx"],
+    )
+    for backend in backends:
+        run = backend["feed"].get("download")
+        if not run:
+            continue
+        galley = run["galley"]["rps"] * run["bytes"] / 1e6
+        nginx = run["nginx"]["rps"] * run["bytes"] / 1e6 if run.get("nginx") else 0
+        download_table.rows.append(
+            [
+                backend["database"]["name"],
+                f"{galley:,.0f}",
+                f"{nginx:,.0f}" if nginx else "no nginx",
+                _ratio(galley, nginx) if nginx else "–",
+            ]
+        )
+    return [index_table, search_table, download_table]
+
+
+def feed_goal_lines(results: dict) -> list[str]:
+    lines = []
+    for backend in results["backends"]:
+        feed = backend.get("feed")
+        if not feed:
+            continue
+        name = backend["database"]["name"]
+        runs = feed["indexes"]
+        for kind in ("registration", "versions"):
+            ratio = runs[kind]["rps"] / runs["select"]["rps"]
+            lines.append(
+                f"{name}, {kind} index: {ratio:.2f}× the bare view "
+                f"(goal ≥ {READ_GOAL:.1f}×): {_meets(ratio >= READ_GOAL)}"
+            )
+        if backend["database"]["vendor"] == "postgresql":
+            p99 = feed["search"]["p99_ms"]
+            lines.append(
+                f"{name}, search p99: {p99:.1f} ms (goal < {SEARCH_GOAL_MS} ms): "
+                f"{_meets(p99 < SEARCH_GOAL_MS)}"
+            )
+        download = feed.get("download")
+        if download and download.get("nginx"):
+            ratio = download["galley"]["rps"] / download["nginx"]["rps"]
+            lines.append(
+                f"{name}, 10 MB download: {ratio:.2f}× nginx (goal ≥ {READ_GOAL:.1f}×): "
+                f"{_meets(ratio >= READ_GOAL)}"
+            )
+    return lines
+
+
+def console_tables(tables_: list[Table], goals: list[str] = ()) -> str:
+    parts = [_plain(table) for table in tables_]
+    if goals:
+        parts.append("Goals\n" + "\n".join(f"  {line}" for line in goals))
+    return "\n\n".join(parts)
 
 
 def _environment(results: dict) -> list[tuple[str, str]]:
@@ -226,7 +334,7 @@ def _goal_lines(results: dict) -> list[str]:
         f"Large push: {memory['status']}, peak {above:.1f} MiB above idle "
         f"(goal < {MEMORY_GOAL_MIB} MiB): {_meets(above < MEMORY_GOAL_MIB)}"
     )
-    return lines
+    return lines + feed_goal_lines(results)
 
 
 def _plain(table: Table) -> str:

@@ -5,6 +5,9 @@
 3. The server time of a 100 KB push, against the same bare view.
 4. The memory of a worker receiving a 200 MiB package, against its idle size.
 5. A 10 MB push and download on the local folder and on S3 (bench/storage.py).
+6. Reading the feed (bench/feed.py): a 200-version package's indexes against the
+   bare view, search over 10,000 packages, a 10 MB download against nginx.
+   `--feed-only` runs just this part, on each database, and prints it.
 
 Sections 1-3 run on SQLite, and with --postgres on PostgreSQL too (a fresh
 database on 127.0.0.1:5432, dropped afterwards). Everything runs on loopback
@@ -32,6 +35,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import client, nupkgs, report, wrk
+from bench import feed as feed_bench
 from bench import pages as pages_bench
 from bench import storage as storage_bench
 from bench.server import ROOT, Gunicorn, read_status
@@ -308,7 +312,9 @@ def large_push(backend: Backend, keys: dict) -> dict:
 # ------------------------------------------------------------------ driver
 
 
-def run_backend(backend: Backend, duration: int, rounds: int) -> tuple[dict, dict]:
+def run_backend(
+    backend: Backend, duration: int, rounds: int, feed_only: bool = False
+) -> tuple[dict, dict]:
     say(f"{backend.name}: migrating, creating keys, timing key checks in-process")
     inprocess = key_checks(backend)
     result = {
@@ -321,12 +327,22 @@ def run_backend(backend: Backend, duration: int, rounds: int) -> tuple[dict, dic
         "calls_per_run": {name: calls for name, (_us, calls) in inprocess["timings"].items()},
     }
     keys = inprocess["secrets"]
+    say(
+        f"{backend.name}: seeding the feed (a package with {feed_bench.VERSIONS} versions, "
+        f"{feed_bench.SEARCH_PACKAGES:,} packages to search)"
+    )
+    seeded = feed_bench.seed(backend)
     log = backend.log("gunicorn-2")
     with Gunicorn(backend.env, log, workers=2) as server:
         try:
-            result["http"] = refused_pushes(backend, server, keys, duration, rounds)
-            say(f"{backend.name}: {PUSHES} pushes of {PUSH_SIZE // 1024} KB")
-            result["push"] = small_pushes(server, keys)
+            if not feed_only:
+                result["http"] = refused_pushes(backend, server, keys, duration, rounds)
+                say(f"{backend.name}: {PUSHES} pushes of {PUSH_SIZE // 1024} KB")
+                result["push"] = small_pushes(server, keys)
+            say(f"{backend.name}: reading the feed")
+            result["feed"] = feed_bench.run(
+                backend, server, seeded, duration, rounds, with_download=True
+            )
         except Exception:
             print(f"gunicorn log (last lines):\n{server.log_tail()}", file=sys.stderr)
             raise
@@ -369,6 +385,11 @@ def parse_args(argv):
         help="wrk rounds the duration is split into, taking turns (default 5)",
     )
     parser.add_argument(
+        "--feed-only",
+        action="store_true",
+        help="only the read section (with the key checks it needs); implies --no-write",
+    )
+    parser.add_argument(
         "--no-write", action="store_true", help=f"print only; leave {DOCS.relative_to(ROOT)} alone"
     )
     return parser.parse_args(argv)
@@ -386,17 +407,23 @@ def main(argv=None) -> int:
     env_secrets = production_secrets()
     with tempfile.TemporaryDirectory(prefix="galley-bench-") as tmp:
         sqlite = Backend("SQLite", Path(tmp) / "sqlite", env_secrets)
-        backend_result, keys = run_backend(sqlite, args.duration, args.rounds)
+        backend_result, keys = run_backend(sqlite, args.duration, args.rounds, args.feed_only)
         results["backends"].append(backend_result)
-        results["memory"] = large_push(sqlite, keys)
-        results["storage"] = storage_bench.run(sqlite, keys, say)
-        results["pages"] = pages_bench.run(say)
+        if not args.feed_only:
+            results["memory"] = large_push(sqlite, keys)
+            results["storage"] = storage_bench.run(sqlite, keys, say)
+            results["pages"] = pages_bench.run(say)
         if args.postgres:
             with postgres_database() as url:
                 postgres = Backend("PostgreSQL", Path(tmp) / "postgres", env_secrets, url)
-                results["backends"].append(run_backend(postgres, args.duration, args.rounds)[0])
+                results["backends"].append(
+                    run_backend(postgres, args.duration, args.rounds, args.feed_only)[0]
+                )
     results["elapsed"] = time.monotonic() - started
     say("done")
+    if args.feed_only:
+        print(report.console_tables(report.feed_tables(results), report.feed_goal_lines(results)))
+        return 0
     print(report.console(results))
     print("\n" + storage_bench.markdown(results["storage"]))
     print("\n" + pages_bench.markdown(results["pages"]))
