@@ -31,6 +31,9 @@ accesslog = "-"
 # Query strings never hold secrets here (keys travel in a header), but keep the
 # access log to what operators need.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# gunicorn's control socket sits at one path per user by default, which several
+# instances on one machine would share; Galley is run by signals (systemd, make).
+control_socket_disable = True
 # Galley reads client addresses itself (GALLEY_TRUSTED_PROXY_COUNT).
 forwarded_allow_ips = os.environ.get("GALLEY_FORWARDED_ALLOW_IPS", "127.0.0.1")
 

@@ -10,6 +10,7 @@ import os
 from config.gunicorn import (  # noqa: F401  (gunicorn reads these names)
     access_log_format,
     accesslog,
+    control_socket_disable,
     graceful_timeout,
     keepalive,
     threads,
