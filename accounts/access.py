@@ -9,14 +9,17 @@ package queryset of its own.
 
 Lookups for a page follow one rule: a stranger gets 404, as if the thing were
 not there; a member whose role is too low gets 403.
+
+Only accepted memberships count: an invited member who has not accepted (or
+whose invitation expired) has no rights at all, and is listed as pending.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Membership, User
-from packages.models import PackageRegistration
+from packages.models import OwnershipRequest, PackageRegistration
 
 ADMIN = Membership.Role.ADMIN
 
@@ -27,7 +30,10 @@ ADMIN = Membership.Role.ADMIN
 def owners_for(user) -> QuerySet:
     """The accounts `user` may act for: themselves first, then their organizations."""
     return (
-        User.objects.filter(Q(pk=user.pk) | Q(is_organization=True, memberships__member=user))
+        User.objects.filter(
+            Q(pk=user.pk)
+            | Q(is_organization=True, memberships__member=user, memberships__accepted=True)
+        )
         .distinct()
         .order_by("is_organization", "username")
     )
@@ -60,32 +66,62 @@ def managed_owner_ids(user) -> set[int]:
 
 def organizations_of(person, role: str | None = None) -> QuerySet:
     """The organizations `person` belongs to (with `role`, only those where they have it)."""
-    memberships = Q(memberships__member=person)
+    memberships = Q(memberships__member=person, memberships__accepted=True)
     if role is not None:
         memberships &= Q(memberships__role=role)
     return User.objects.filter(Q(is_organization=True) & memberships)
 
 
 def memberships_of(person) -> QuerySet:
-    """`person`'s memberships, with their organizations."""
-    return Membership.objects.filter(member=person).select_related("organization")
+    """`person`'s (accepted) memberships, with their organizations."""
+    return Membership.objects.accepted().filter(member=person).select_related("organization")
 
 
 def is_member(person, organization) -> bool:
     """Is `person` (still) a member of `organization` (accounts or their ids)? Asked on
     every request an organization key makes, so that a member who leaves loses its
     use at once."""
-    return Membership.objects.filter(organization=organization, member=person).exists()
+    return Membership.objects.accepted().filter(organization=organization, member=person).exists()
 
 
 def members_of(organization) -> QuerySet:
-    """The memberships of `organization`, with their members."""
-    return Membership.objects.filter(organization=organization).select_related("member")
+    """The (accepted) memberships of `organization`, with their members."""
+    return Membership.objects.accepted().filter(organization=organization).select_related("member")
+
+
+def invited_to(organization) -> QuerySet:
+    """`organization`'s invitations that wait for an answer (pending members)."""
+    return Membership.objects.pending().filter(organization=organization).select_related("member")
+
+
+def invitations_for(person) -> QuerySet:
+    """The invitations `person` may accept or decline, with their organizations."""
+    return Membership.objects.pending().filter(member=person).select_related("organization")
+
+
+def invitation_for(person, name: str) -> Membership:
+    """`person`'s pending invitation to the organization called `name`; 404 otherwise."""
+    invitation = invitations_for(person).filter(organization__username__iexact=name).first()
+    if invitation is None:
+        raise Http404
+    return invitation
+
+
+def administrators_of(organization) -> QuerySet:
+    """The people who administer `organization` (accepted)."""
+    return User.objects.filter(
+        organization_memberships__organization=organization,
+        organization_memberships__role=ADMIN,
+        organization_memberships__accepted=True,
+        is_active=True,
+    )
 
 
 def member_ids(organization) -> set[int]:
     return set(
-        Membership.objects.filter(organization=organization).values_list("member_id", flat=True)
+        Membership.objects.accepted()
+        .filter(organization=organization)
+        .values_list("member_id", flat=True)
     )
 
 
@@ -98,7 +134,8 @@ def membership_for(user, name: str, role: str | None = None) -> Membership:
     404 for anyone who is not a member; 403 for a member without `role`.
     """
     membership = (
-        Membership.objects.select_related("organization")
+        Membership.objects.accepted()
+        .select_related("organization")
         .filter(
             organization__username__iexact=name,
             organization__is_organization=True,
@@ -114,10 +151,12 @@ def membership_for(user, name: str, role: str | None = None) -> Membership:
 
 
 def member_of(membership: Membership, username: str) -> Membership:
-    """Another member of the organization `membership` belongs to; 404 otherwise."""
+    """Another member of the organization `membership` belongs to, or one invited
+    and still pending; 404 otherwise."""
     other = (
         Membership.objects.select_related("member", "organization")
         .filter(organization=membership.organization, member__username=username)
+        .exclude(pk__in=Membership.objects.expired().values("pk"))
         .first()
     )
     if other is None:
@@ -158,6 +197,97 @@ def managed_package(user, package_id: str):
     raise Http404
 
 
+def packages_owned_only_by(account) -> QuerySet:
+    """The packages `account` is the only owner of. (Counted over all owners: a
+    Count over the same join as the filter on the owner would always be 1.)"""
+    return (
+        PackageRegistration.objects.filter(
+            pk__in=PackageRegistration.objects.filter(owners=account).values("pk")
+        )
+        .annotate(owner_count=Count("owners"))
+        .filter(owner_count=1)
+    )
+
+
+def organizations_administered_only_by(person) -> QuerySet:
+    """The organizations whose only (accepted) administrator is `person`."""
+    return (
+        User.objects.filter(pk__in=organizations_of(person, role=ADMIN).values("pk"))
+        .annotate(
+            admin_count=Count(
+                "memberships",
+                filter=Q(memberships__role=ADMIN, memberships__accepted=True),
+            )
+        )
+        .filter(admin_count=1)
+    )
+
+
 def packages_of(accounts) -> QuerySet:
     """The packages that any of `accounts` owns."""
     return PackageRegistration.objects.filter(owners__in=accounts).distinct()
+
+
+def people_managing(registration) -> QuerySet:
+    """The people told about changes to `registration`'s owners: its owners who are
+    people, and the administrators of its owners that are organizations."""
+    owners = registration.owners.all()
+    return User.objects.filter(
+        Q(pk__in=owners.filter(is_organization=False).values("pk"))
+        | Q(
+            organization_memberships__organization__in=owners.filter(is_organization=True),
+            organization_memberships__role=ADMIN,
+            organization_memberships__accepted=True,
+        ),
+        is_active=True,
+    ).distinct()
+
+
+# Ownership requests ----------------------------------------------------------------
+
+
+def ownership_requests_for(user, managed: set[int] | None = None) -> QuerySet:
+    """Pending requests `user` may accept or decline: those made to them, and to
+    the organizations they administer (pass `managed` from managed_owner_ids)."""
+    managed = managed if managed is not None else managed_owner_ids(user)
+    return (
+        OwnershipRequest.objects.pending()
+        .filter(new_owner_id__in=managed)
+        .select_related("registration", "new_owner", "requested_by")
+    )
+
+
+def ownership_requests_by(user, managed: set[int] | None = None) -> QuerySet:
+    """Pending requests on the packages `user` manages, which they may cancel."""
+    managed = managed if managed is not None else managed_owner_ids(user)
+    return (
+        OwnershipRequest.objects.pending()
+        .filter(registration__in=PackageRegistration.objects.filter(owners__in=managed))
+        .select_related("registration", "new_owner", "requested_by")
+    )
+
+
+def ownership_request_for(user, package_id: str, username: str) -> OwnershipRequest:
+    """The pending request for `username` to own `package_id` that `user` may answer;
+    404 for anyone else (even a package manager: they cancel, they do not accept)."""
+    found = (
+        ownership_requests_for(user)
+        .filter(registration__normalized_id=package_id.lower(), new_owner__username=username)
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def cancellable_request(registration, username: str) -> OwnershipRequest:
+    """A pending request on `registration` (from managed_package); 404 otherwise."""
+    found = (
+        OwnershipRequest.objects.pending()
+        .filter(registration=registration, new_owner__username=username)
+        .select_related("new_owner", "registration")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found

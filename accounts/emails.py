@@ -39,3 +39,63 @@ def send(user, template: str, context: dict) -> bool:
 
 def send_removed_from_organization(user, organization) -> bool:
     return send(user, "accounts/email/removed_from_organization", {"organization": organization})
+
+
+# Consent and the changes it leads to (accounts/flows.py, packages/owners.py) ----------
+
+# What changed, for the templates, which word it in the recipient's language.
+MEMBER_ADDED = "added"
+MEMBER_REMOVED = "removed"
+MEMBER_ROLE_CHANGED = "role"
+OWNER_ADDED = "added"
+OWNER_REMOVED = "removed"
+
+
+def send_organization_invitation(member, invitation, link: str) -> bool:
+    return send(
+        member,
+        "accounts/email/organization_invitation",
+        {
+            "invitation": invitation,
+            "organization": invitation.organization,
+            "link": link,
+            "consent_days": settings.GALLEY_CONSENT_DAYS,
+        },
+    )
+
+
+def send_members_changed(recipient, membership, change: str, actor) -> bool:
+    """To an administrator (or the member concerned): a member joined, left or changed role."""
+    return send(
+        recipient,
+        "accounts/email/members_changed",
+        {
+            "membership": membership,
+            "organization": membership.organization,
+            "change": change,
+            "actor": actor,
+        },
+    )
+
+
+def send_ownership_request(recipient, ownership_request, link: str) -> bool:
+    """To the invited person, or to each administrator of the invited organization."""
+    return send(
+        recipient,
+        "packages/email/ownership_request",
+        {
+            "ownership": ownership_request,
+            "registration": ownership_request.registration,
+            "link": link,
+            "consent_days": settings.GALLEY_CONSENT_DAYS,
+        },
+    )
+
+
+def send_owners_changed(recipient, registration, account, change: str, actor) -> bool:
+    """To each person who manages the package: an owner was added or removed."""
+    return send(
+        recipient,
+        "packages/email/owners_changed",
+        {"registration": registration, "account": account, "change": change, "actor": actor},
+    )

@@ -1,5 +1,6 @@
 import time
 
+from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.account.signals import user_signed_up
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
@@ -15,6 +16,22 @@ def start_session_clock(sender, request, user, **kwargs):
         now = int(time.time())
         request.session[SessionTimeoutMiddleware.STARTED] = now
         request.session[SessionTimeoutMiddleware.SEEN] = now
+
+
+@receiver(user_logged_in)
+def sign_in_counts_as_confirmation(sender, request, user, **kwargs):
+    """A sign-in confirms the password as much as allauth's "confirm your password"
+    page does: actions behind `reauthentication_required` go through for the same
+    timeout (ACCOUNT_REAUTHENTICATION_TIMEOUT), so nobody is asked twice within
+    minutes of signing in. allauth records each step of a sign-in (password, then
+    two-factor) but counts only records marked as reauthentication; the last step
+    of this sign-in is marked. A login without a record (an administrator's
+    force_login, a test's) confirms nothing."""
+    session = getattr(request, "session", None) if request is not None else None
+    records = session.get(AUTHENTICATION_METHODS_SESSION_KEY) if session is not None else None
+    if records:
+        records[-1] = {**records[-1], "reauthenticated": True}
+        session[AUTHENTICATION_METHODS_SESSION_KEY] = records
 
 
 @receiver(user_signed_up)

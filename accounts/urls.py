@@ -29,6 +29,11 @@ urlpatterns = [
         name="organization_remove_member",
     ),
     path(
+        "account/Organizations/<str:name>/invitation",
+        views.organization_invitation,
+        name="organization_invitation",
+    ),
+    path(
         "account/Organizations/<str:name>/leave",
         views.leave_organization,
         name="organization_leave",

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -154,12 +154,19 @@ def organizations(request):
             )
             return redirect("organization", name=organization.username)
     memberships = access.memberships_of(request.user).annotate(
-        member_count=Count("organization__memberships")
+        member_count=Count(
+            "organization__memberships", filter=Q(organization__memberships__accepted=True)
+        )
     )
     return render(
         request,
         "accounts/organizations.html",
-        {"memberships": memberships, "form": form, "confirmed": confirmed},
+        {
+            "memberships": memberships,
+            "invitations": access.invitations_for(request.user),
+            "form": form,
+            "confirmed": confirmed,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -175,6 +182,7 @@ def organization(request, name):
             "membership": membership,
             "organization": membership.organization,
             "members": members,
+            "invited": access.invited_to(membership.organization),
             "add_form": AddMemberForm(),
             "roles": Membership.Role.choices,
         },
@@ -187,6 +195,7 @@ def _back_to(membership):
 
 @login_required
 @require_POST
+@reauthentication_required
 def add_member(request, name):
     membership = _admin_membership(request, name)
     form = AddMemberForm(request.POST)
@@ -201,7 +210,11 @@ def add_member(request, name):
         except account_flows.OrganizationError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, _("%(name)s was added.") % {"name": added.member.username})
+            messages.success(
+                request,
+                _("%(name)s was invited. They become a member when they accept.")
+                % {"name": added.member.username},
+            )
     else:
         messages.error(request, _("Enter a user name and a role."))
     return _back_to(membership)
@@ -209,6 +222,7 @@ def add_member(request, name):
 
 @login_required
 @require_POST
+@reauthentication_required
 def change_role(request, name, username):
     membership = _admin_membership(request, name)
     target = access.member_of(membership, username)
@@ -249,6 +263,30 @@ def leave_organization(request, name):
         messages.error(request, str(error))
         return _back_to(membership)
     messages.success(request, _("You left %(name)s.") % {"name": membership.organization.username})
+    return redirect("organizations")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_invitation(request, name):
+    """The invited person's page (linked from the e-mail and the Organizations
+    page): accept or decline. Nobody else finds an invitation here (404)."""
+    invitation = access.invitation_for(request.user, name)
+    if request.method == "GET":
+        return render(request, "accounts/organization_invitation.html", {"invitation": invitation})
+    organization = invitation.organization.username
+    if request.POST.get("answer") == "accept":
+        try:
+            account_flows.accept_invitation(request, invitation)
+        except account_flows.OrganizationError as error:
+            messages.error(request, str(error))
+            return redirect("organizations")
+        messages.success(request, _("You joined %(name)s.") % {"name": organization})
+        return redirect("organization", name=organization)
+    account_flows.decline_invitation(request, invitation)
+    messages.success(
+        request, _("You declined the invitation to %(name)s.") % {"name": organization}
+    )
     return redirect("organizations")
 
 

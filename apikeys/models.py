@@ -35,8 +35,20 @@ class RevocationSource(models.TextChoices):
     ORGANIZATION = "organization", _("An organization administrator")
 
 
+# Revocations only their source may lift: a holder cannot undo what an
+# administrator or an organization administrator decided by regenerating the
+# key (they may create a new one under the permissions they have now). A key
+# revoked by its holder, or as leaked, may be regenerated: the new secret
+# replaces the leaked one, as on nuget.org.
+STICKY_REVOCATIONS = frozenset({RevocationSource.ADMIN, RevocationSource.ORGANIZATION})
+
+
 class KeyConflict(Exception):
     """The key changed (another regenerate won) between loading and writing it."""
+
+
+class RevokedForGood(Exception):
+    """The key was revoked by an administrator: it cannot be regenerated."""
 
 
 def _hash(secret: str) -> str:
@@ -61,12 +73,10 @@ class ApiKeyQuerySet(models.QuerySet):
         if not tokens.is_well_formed(secret, settings.GALLEY_KEY_PREFIX):
             return None
         # The hash is unique: no ORDER BY or LIMIT is needed, so none is compiled.
-        # The package owner is the holder for personal keys; an organization
-        # owner is loaded when a rule needs it.
-        key = next(iter(self.select_related("holder").filter(hashed_key=_hash(secret))), None)
-        if key is not None and key.owner_id == key.holder_id:
-            key.owner = key.holder
-        return key
+        # The holder and the package owner come in the same query: every request
+        # checks that both are still active (apikeys/scopes.py key_refusal).
+        found = self.select_related("holder", "owner").filter(hashed_key=_hash(secret))
+        return next(iter(found), None)
 
     @method_decorator(sensitive_variables("secrets", "secret", "hashes"))
     def find_many(self, secrets) -> dict:
@@ -238,6 +248,10 @@ class ApiKey(models.Model):
             return "revoked"
         return "expired" if self.is_expired() else "active"
 
+    @property
+    def can_regenerate(self) -> bool:
+        return not (self.is_revoked and self.revocation_source in STICKY_REVOCATIONS)
+
     def scope_labels(self) -> list[str]:
         return [Scope(scope).label for scope in self.scopes if scope in Scope.values]
 
@@ -257,6 +271,8 @@ class ApiKey(models.Model):
         one matches and the other raises KeyConflict. No user is ever shown a
         secret that does not work.
         """
+        if not self.can_regenerate:
+            raise RevokedForGood
         secret = tokens.generate(settings.GALLEY_KEY_PREFIX)
         now = timezone.now()
         changes = {
@@ -271,7 +287,13 @@ class ApiKey(models.Model):
             "revocation_source": "",
             "revocation_url": "",
         }
-        updated = ApiKey.objects.filter(pk=self.pk, hashed_key=self.hashed_key).update(**changes)
+        # An administrator's revocation that lands after this instance was
+        # loaded is not lifted either: the row no longer matches.
+        updated = (
+            ApiKey.objects.filter(pk=self.pk, hashed_key=self.hashed_key)
+            .exclude(revocation_source__in=STICKY_REVOCATIONS)
+            .update(**changes)
+        )
         if not updated:
             raise KeyConflict
         for field, value in changes.items():

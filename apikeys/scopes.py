@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts import access
 from apikeys import globs
 from apikeys.models import ApiKey, Scope
+from packages.models import ReservedPrefix
 
 
 class Action(StrEnum):
@@ -49,6 +50,12 @@ def key_refusal(key: ApiKey, now=None) -> Refusal | None:
         )
     if not key.holder.is_active:
         return Refusal("holder_inactive", _("The account that holds this API key is deactivated."))
+    if not key.owner.is_active:
+        # Deactivating an organization stops its keys, as deactivating a person does.
+        return Refusal(
+            "owner_inactive",
+            _("The package owner %(owner)s is deactivated.") % {"owner": key.owner.get_username()},
+        )
     if key.owner_id != key.holder_id and not access.is_member(key.holder_id, key.owner_id):
         # Checked on every request: removing a member stops their keys at once.
         return Refusal(
@@ -96,6 +103,11 @@ def authorize(
             _("The API key's scopes do not allow unlisting or relisting packages."),
         )
 
+    if registration is None and action == Action.PUSH:
+        refusal = _reservation_refusal(key, package_id)
+        if refusal:
+            return refusal
+
     if not _selects(key, package_id, registration):
         return Refusal(
             "package_not_selected",
@@ -113,6 +125,26 @@ def authorize(
             % {"owner": key.owner.get_username(), "id": registration.package_id},
         )
     return None
+
+
+def _reservation_refusal(key: ApiKey, package_id: str) -> Refusal | None:
+    """A new id under a reserved prefix may only be pushed for one of its owners;
+    packages that existed before keep their owners (the owner rule covers them)."""
+    reservations = list(ReservedPrefix.objects.matching(package_id).select_related("owner"))
+    if not reservations or any(r.owner_id == key.owner_id for r in reservations):
+        return None
+    return Refusal(
+        "reserved_prefix",
+        _(
+            "The package id '%(id)s' is under the prefix %(prefix)s, reserved for %(owners)s: "
+            "only they may push new packages under it."
+        )
+        % {
+            "id": package_id,
+            "prefix": reservations[0].prefix,
+            "owners": ", ".join(sorted({r.owner.get_username() for r in reservations})),
+        },
+    )
 
 
 def _selects(key: ApiKey, package_id: str, registration) -> bool:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import access, confirmation
 from apikeys import flows, secret_scanning
 from apikeys.forms import CreateApiKeyForm, EditApiKeyForm
-from apikeys.models import ApiKey, KeyConflict, RevocationSource
+from apikeys.models import ApiKey, KeyConflict, RevocationSource, RevokedForGood
 from packages.models import PackageRegistration
 from trustedpublishing.models import Policy
 
@@ -35,7 +35,7 @@ def _render_page(request, *, form=None, new_key=None, status=200):
     keys = list(
         ApiKey.objects.held_by(user)
         .filter(trusted_publishing_policy__isnull=True)
-        .select_related("owner")
+        .select_related("owner", "revoked_by")
         .prefetch_related("packages")
     )
     if new_key:
@@ -108,8 +108,14 @@ def regenerate(request, pk):
             request, _("This key was regenerated already; the list shows it as it is now.")
         )
         return redirect("apikeys")
+    if not key.can_regenerate:
+        raise PermissionDenied(_("An administrator revoked this key: create a new key instead."))
     try:
         secret = flows.regenerate_key(request, key)
+    except RevokedForGood:  # revoked by an administrator a moment ago
+        raise PermissionDenied(
+            _("An administrator revoked this key: create a new key instead.")
+        ) from None
     except KeyConflict:
         messages.error(
             request, _("This key was regenerated already; the list shows it as it is now.")
@@ -120,6 +126,7 @@ def regenerate(request, pk):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@reauthentication_required(allow_get=True)
 def edit(request, pk):
     """A key's packages and patterns: its own page without JavaScript, and the
     form the list's Edit button loads in place."""

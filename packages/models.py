@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -44,6 +46,17 @@ class PackageRegistration(models.Model):
         self.normalized_id = self.package_id.lower()
         super().save(*args, **kwargs)
 
+    def reservation(self):
+        """The reserved prefix this package is under and one of its owners holds
+        (the package page's "reserved prefix" mark), or None."""
+        owners = [owner.pk for owner in self.owners.all()]
+        return (
+            ReservedPrefix.objects.matching(self.package_id)
+            .filter(owner__in=owners)
+            .select_related("owner")
+            .first()
+        )
+
 
 class PackageVersion(models.Model):
     """One pushed version of a package, with its file."""
@@ -67,7 +80,9 @@ class PackageVersion(models.Model):
     sha512 = models.CharField(_("SHA-512"), max_length=88)
     file = models.FileField(
         # Named by the push (publish.py): under a name no other push can take.
-        _("file"), storage=package_storage, max_length=300
+        _("file"),
+        storage=package_storage,
+        max_length=300,
     )
     description = models.TextField(_("description"), blank=True)
     authors = models.CharField(_("authors"), max_length=4000, blank=True)
@@ -161,3 +176,117 @@ class SymbolPackage(models.Model):
 
     def __str__(self):
         return f"{self.version} symbols"
+
+
+class OwnershipRequestQuerySet(models.QuerySet):
+    def pending(self, now=None):
+        """Requests not yet answered and not expired (GALLEY_CONSENT_DAYS)."""
+        from accounts.models import consent_cutoff
+
+        return self.filter(created__gt=consent_cutoff(now))
+
+    def expired(self, now=None):
+        from accounts.models import consent_cutoff
+
+        return self.filter(created__lte=consent_cutoff(now))
+
+
+class OwnershipRequest(models.Model):
+    """An offer to make an account an owner of a package (nuget.org's ownership
+    requests). Nothing changes until the invited account (a person, or an
+    administrator of an organization) accepts; a declined, cancelled or accepted
+    request is deleted, an expired one is ignored and cleared."""
+
+    registration = models.ForeignKey(
+        PackageRegistration,
+        on_delete=models.CASCADE,
+        related_name="ownership_requests",
+        verbose_name=_("package"),
+    )
+    new_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="ownership_requests",
+        verbose_name=_("new owner"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    created = models.DateTimeField(_("requested"), auto_now_add=True)
+
+    objects = OwnershipRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["registration", "created"]
+        verbose_name = _("ownership request")
+        verbose_name_plural = _("ownership requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "new_owner"], name="one_request_per_package_and_owner"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.new_owner} for {self.registration}"
+
+
+class ReservedPrefixQuerySet(models.QuerySet):
+    def matching(self, package_id: str):
+        """Reservations that cover `package_id`: its exact id, or a prefix of it
+        followed by `*` (`Contoso.*` covers `Contoso.Core`), in one query."""
+        normalized = package_id.lower()
+        candidates = [normalized] + [f"{normalized[:end]}*" for end in range(len(normalized) + 1)]
+        return self.filter(normalized_prefix__in=candidates)
+
+
+class ReservedPrefix(models.Model):
+    """A package id prefix reserved for an owner by an administrator (nuget.org's
+    ID prefix reservation): nobody else may push a new id under it. `Contoso.*`
+    covers every id that starts with `Contoso.`; `Contoso` alone only that id.
+    Several owners may share a prefix, one row each."""
+
+    prefix = models.CharField(
+        _("prefix"),
+        max_length=101,
+        help_text=_("A package id, or the start of one followed by * (Contoso.*)."),
+    )
+    normalized_prefix = models.CharField(max_length=101, editable=False, db_index=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reserved_prefixes",
+        verbose_name=_("owner"),
+    )
+    created = models.DateTimeField(_("reserved"), auto_now_add=True)
+
+    objects = ReservedPrefixQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["normalized_prefix"]
+        verbose_name = _("reserved prefix")
+        verbose_name_plural = _("reserved prefixes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["normalized_prefix", "owner"], name="one_reservation_per_prefix_and_owner"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.prefix} ({self.owner})"
+
+    def save(self, *args, **kwargs):
+        self.normalized_prefix = self.prefix.lower()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        body = self.prefix.removesuffix("*")
+        if not body or not re.fullmatch(r"[A-Za-z0-9._-]+", body):
+            raise ValidationError(
+                {"prefix": _("Enter a package id, or the start of one followed by * (Contoso.*).")}
+            )

@@ -162,6 +162,7 @@ def package_detail(request, package_id, version=None):
             "tags": shown.tags.split(),
             "dependency_groups": dependency_groups(shown),
             "is_owner": is_owner,
+            "reservation": registration.reservation(),
             "can_manage": is_owner and access.can_manage(request.user, registration),
             "snippets": install_snippets(
                 registration.package_id,

@@ -52,6 +52,16 @@ urlpatterns = [
         views.remove_package_owner,
         name="package_remove_owner",
     ),
+    path(
+        "account/Packages/<str:package_id>/owners/<str:username>/request",
+        views.ownership_request,
+        name="package_ownership_request",
+    ),
+    path(
+        "account/Packages/<str:package_id>/owners/<str:username>/cancel",
+        views.cancel_ownership_request,
+        name="package_cancel_ownership_request",
+    ),
     path("packages/<str:package_id>", page_views.package_detail, name="package_detail"),
     # Before the version route: "Manage" is not a version.
     path("packages/<str:package_id>/Manage", page_views.manage_listing, name="package_manage"),

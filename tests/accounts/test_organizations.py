@@ -126,7 +126,9 @@ def test_removing_a_member_stops_their_organization_keys_at_once(
     )
     assert unlist.status_code == 403 and unlist["X-Galley-Reason"] == "not_a_member"
     assert push(Client(), personal, nupkg(package_id="Bob.Tools")).status_code == 201
-    assert [m.to for m in mailoutbox] == [["bob@example.com"]]
+    # Contoso's administrator is told; bob is told his keys for Contoso stopped.
+    assert sorted(m.to for m in mailoutbox) == [["alice@example.com"], ["bob@example.com"]]
+    assert "alice removed bob from Contoso." in mailoutbox[0].body
 
     bob_client = sign_in(Client(), bob)
     page = bob_client.get(reverse("apikeys")).content.decode()
@@ -169,7 +171,7 @@ def test_an_outsider_gets_404_on_organization_pages(client, charlie, contoso, ur
 def test_an_outsider_gets_404_on_organization_actions(
     client, charlie, contoso, url_name, args, data
 ):
-    client.force_login(charlie)
+    sign_in(client, charlie)  # adding and promoting ask for the password first
     assert client.post(reverse(url_name, args=args), data).status_code == 404
     assert Membership.objects.filter(organization=contoso).count() == 2
 
@@ -185,7 +187,7 @@ def test_an_outsider_gets_404_on_organization_actions(
 def test_a_collaborator_gets_403_on_member_management(
     client, bob, charlie, contoso, url_name, args, data
 ):
-    client.force_login(bob)
+    sign_in(client, bob)
     assert client.post(reverse(url_name, args=args), data).status_code == 403
     assert set(Membership.objects.values_list("member__username", "role")) == {
         ("alice", "admin"),
@@ -200,19 +202,26 @@ def test_a_collaborator_gets_403_on_the_organization_key_list(client, bob, conto
 
 
 def test_admin_adds_a_member(client, alice, charlie, contoso):
-    client.force_login(alice)
+    sign_in(client, alice)
     client.post(
         reverse("organization_add_member", args=["Contoso"]),
         {"username": "Charlie", "role": "collaborator"},
     )
-    assert Membership.objects.get(member=charlie).role == "collaborator"
-    event = AuditEvent.objects.get(kind="org.member_added")
+    invitation = Membership.objects.get(member=charlie)
+    assert invitation.role == "collaborator" and not invitation.accepted
+    event = AuditEvent.objects.get(kind="org.member_invited")
     assert event.user == charlie and event.actor == alice
+
+    charlie_client = sign_in(Client(), charlie)
+    charlie_client.post(reverse("organization_invitation", args=["Contoso"]), {"answer": "accept"})
+    assert Membership.objects.get(member=charlie).accepted
+    event = AuditEvent.objects.get(kind="org.member_added")
+    assert event.user == charlie and event.actor == charlie
 
 
 def test_an_organization_cannot_be_added_as_a_member(client, alice, contoso):
     User.objects.create_organization("Fabrikam", admin=alice)
-    client.force_login(alice)
+    sign_in(client, alice)
     response = client.post(
         reverse("organization_add_member", args=["Contoso"]),
         {"username": "Fabrikam", "role": "admin"},
@@ -309,19 +318,26 @@ def test_packages_page_groups_organization_packages(
         and "Contoso.Core" in content
         and "Alice.Own" not in content
     )
-    with django_assert_num_queries(6):
+    # session, user, memberships, registrations, their owners, their versions,
+    # ownership requests asked of the user, those waiting on their packages
+    with django_assert_num_queries(8):
         client.get(reverse("packages"))
     for i in range(10):
         PackageRegistrationFactory(package_id=f"Contoso.More{i}", owners=[contoso])
         Membership.objects.create(organization=contoso, member=UserFactory(username=f"m{i}"))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         client.get(reverse("packages"))
 
 
 def test_organization_admin_adds_and_removes_package_owners(client, alice, charlie, contoso):
     registration = PackageRegistrationFactory(package_id="Contoso.Core", owners=[contoso])
-    client.force_login(alice)
+    sign_in(client, alice)
     client.post(reverse("package_add_owner", args=["contoso.core"]), {"owner": "charlie"})
+    assert list(registration.owners.values_list("username", flat=True)) == ["Contoso"]
+    sign_in(Client(), charlie).post(
+        reverse("package_ownership_request", args=["Contoso.Core", "charlie"]),
+        {"answer": "accept"},
+    )
     assert set(registration.owners.values_list("username", flat=True)) == {"Contoso", "charlie"}
     client.post(reverse("package_remove_owner", args=["Contoso.Core", "charlie"]))
     assert list(registration.owners.values_list("username", flat=True)) == ["Contoso"]
@@ -339,19 +355,24 @@ def test_an_organization_admin_cannot_remove_the_last_package_owner(client, alic
     assert list(registration.owners.values_list("username", flat=True)) == ["Contoso"]
 
 
-def test_an_organization_can_only_be_added_by_its_administrator(client, alice, bob, contoso):
+def test_an_organization_becomes_an_owner_only_when_its_administrator_accepts(
+    client, alice, bob, contoso
+):
     registration = PackageRegistrationFactory(package_id="Bob.Tools", owners=[bob])
-    client.force_login(bob)  # a collaborator of Contoso
-    response = client.post(
-        reverse("package_add_owner", args=["Bob.Tools"]), {"owner": "Contoso"}, follow=True
-    )
-    assert "only if you administer it" in response.content.decode()
+    sign_in(client, bob)  # a collaborator of Contoso
+    client.post(reverse("package_add_owner", args=["Bob.Tools"]), {"owner": "Contoso"})
     assert list(registration.owners.all()) == [bob]
+    # A collaborator of the organization cannot answer for it; its administrator can.
+    url = reverse("package_ownership_request", args=["Bob.Tools", "Contoso"])
+    assert client.post(url, {"answer": "accept"}).status_code == 404
+    assert list(registration.owners.all()) == [bob]
+    sign_in(Client(), alice).post(url, {"answer": "accept"})
+    assert set(registration.owners.all()) == {bob, contoso}
 
 
 def test_a_collaborator_cannot_manage_organization_package_owners(client, bob, contoso):
     PackageRegistrationFactory(package_id="Contoso.Core", owners=[contoso])
-    client.force_login(bob)
+    sign_in(client, bob)
     assert (
         client.post(
             reverse("package_add_owner", args=["Contoso.Core"]), {"owner": "bob"}
@@ -362,7 +383,7 @@ def test_a_collaborator_cannot_manage_organization_package_owners(client, bob, c
 
 def test_a_stranger_gets_404_on_package_owner_management(client, charlie, contoso):
     PackageRegistrationFactory(package_id="Contoso.Core", owners=[contoso])
-    client.force_login(charlie)
+    sign_in(client, charlie)
     assert (
         client.post(
             reverse("package_add_owner", args=["Contoso.Core"]), {"owner": "charlie"}

@@ -32,14 +32,15 @@ def test_sign_in_is_needed(client):
 def test_query_count_does_not_grow_with_packages(client, alice, django_assert_num_queries):
     client.force_login(alice)
     add_version(PackageRegistrationFactory(owners=[alice]), "1.0.0")
-    # session, user, memberships, registrations, their owners, their versions
-    with django_assert_num_queries(6):
+    # session, user, memberships, registrations, their owners, their versions,
+    # ownership requests asked of the user, those waiting on their packages
+    with django_assert_num_queries(8):
         client.get(reverse("packages"))
     for _ in range(20):
         registration = PackageRegistrationFactory(owners=[alice])
         for minor in range(3):
             add_version(registration, f"1.{minor}.0")
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         response = client.get(reverse("packages"))
     assert response.content.count(b'<div class="panel package"') == 21
 

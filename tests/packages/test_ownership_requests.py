@@ -1,0 +1,180 @@
+"""Package ownership is offered, not imposed (nuget.org's ownership requests)."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Membership, User
+from audit.models import AuditEvent
+from packages.models import OwnershipRequest
+from tests.conftest import sign_in
+from tests.factories import PackageRegistrationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def core(alice):
+    return PackageRegistrationFactory(package_id="Alice.Core", owners=[alice])
+
+
+@pytest.fixture
+def contoso(bob):
+    """bob administers Contoso; dave is one of its collaborators."""
+    organization = User.objects.create_organization("Contoso", admin=bob)
+    Membership.objects.create(organization=organization, member=UserFactory(username="dave"))
+    return organization
+
+
+def ask(client, owner, package_id="Alice.Core"):
+    return client.post(reverse("package_add_owner", args=[package_id]), {"owner": owner})
+
+
+def answer(user, answer, owner=None, package_id="Alice.Core"):
+    client = Client()
+    client.force_login(user)
+    url = reverse("package_ownership_request", args=[package_id, owner or user.username])
+    return client.post(url, {"answer": answer})
+
+
+def owners(registration) -> set[str]:
+    return set(registration.owners.values_list("username", flat=True))
+
+
+def test_adding_an_owner_asks_them_first(client, alice, bob, core, mailoutbox):
+    sign_in(client, alice)
+    ask(client, "bob")
+    assert owners(core) == {"alice"}
+    assert OwnershipRequest.objects.get().new_owner == bob
+    assert [m.to for m in mailoutbox] == [["bob@example.com"]]
+    assert "alice asks you to become an owner of the package Alice.Core." in mailoutbox[0].body
+    link = re.search(r"https?://[^/\s]+(/\S+)", mailoutbox[0].body).group(1)
+    assert link == reverse("package_ownership_request", args=["Alice.Core", "bob"])
+    assert AuditEvent.objects.filter(kind="package.owner_requested", user=alice).exists()
+
+
+def test_accepting_makes_an_owner_and_tells_the_owners(client, alice, bob, core, mailoutbox):
+    sign_in(client, alice)
+    ask(client, "bob")
+    mailoutbox.clear()
+    bob_client = Client()
+    bob_client.force_login(bob)
+    url = reverse("package_ownership_request", args=["Alice.Core", "bob"])
+    assert "Accept" in bob_client.get(url).content.decode()
+    assert bob_client.post(url, {"answer": "accept"}).status_code == 302
+    assert owners(core) == {"alice", "bob"}
+    assert not OwnershipRequest.objects.exists()
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+    assert "bob accepted the ownership request and is now an owner of Alice.Core." in (
+        mailoutbox[0].body
+    )
+    event = AuditEvent.objects.get(kind="package.owner_added")
+    assert event.actor == bob and event.package_id == "Alice.Core"
+
+
+def test_declining_changes_nothing(client, alice, bob, core):
+    sign_in(client, alice)
+    ask(client, "bob")
+    answer(bob, "decline")
+    assert owners(core) == {"alice"}
+    assert not OwnershipRequest.objects.exists()
+    assert AuditEvent.objects.filter(kind="package.owner_declined").exists()
+
+
+def test_only_the_invited_account_can_answer(client, alice, bob, charlie, core):
+    sign_in(client, alice)
+    ask(client, "bob")
+    # Not the requester, not a stranger: both get 404.
+    for someone in (alice, charlie):
+        assert answer(someone, "accept", owner="bob").status_code == 404
+    assert owners(core) == {"alice"}
+
+
+def test_an_organization_is_asked_through_its_administrators(
+    client, alice, bob, contoso, core, mailoutbox
+):
+    sign_in(client, alice)
+    ask(client, "Contoso")
+    assert [m.to for m in mailoutbox] == [["bob@example.com"]]
+    assert "alice asks your organization Contoso to become an owner" in mailoutbox[0].body
+    dave = User.objects.get(username="dave")
+    assert answer(dave, "accept", owner="Contoso").status_code == 404
+    assert owners(core) == {"alice"}
+    answer(bob, "accept", owner="Contoso")
+    assert owners(core) == {"alice", "Contoso"}
+
+
+def test_the_requester_cancels(client, alice, bob, charlie, core):
+    sign_in(client, alice)
+    ask(client, "bob")
+    url = reverse("package_cancel_ownership_request", args=["Alice.Core", "bob"])
+    stranger = Client()
+    stranger.force_login(charlie)
+    assert stranger.post(url).status_code == 404
+    assert OwnershipRequest.objects.exists()
+    assert client.post(url).status_code == 302
+    assert not OwnershipRequest.objects.exists()
+    assert answer(bob, "accept").status_code == 404
+    assert owners(core) == {"alice"}
+    assert AuditEvent.objects.filter(kind="package.owner_cancelled").exists()
+
+
+def test_a_collaborator_of_the_owning_organization_cannot_cancel(bob, charlie, contoso):
+    PackageRegistrationFactory(package_id="Contoso.Core", owners=[contoso])
+    admin = sign_in(Client(), bob)
+    ask(admin, "charlie", package_id="Contoso.Core")
+    dave = Client()
+    dave.force_login(User.objects.get(username="dave"))
+    url = reverse("package_cancel_ownership_request", args=["Contoso.Core", "charlie"])
+    assert dave.post(url).status_code == 403
+    assert OwnershipRequest.objects.exists()
+
+
+def test_pending_requests_are_listed_on_manage_packages(client, alice, bob, core):
+    sign_in(client, alice)
+    ask(client, "bob")
+    page = client.get(reverse("packages")).content.decode()
+    assert "bob (pending) as an owner of Alice.Core" in page
+    assert reverse("package_cancel_ownership_request", args=["Alice.Core", "bob"]) in page
+    bob_client = Client()
+    bob_client.force_login(bob)
+    page = bob_client.get(reverse("packages")).content.decode()
+    assert "alice asks you to become an owner of Alice.Core." in page
+    assert reverse("package_ownership_request", args=["Alice.Core", "bob"]) in page
+
+
+def test_an_expired_request_cannot_be_accepted(client, alice, bob, core, settings):
+    sign_in(client, alice)
+    ask(client, "bob")
+    later = timezone.now() + timedelta(days=settings.GALLEY_CONSENT_DAYS, minutes=1)
+    with time_machine.travel(later, tick=False):
+        assert answer(bob, "accept").status_code == 404
+        assert owners(core) == {"alice"}
+        alice_client = Client()
+        alice_client.force_login(alice)
+        assert "(pending)" not in alice_client.get(reverse("packages")).content.decode()
+
+
+def test_removing_an_owner_tells_every_owner(client, alice, bob, core, mailoutbox):
+    core.owners.add(bob)
+    sign_in(client, alice)
+    client.post(reverse("package_remove_owner", args=["Alice.Core", "bob"]))
+    assert owners(core) == {"alice"}
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+    assert "alice removed bob as an owner of Alice.Core." in mailoutbox[0].body
+
+
+def test_nobody_can_be_made_the_sole_owner_of_a_package_without_consent(client, charlie, bob):
+    """The trap the issue describes: charlie adds bob, then leaves bob alone with it."""
+    PackageRegistrationFactory(package_id="Charlie.Trap", owners=[charlie])
+    sign_in(client, charlie)
+    ask(client, "bob", package_id="Charlie.Trap")
+    client.post(reverse("package_remove_owner", args=["Charlie.Trap", "charlie"]))
+    registration = OwnershipRequest.objects.get().registration
+    assert owners(registration) == {"charlie"}
+    assert not bob.packages.exists()
