@@ -8,6 +8,9 @@
 6. Reading the feed (bench/feed.py): a 200-version package's indexes against the
    bare view, search over 10,000 packages, a 10 MB download against nginx.
    `--feed-only` runs just this part, on each database, and prints it.
+7. Bodies as current and hostile clients send them (bench/bodies.py): a chunked
+   200 MiB push, a 5-million-entry zip, fifty slow connections.
+8. The API Keys page with many keys (bench/pages.py).
 
 Sections 1-3 run on SQLite, and with --postgres on PostgreSQL too (a fresh
 database on 127.0.0.1:5432, dropped afterwards). Everything runs on loopback
@@ -34,6 +37,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from bench import bodies as bodies_bench
 from bench import client, nupkgs, report, wrk
 from bench import feed as feed_bench
 from bench import pages as pages_bench
@@ -413,6 +417,7 @@ def main(argv=None) -> int:
             results["memory"] = large_push(sqlite, keys)
             results["storage"] = storage_bench.run(sqlite, keys, say)
             results["pages"] = pages_bench.run(say)
+            results["bodies"] = bodies_bench.run(sqlite, keys, say)
         if args.postgres:
             with postgres_database() as url:
                 postgres = Backend("PostgreSQL", Path(tmp) / "postgres", env_secrets, url)
@@ -427,6 +432,7 @@ def main(argv=None) -> int:
     print(report.console(results))
     print("\n" + storage_bench.markdown(results["storage"]))
     print("\n" + pages_bench.markdown(results["pages"]))
+    print("\n" + bodies_bench.markdown(results["bodies"]))
     if not args.no_write:
         DOCS.parent.mkdir(exist_ok=True)
         # The load-test section below the marker comes from the two-instance
@@ -437,6 +443,7 @@ def main(argv=None) -> int:
             kept = "\n" + KEEP_MARKER + previous.split(KEEP_MARKER, 1)[1]
         storage = "\n" + storage_bench.markdown(results["storage"])
         storage += "\n" + pages_bench.markdown(results["pages"])
+        storage += "\n" + bodies_bench.markdown(results["bodies"])
         DOCS.write_text(report.markdown(results) + storage + kept, encoding="utf-8")
         print(f"\nWritten to {DOCS.relative_to(ROOT)}.")
     return 0
