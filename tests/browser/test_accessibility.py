@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Invitation, Membership, User
 from audit.events import Kind, record
+from packages.models import OwnershipRequest
 from tests.conftest import required
 from tests.factories import PASSWORD, PackageRegistrationFactory, UserFactory, make_key
 from tests.packages.builders import add_version
@@ -40,6 +41,10 @@ SIGNED_IN_PAGES = [
     "/packages/Contoso.Core",
     "/packages/Contoso.Core/1.0.0",
     "/packages/Contoso.Core/Manage",
+    # Consent: an invitation and an ownership request that alice may answer, and
+    # Contoso's page with a pending member.
+    "/account/Organizations/Fabrikam/invitation",
+    "/account/Packages/Bob.Tools/owners/alice/request",
 ]
 
 
@@ -105,6 +110,18 @@ def test_signed_in_pages(bypass_csp_page, axe, browser_locale):
         by=alice, source="holder"
     )
     record(Kind.KEY_CREATED, user=alice, actor=alice, key=key)
+    bob = User.objects.get(username="bob")
+    fabrikam = User.objects.create_organization("Fabrikam", admin=bob)
+    Membership.objects.create(organization=fabrikam, member=alice, accepted=False, invited_by=bob)
+    tools = PackageRegistrationFactory(package_id="Bob.Tools", owners=[bob])
+    OwnershipRequest.objects.create(registration=tools, new_owner=alice, requested_by=bob)
+    Membership.objects.create(
+        organization=contoso, member=UserFactory(username="dave"), accepted=False
+    )
+    # Pending requests listed on Manage packages, both ways.
+    OwnershipRequest.objects.create(
+        registration=package, new_owner=UserFactory(username="erin"), requested_by=alice
+    )
 
     page = bypass_csp_page
     page.goto("/users/account/LogOn?returnUrl=%2F")
