@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 
 from audit.events import Kind, record
 from packages import deletion
-from packages.models import PackageRegistration, PackageVersion
+from packages.models import PackageRegistration, PackageVersion, ReservedPrefix
 
 
 class DeleteForGoodForm(forms.Form):
@@ -130,3 +130,12 @@ class PackageVersionAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return render(request, "admin/packages/packageversion/delete_for_good.html", context)
+
+
+@admin.register(ReservedPrefix)
+class ReservedPrefixAdmin(admin.ModelAdmin):
+    """nuget.org's ID prefix reservation: nobody but the owner may push a new id under it."""
+
+    list_display = ["prefix", "owner", "created"]
+    search_fields = ["prefix", "owner__username"]
+    autocomplete_fields = ["owner"]
