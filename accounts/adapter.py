@@ -1,8 +1,19 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import signup
+
+AT_SIGN_MESSAGE = gettext_lazy("A user name cannot contain @.")
+
+
+def refuse_at_sign(username: str) -> None:
+    """A user name that looks like an e-mail address would let someone register another
+    person's address as a user name, and receive their failed sign-ins in a security log."""
+    if "@" in username:
+        raise ValidationError(AT_SIGN_MESSAGE, code="at_sign")
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -38,3 +49,25 @@ class AccountAdapter(DefaultAccountAdapter):
     def _resetting_password(self) -> bool:
         match = getattr(self.request, "resolver_match", None)
         return bool(match and match.url_name == "account_reset_password")
+
+    def clean_username(self, username: str, shallow: bool = False) -> str:
+        refuse_at_sign(username)
+        return super().clean_username(username, shallow=shallow)
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """Failed sign-ins count per account, not per login string: the user name and
+        the e-mail address of one account share one count (allauth keys it on the
+        string typed, which gives twice the guesses). An unknown login keeps a count
+        of its own string, as allauth does."""
+        from allauth.account.utils import filter_users_by_email
+
+        from accounts.models import User
+
+        login = credentials.get("email", credentials.get("username", "")).lower()
+        if "email" in credentials:
+            accounts = filter_users_by_email(credentials["email"])
+        else:
+            accounts = list(User.objects.filter(username__iexact=login)[:2])
+        if len(accounts) == 1:
+            login = f"account:{accounts[0].pk}"
+        return f"{get_current_site(request).domain}:{login}"

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.adapter import refuse_at_sign
 from accounts.models import Membership, User
 
 
@@ -38,7 +39,7 @@ class OrganizationForm(forms.Form):
     name = forms.CharField(
         label=_("Organization name"),
         max_length=150,
-        validators=[ASCIIUsernameValidator()],
+        validators=[ASCIIUsernameValidator(), refuse_at_sign],
         help_text=_(
             "Letters, digits and . _ - only. Organizations share the namespace of user names."
         ),

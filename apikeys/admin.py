@@ -80,8 +80,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "holder",
         "owner",
         "name",
-        "hint",
-        "hashed_key",
+        "hint_display",
         "scopes",
         "glob_patterns",
         "packages",
@@ -100,6 +99,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # keys are created by their holders, who alone see the secret
+
+    def get_fields(self, request, obj=None):
+        # The hint identifies a key; its stored hash is of no use to a person and is
+        # not shown (readonly_fields lists what there is to see).
+        return self.readonly_fields
+
+    def changelist_view(self, request, extra_context=None):
+        # The changelist's context does not say whether the user may change keys:
+        # the "Revoke leaked keys" link asks here.
+        extra_context = {
+            **(extra_context or {}),
+            "can_revoke_leaked": self.has_change_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("key"), ordering="hint")
     def hint_display(self, key):

@@ -177,6 +177,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.NoStoreForSignedInMiddleware",
     "config.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -184,6 +185,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "config.middleware.StaffTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -431,7 +433,10 @@ GALLEY_INVITATION_DAYS = envint("GALLEY_INVITATION_DAYS", 7, minimum=1)
 # How long an organization's invitation to a member, or a package's ownership
 # request, waits to be accepted (days); then it disappears.
 GALLEY_CONSENT_DAYS = envint("GALLEY_CONSENT_DAYS", 14, minimum=1)
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Authenticator apps, and security keys and passkeys (WebAuthn: allauth's scripts are
+# static files and their settings JSON data blocks, so the CSP needs no exception).
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = GALLEY_SITE_NAME
 USERSESSIONS_TRACK_ACTIVITY = False
 
@@ -462,6 +467,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_SAMESITE = "Lax"
+# No script reads it; Django's own language switch sets it.
+LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 USE_I18N = True
 USE_TZ = True
@@ -502,6 +509,7 @@ GALLEY_HSTS_PRELOAD = envbool("GALLEY_HSTS_PRELOAD", False)
 if GALLEY_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = envbool("GALLEY_SSL_REDIRECT", True)

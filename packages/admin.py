@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -41,11 +43,39 @@ class PackageVersionInline(admin.TabularInline):
 
 @admin.register(PackageRegistration)
 class PackageRegistrationAdmin(admin.ModelAdmin):
+    """Packages, read-only. Owners are added (by a request the new owner accepts) and
+    removed on Manage packages, where a package keeps an owner and each change is
+    audited; packages arrive by push. An edit here would skip both."""
+
     list_display = ["package_id", "created"]
     search_fields = ["package_id", "owners__username"]
-    filter_horizontal = ["owners"]
-    readonly_fields = ["created"]
+    fields = ["package_id", "owner_list", "created"]
+    readonly_fields = fields
     inlines = [PackageVersionInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("owners")
+
+    @admin.display(description=_("owners"))
+    def owner_list(self, registration):
+        owners = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:accounts_user_change", args=[owner.pk]), owner.username)
+                for owner in registration.owners.all()
+            ),
+        )
+        return format_html(
+            '{}<br>{} <a href="{}">{}</a>',
+            owners,
+            _("Owners are added and removed by the package's owners, on Manage packages."),
+            reverse("package_detail", args=[registration.package_id]),
+            _("View the package page"),
+        )
 
     def has_delete_permission(self, request, obj=None):
         # Deleting a registration would drop its versions' rows without their

@@ -63,6 +63,27 @@ def charlie(db):
 
 
 @pytest.fixture
+def dana(db):
+    """Owns packages of her own, unrelated to alice's (the second owner)."""
+    return UserFactory(username="dana")
+
+
+@pytest.fixture
+def fabrikam(dana):
+    """An organization nobody of alice's belongs to, administered by dana."""
+    from accounts.models import User
+
+    return User.objects.create_organization("Fabrikam", admin=dana)
+
+
+@pytest.fixture
+def admin_user(db):
+    """pytest-django's superuser (admin_client signs in as it), with two-factor
+    authentication, which the admin requires of staff."""
+    return UserFactory(username="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
 def csrf_client():
     """A client that enforces CSRF checks, as a browser's requests are checked."""
     return Client(enforce_csrf_checks=True)

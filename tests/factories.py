@@ -25,6 +25,23 @@ class UserFactory(factory.django.DjangoModelFactory):
                 user=user, email=user.email, primary=True, verified=extracted is not False
             )
 
+    @factory.post_generation
+    def two_factor(user, create, extracted, **kwargs):
+        """Staff have two-factor authentication, as the admin requires (pass
+        two_factor=False for one who has not set it up); others have it when asked."""
+        if create and (extracted or (user.is_staff and extracted is not False)):
+            enable_totp(user)
+
+
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+
+
+def enable_totp(user, secret: str = STAFF_TOTP_SECRET):
+    """Turn on TOTP for `user` as the setup page would (the secret is stored encrypted)."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    return TOTP.activate(user, secret)
+
 
 class PackageRegistrationFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -56,11 +56,13 @@ def test_staff_without_change_permission_cannot_revoke(client, alice):
     assert client.get(reverse("admin:apikeys_apikey_revoke_leaked")).status_code == 403
 
 
-def test_the_hash_cannot_be_edited(client, alice):
+def test_the_admin_shows_the_hint_not_the_stored_hash_and_cannot_edit_either(client, alice):
     key, secret = make_key(alice)
     client.force_login(staff("view_apikey", "change_apikey"))
     page = client.get(f"{CHANGELIST}{key.pk}/change/")
-    assert key.hashed_key.encode() in page.content
+    assert page.status_code == 200
+    assert f"{key.hint}…".encode() in page.content
+    assert key.hashed_key.encode() not in page.content
     assert b'name="hashed_key"' not in page.content
     client.post(f"{CHANGELIST}{key.pk}/change/", {"hashed_key": "0" * 64, "name": "hacked"})
     key.refresh_from_db()

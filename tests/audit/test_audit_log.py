@@ -6,7 +6,7 @@ from django.urls import reverse
 from audit.events import client_ip
 from audit.models import AppendOnly, AuditEvent
 from tests.conftest import create_key_on_page, sign_in, totp_code
-from tests.factories import make_key
+from tests.factories import enable_totp, make_key
 from tests.helpers import KEY_RE, push, unlist
 
 pytestmark = pytest.mark.django_db
@@ -137,6 +137,7 @@ def test_staff_read_everything_in_the_admin_but_cannot_change_it(client, alice, 
     AuditEvent.objects.create(kind=Kind.KEY_CREATED, user=alice, key_name="alice-private-key")
     charlie.is_staff = True
     charlie.save()
+    enable_totp(charlie)  # the admin opens only for staff with two-factor authentication
     charlie.user_permissions.add(*Permission.objects.filter(codename__endswith="_auditevent"))
     client.force_login(charlie)
     assert b"alice-private-key" in client.get("/admin/audit/auditevent/").content

@@ -22,7 +22,7 @@ def test_register_confirm_sign_in_and_sign_out(page, mailoutbox):
     page.goto("/users/account/LogOn?returnUrl=%2F")
     page.get_by_label("Login").fill("dana")
     page.locator("#id_password").fill("a-long-enough-passphrase")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
     page.wait_for_url(re.compile(r"/$"))
 
     page.get_by_text("dana", exact=True).click()  # the user menu, top right

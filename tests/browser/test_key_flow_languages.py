@@ -62,7 +62,7 @@ def test_create_copy_reload_regenerate(page, browser_locale):
     page.goto("/users/account/LogOn?returnUrl=%2F")
     page.get_by_label(words["login"]).fill("alice")
     page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name=words["sign_in"]).click()
+    page.get_by_role("button", name=words["sign_in"], exact=True).click()
     page.wait_for_url(re.compile(r"/$"))
 
     page.get_by_text("alice", exact=True).click()
