@@ -8,9 +8,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from tests.factories import make_key
+from tests.helpers import manage, push
 from tests.packages.builders import nupkg
-from tests.packages.test_feed import package_dir  # noqa: F401 - autouse fixture
-from tests.packages.test_publish_api import push
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +23,11 @@ READ_URLS = [
     "/query?q=contoso",
     "/autocomplete?q=contoso",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _a_fresh_feed_in_a_folder_of_the_tests_own(fresh_feed):
+    pass
 
 
 @pytest.fixture(autouse=True)
@@ -180,8 +184,6 @@ def test_a_public_feed_needs_no_credentials(client, settings, package):
 
 
 def test_an_unknown_feed_read_setting_is_refused():
-    from tests.accounts.test_settings import manage
-
     result = manage("check", DJANGO_DEBUG="1", GALLEY_FEED_READ="private")
     assert result.returncode != 0
     assert "GALLEY_FEED_READ must be one of public, authenticated" in result.stderr
