@@ -16,6 +16,17 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from tests.packages.builders import nupkg
 from tests.servers import ROOT
 
+# The environment of a production start-up that passes `check --deploy`.
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "k3y-" + "Zq8vN2xP7rT1wY4uB6mC9dF0gH5jL3s" * 2,
+    "GALLEY_KEY_HASH_SECRET": "h4sh-" + "Pw9eR2tY5uI8oA1sD4fG7hJ0kL3zX6c" * 2,
+    "DJANGO_ALLOWED_HOSTS": "nuget.example.com",
+    "DATABASE_URL": "sqlite:////tmp/galley-check.sqlite3",
+    "GALLEY_TRUSTED_PROXY_COUNT": "1",
+}
+
 # A key as the API Keys page shows it once (GALLEY_KEY_PREFIX "gly_" and 38 characters).
 KEY_RE = re.compile(r"gly_[0-9A-Za-z]{38}")
 

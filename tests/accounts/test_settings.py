@@ -5,19 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import manage
+from tests.helpers import PRODUCTION, manage
 
 ROOT = Path(__file__).resolve().parents[2]
-
-PRODUCTION = {
-    "DJANGO_SETTINGS_MODULE": "config.settings",
-    "DJANGO_DEBUG": "0",
-    "DJANGO_SECRET_KEY": "k3y-" + "Zq8vN2xP7rT1wY4uB6mC9dF0gH5jL3s" * 2,
-    "GALLEY_KEY_HASH_SECRET": "h4sh-" + "Pw9eR2tY5uI8oA1sD4fG7hJ0kL3zX6c" * 2,
-    "DJANGO_ALLOWED_HOSTS": "nuget.example.com",
-    "DATABASE_URL": "sqlite:////tmp/galley-check.sqlite3",
-    "GALLEY_TRUSTED_PROXY_COUNT": "1",
-}
 
 
 def test_deploy_check_is_clean_with_the_documented_production_variables():

@@ -3,9 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from tests.accounts.test_settings import PRODUCTION
 from tests.conftest import sign_in
-from tests.helpers import manage
+from tests.helpers import PRODUCTION, manage
 
 pytestmark = pytest.mark.django_db
 

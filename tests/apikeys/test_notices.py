@@ -8,6 +8,7 @@ from django.urls import reverse
 from apikeys.notices import send_expiry_notices
 from tests.conftest import create_key_on_page, sign_in
 from tests.factories import make_key
+from tests.helpers import KEY_RE
 
 pytestmark = pytest.mark.django_db
 
@@ -114,14 +115,12 @@ def test_the_management_command(alice, mailoutbox, capsys):
 
 
 def test_a_mail_server_failure_does_not_hide_the_new_key(client, alice, settings, caplog):
-    import re
-
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
     sign_in(client, alice)
     response = create_key_on_page(client)
     assert response.status_code == 200
-    secret = re.search(r"gly_[0-9A-Za-z]{38}", response.content.decode()).group(0)
+    secret = KEY_RE.search(response.content.decode()).group(0)
     from apikeys.models import ApiKey
 
     assert ApiKey.objects.find(secret) is not None

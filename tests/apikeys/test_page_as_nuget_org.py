@@ -17,8 +17,6 @@ from tests.factories import PackageRegistrationFactory, make_key
 
 pytestmark = pytest.mark.django_db
 
-KEY_RE = re.compile(r"gly_[0-9A-Za-z]{38}")
-
 
 @pytest.fixture
 def signed_in(client, alice):

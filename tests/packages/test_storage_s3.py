@@ -16,9 +16,8 @@ from packages import feed
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
 from packages.storage import package_storage, unique_name
 from tests.factories import make_key
-from tests.packages.builders import nupkg
-from tests.packages.test_publish_api import push
-from tests.packages.test_push_bodies import push_symbols, snupkg
+from tests.helpers import push, push_symbols
+from tests.packages.builders import nupkg, snupkg
 from tests.s3server import s3_server, s3_storage  # noqa: F401
 from tests.servers import ROOT
 

@@ -2,8 +2,7 @@
 
 import pytest
 
-from tests.accounts.test_settings import PRODUCTION
-from tests.helpers import manage
+from tests.helpers import PRODUCTION, manage
 
 
 @pytest.mark.parametrize(
