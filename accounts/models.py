@@ -40,6 +40,12 @@ class User(AbstractUser):
         _("language"), max_length=10, blank=True, choices=settings.LANGUAGES
     )
 
+    # An organization's contact address (nuget.org asks for one): where its
+    # notices may go once an administrator confirms it by the e-mailed link
+    # (accounts/flows.py). People's addresses are allauth's EmailAddress rows.
+    contact_email = models.EmailField(_("contact e-mail address"), blank=True)
+    contact_email_confirmed = models.BooleanField(_("contact address confirmed"), default=False)
+
     objects = AccountManager()
 
     class Meta(AbstractUser.Meta):
