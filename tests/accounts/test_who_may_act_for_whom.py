@@ -125,8 +125,12 @@ def test_an_organizations_packages_and_name_are_not_listed_to_others(
             assert package_id not in content, url_name
 
 
-def test_members_see_the_member_list_and_administrators_the_keys(client, alice, bob, contoso):
+def test_members_see_the_member_list_and_administrators_the_keys(
+    client, alice, bob, contoso, fabrikam, dana
+):
     make_key(bob, owner=contoso, name="bob-contoso-ci")
+    make_key(dana, owner=fabrikam, name="dana-fabrikam-ci")
+    make_key(bob, name="bob-personal-ci")
     client.force_login(bob)
     page = client.get(reverse("organization", args=["Contoso"])).content.decode()
     assert "alice" in page and "bob" in page
@@ -134,6 +138,8 @@ def test_members_see_the_member_list_and_administrators_the_keys(client, alice, 
     client.force_login(alice)
     keys = client.get(reverse("organization_keys", args=["Contoso"])).content.decode()
     assert "bob-contoso-ci" in keys
+    assert "dana-fabrikam-ci" not in keys and "bob-personal-ci" not in keys
+    assert "dana" not in page
 
 
 # An administrator of one organization cannot change another -----------------------------

@@ -106,9 +106,13 @@ def test_a_body_shorter_than_its_length_is_400_and_stores_nothing(client, alice,
 def test_a_revoked_key_is_refused_before_the_body_is_read(client, alice, package_dir):
     key, secret = make_key(alice)
     key.revoke(by=alice, source="holder")
+    reads = []
 
     class Unreadable(io.BytesIO):
+        # The upload reader turns any read error into "the body was cut off", so a
+        # raised error alone could pass unseen: each attempt is counted.
         def read(self, *args):
+            reads.append(args)
             raise AssertionError("the body was read")
 
     response = client.generic(
@@ -121,6 +125,8 @@ def test_a_revoked_key_is_refused_before_the_body_is_read(client, alice, package
         **{"wsgi.input": Unreadable()},
     )
     assert response.status_code == 403
+    assert response["X-Galley-Reason"] == "revoked"
+    assert reads == []
 
 
 # Status lines any client can print --------------------------------------------------
