@@ -133,9 +133,9 @@ def _seed(folder: Path) -> dict:
         for registration in registrations
     )
 
-    from packages.feed import index_for_search
+    from packages import search
 
-    index_for_search()  # bulk_create skips what a push does
+    search.rebuild()  # bulk_create skips what a push does
     from django.db import connection
 
     if connection.vendor == "postgresql":

@@ -24,7 +24,7 @@ import re
 import threading
 import zipfile
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.base import BaseCache
@@ -44,7 +44,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from packages.models import PackageRegistration, PackageVersion
+from packages import search as search_rows
+from packages.models import PackageRegistration, PackageSearch, PackageVersion
 from packages.nupkg import NuGetVersion, PackageManifest
 from packages.storage import package_storage
 
@@ -131,35 +132,17 @@ def version_files(version: PackageVersion) -> list[str]:
 
 
 def after_push(version: PackageVersion, manifest: PackageManifest) -> None:
-    """What the feed keeps of a version once its push is stored; never fails the push."""
+    """What the feed keeps of a version once its push is stored; never fails the push.
+
+    (Its search rows were written with the version: see packages/search.py.)
+    """
     store_nuspec(version, manifest)
-    try:
-        index_for_search([version.pk])
-    except Exception:  # the version is found by its id until the next re-index
-        log.exception("could not index %s for search", version)
 
 
-# PostgreSQL full-text search reads a stored vector per version (GIN-indexed, see
-# migration 0006): the id's words weigh most, then title and tags, then description.
+# PostgreSQL full-text search reads the vector of each package's search row
+# (packages/search.py, GIN-indexed): the id's words weigh most, then title and
+# tags, then description.
 SEARCH_CONFIG = "english"
-SEARCH_VECTOR_SQL = """
-UPDATE packages_packageversion v SET search_vector =
-    setweight(to_tsvector('english', replace(r.package_id, '.', ' ')), 'A')
-    || setweight(to_tsvector('english', v.title || ' ' || v.tags), 'B')
-    || setweight(to_tsvector('english', v.description), 'C')
-FROM packages_packageregistration r WHERE r.id = v.registration_id
-"""
-
-
-def index_for_search(version_ids: list[int] | None = None) -> None:
-    """Compute the search vectors of these versions (all when None); PostgreSQL only."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        if version_ids is None:
-            cursor.execute(SEARCH_VECTOR_SQL)
-        else:
-            cursor.execute(SEARCH_VECTOR_SQL + " AND v.id = ANY(%s)", [list(version_ids)])
 
 
 def store_nuspec(version: PackageVersion, manifest: PackageManifest) -> None:
@@ -196,8 +179,12 @@ def read_nuspec(version: PackageVersion) -> tuple[object | None, bytes | None]:
 
 
 def sorted_versions(versions) -> list[PackageVersion]:
-    """Versions in NuGet's order, oldest first (1.0.0-beta < 1.0.0 < 1.0.1 < 1.10.0)."""
-    return sorted(versions, key=lambda version: NuGetVersion.parse(version.version))
+    """Versions in NuGet's order, oldest first (1.0.0-beta < 1.0.0 < 1.0.1 < 1.10.0).
+
+    By the version as written: normalising may lengthen it past the 64 characters
+    NuGetVersion.parse accepts ("1-" and 62 letters), never change its order.
+    """
+    return sorted(versions, key=lambda v: NuGetVersion.parse(v.original_version or v.version))
 
 
 def _versions_of(package_id: str, reader) -> tuple[PackageRegistration, list[PackageVersion]]:
@@ -506,45 +493,60 @@ def _number(text, default: int) -> int:
 
 
 def _eligible(params: SearchParameters):
-    """Versions search may show: listed, and within the pre-release and SemVer filters."""
+    """Versions search may show: listed, and within the pre-release, SemVer and
+    package type filters."""
     versions = PackageVersion.objects.filter(listed=True)
     if not params.prerelease:
         versions = versions.filter(is_prerelease=False)
     if not params.semver2:
         versions = versions.filter(is_semver2=False)
     if params.package_type:
-        wanted = Q(package_types__icontains=f" {params.package_type} ")
-        if params.package_type.lower() == "dependency":  # what a package without types is
-            wanted |= Q(package_types="")
-        versions = versions.filter(wanted)
+        versions = versions.filter(_package_type(params.package_type))
     return versions
+
+
+def _package_type(name: str) -> Q:
+    wanted = Q(package_types__icontains=f" {name} ")
+    if name.lower() == "dependency":  # what a package without types is
+        wanted |= Q(package_types="")
+    return wanted
 
 
 def _words(q: str) -> list[str]:
     return [word for word in re.split(r"[^0-9a-z]+", q.lower()) if word]
 
 
-def _matching(params: SearchParameters, reader):
-    """Registrations with a version search may show that match the query, as
-    (the matches, to count them; the matches ranked, to list them). The ranking:
-    the exact id first, then ids that start with the query, then other ids that
-    contain it, then the other matches (by relevance on PostgreSQL), each by downloads.
-
-    Matches are `pk IN (versions that match)`, which the database works out once
-    (a hashed subquery), rather than a subquery per package; downloads and
-    relevance come from one join over the versions, grouped by package.
-    """
-    eligible = _eligible(params)
-    registrations = reader.readable(
-        PackageRegistration.objects.filter(pk__in=eligible.values("registration_id"))
+def _rows(params: SearchParameters, reader):
+    """The search rows (packages/search.py) of the packages this search may show,
+    one per package: its latest listed version for this kind of search (with or
+    without pre-releases and SemVer 2.0.0), which must have the package type
+    asked for, as on nuget.org."""
+    rows = PackageSearch.objects.filter(
+        **{search_rows.kind_flag(params.prerelease, params.semver2): True}
     )
+    if params.package_type:
+        rows = rows.filter(_package_type(params.package_type))
+    if not reader.is_everyone:
+        readable = reader.readable(PackageRegistration.objects.all())
+        rows = rows.filter(registration_id__in=readable.values("pk"))
+    return rows
+
+
+def _matching(params: SearchParameters, reader):
+    """The search rows that match the query, as (the matches, to count them; the
+    matches ranked, to list them). The ranking: the exact id first, then ids that
+    start with the query, then other ids that contain it, then the other matches
+    (by relevance on PostgreSQL), each by downloads.
+
+    One table, one row per package: no grouping of versions by package, and the
+    count reads no more than it must.
+    """
+    rows = _rows(params, reader)
     q = params.q.lower()
     exact = re.fullmatch(r"packageid:(\S+)", q)
     if exact:
-        registrations = registrations.filter(normalized_id=exact.group(1))
-        return registrations, registrations.annotate(
-            tier=Value(3), relevance=Value(0.0), downloads=Value(0)
-        )
+        rows = rows.filter(normalized_id=exact.group(1))
+        return rows, rows.annotate(tier=Value(3), relevance=Value(0.0))
     tier = Case(
         When(normalized_id=q, then=3),
         When(normalized_id__startswith=q, then=2),
@@ -554,67 +556,66 @@ def _matching(params: SearchParameters, reader):
     )
     relevance = Value(0.0)
     if q and connection.vendor == "postgresql":
-        registrations, relevance = _full_text(registrations, eligible, q)
+        rows, relevance = _full_text(rows, q)
     elif q:
         for term in q.split():
-            text = Q(title__icontains=term) | Q(tags__icontains=term)
-            text |= Q(description__icontains=term)
-            registrations = registrations.filter(
+            rows = rows.filter(
                 Q(normalized_id__contains=term)
-                | Q(pk__in=eligible.filter(text).values("registration_id"))
+                | Q(latest__title__icontains=term)
+                | Q(latest__tags__icontains=term)
+                | Q(latest__description__icontains=term)
             )
-    return registrations, registrations.annotate(
-        tier=tier,
-        relevance=relevance,
-        downloads=Coalesce(Sum("versions__download_count"), 0),
-    )
+    return rows, rows.annotate(tier=tier, relevance=relevance)
 
 
-def _full_text(registrations, eligible, q: str):
+def _full_text(rows, q: str):
     """PostgreSQL: every word of the query, as a prefix, in the id, title, tags or
-    description of a version search may show (the stored, GIN-indexed vector);
-    or the query inside the id."""
+    description of the latest version (the row's GIN-indexed vector); or the query
+    inside the id."""
     from django.contrib.postgres.search import SearchQuery, SearchRank
 
     words = _words(q)
     if not words:
-        return registrations.filter(normalized_id__contains=q), Value(0.0)
+        return rows.filter(normalized_id__contains=q), Value(0.0)
     query = SearchQuery(
         " & ".join(f"{word}:*" for word in words), config=SEARCH_CONFIG, search_type="raw"
     )
-    found = eligible.filter(search_vector=query).values("registration_id")
-    registrations = registrations.filter(Q(normalized_id__contains=q) | Q(pk__in=found))
-    relevance = Coalesce(Max(SearchRank(F("versions__search_vector"), query)), Value(0.0))
-    return registrations, relevance
+    rows = rows.filter(Q(normalized_id__contains=q) | Q(search_vector=query))
+    return rows, Coalesce(SearchRank(F("search_vector"), query), Value(0.0))
 
 
 def search(params: SearchParameters, reader, links: Links) -> dict:
     """nuget.org's search answer. Four queries: count, page, its versions, its owners."""
     matches, ranked = _matching(params, reader)
-    total = matches.count()  # without the join and grouping the ranking needs
+    total = matches.count()
     page = list(
-        ranked.order_by("-tier", "-relevance", "-downloads", "normalized_id")[
-            params.skip : params.skip + params.take
-        ]
+        ranked.order_by("-tier", "-relevance", "-downloads", "normalized_id").values_list(
+            "registration_id", "downloads"
+        )[params.skip : params.skip + params.take]
     )
-    by_registration: dict[int, list[PackageVersion]] = {r.pk: [] for r in page}
-    owners: dict[int, list[str]] = {r.pk: [] for r in page}
-    for version in _eligible(params).filter(registration__in=page):
+    by_registration: dict[int, list[PackageVersion]] = {pk: [] for pk, _downloads in page}
+    owners: dict[int, list[str]] = {pk: [] for pk, _downloads in page}
+    # Every version this kind of search shows, whatever its package type (the
+    # type filter is on the latest, as nuget.org's).
+    shown = _eligible(replace(params, package_type=""))
+    for version in shown.filter(registration_id__in=by_registration).select_related("registration"):
         by_registration[version.registration_id].append(version)
-    through = PackageRegistration.owners.through.objects.filter(packageregistration__in=page)
+    through = PackageRegistration.owners.through.objects.filter(
+        packageregistration_id__in=by_registration
+    )
     for registration_id, name in through.values_list("packageregistration_id", "user__username"):
         owners[registration_id].append(name)
     data = []
-    for registration in page:
-        versions = sorted_versions(by_registration[registration.pk])
-        for version in versions:
-            version.registration = registration
-        data.append(_search_result(registration, versions, owners[registration.pk], links))
+    for registration_id, downloads in page:
+        versions = sorted_versions(by_registration[registration_id])
+        if versions:  # else unlisted between the two queries
+            data.append(_search_result(versions, owners[registration_id], downloads, links))
     return {"totalHits": total, "data": data}
 
 
-def _search_result(registration, versions, owners, links: Links) -> dict:
+def _search_result(versions, owners, downloads: int, links: Links) -> dict:
     latest = versions[-1]
+    registration = latest.registration
     types = latest.package_types.split() or ["Dependency"]
     return {
         "@id": links.index(registration.normalized_id),
@@ -631,7 +632,7 @@ def _search_result(registration, versions, owners, links: Links) -> dict:
         "tags": latest.tags.split(),
         "authors": [name.strip() for name in latest.authors.split(",") if name.strip()],
         "owners": sorted(owners),
-        "totalDownloads": registration.downloads,
+        "totalDownloads": downloads,
         "verified": False,
         "packageTypes": [{"name": name} for name in types],
         "versions": [
@@ -643,10 +644,10 @@ def _search_result(registration, versions, owners, links: Links) -> dict:
 
 def autocomplete(params: SearchParameters, reader) -> dict:
     """Package ids that contain the query, ranked as search ranks them."""
-    _matches, registrations = _matching(SearchParameters(**{**params.__dict__, "q": ""}), reader)
+    rows = _rows(params, reader)
     q = params.q.lower()
     if q:
-        registrations = registrations.filter(normalized_id__contains=q).annotate(
+        rows = rows.filter(normalized_id__contains=q).annotate(
             id_tier=Case(
                 When(normalized_id=q, then=3),
                 When(normalized_id__startswith=q, then=2),
@@ -655,10 +656,10 @@ def autocomplete(params: SearchParameters, reader) -> dict:
             )
         )
     else:
-        registrations = registrations.annotate(id_tier=Value(0))
-    total = registrations.count()
-    ids = registrations.order_by("-id_tier", "-downloads", "normalized_id").values_list(
-        "package_id", flat=True
+        rows = rows.annotate(id_tier=Value(0))
+    total = rows.count()
+    ids = rows.order_by("-id_tier", "-downloads", "normalized_id").values_list(
+        "registration__package_id", flat=True
     )[params.skip : params.skip + params.take]
     return {"totalHits": total, "data": list(ids)}
 
@@ -715,9 +716,13 @@ def flush_download_counts(batch: int = 1000) -> int | None:
         return None
     moved = 0
     try:
-        ids = list(PackageVersion.objects.order_by("pk").values_list("pk", flat=True))
+        ids = list(PackageVersion.objects.order_by("pk").values_list("pk", "registration_id"))
+        registration_of = dict(ids)
         for start in range(0, len(ids), batch):
-            keys = {DOWNLOADS_KEY.format(pk): pk for pk in ids[start : start + batch]}
+            keys = {
+                DOWNLOADS_KEY.format(pk): pk for pk, _registration in ids[start : start + batch]
+            }
+            counted = set()
             for key, count in cache.get_many(list(keys)).items():
                 if not count:
                     continue
@@ -728,7 +733,9 @@ def flush_download_counts(batch: int = 1000) -> int | None:
                 PackageVersion.objects.filter(pk=keys[key]).update(
                     download_count=F("download_count") + count
                 )
+                counted.add(registration_of[keys[key]])
                 moved += count
+            search_rows.refresh_downloads(counted)  # the packages' totals, for ranking
     finally:
         cache.delete(_FLUSH_LOCK)
     return moved

@@ -5,6 +5,7 @@ saving it unlists the versions whose box was cleared and relists the others.
 """
 
 from audit.events import Kind, record
+from packages import search
 from packages.models import PackageRegistration, PackageVersion
 
 
@@ -18,6 +19,7 @@ def set_listed(request, version: PackageVersion, listed: bool) -> bool:
     if not changed:
         return False
     version.listed = listed
+    search.refresh([version.registration_id])  # an UPDATE sends no post_save
     record(
         Kind.PACKAGE_RELISTED if listed else Kind.PACKAGE_UNLISTED,
         request=request,

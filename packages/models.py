@@ -107,9 +107,6 @@ class PackageVersion(models.Model):
     is_semver2 = models.BooleanField(_("SemVer 2.0.0"), default=False)
     # Moved here from the cache by the flush_download_counts command.
     download_count = models.PositiveBigIntegerField(_("downloads"), default=0)
-    # PostgreSQL only (packages/feed.py fills it; a GIN index serves search).
-    # Other databases leave it empty and search with substring matches.
-    search_vector = SearchVectorField(null=True, editable=False)
     pushed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -290,3 +287,43 @@ class ReservedPrefix(models.Model):
             raise ValidationError(
                 {"prefix": _("Enter a package id, or the start of one followed by * (Contoso.*).")}
             )
+
+
+class PackageSearch(models.Model):
+    """What search reads of a package: one row per version that is the package's
+    latest listed one for some kind of search (packages/search.py keeps them).
+
+    nuget.org shows a package by its latest version among those a search may
+    show: stable only, or pre-releases too; SemVer 1.0.0 only, or 2.0.0 too. A
+    package whose newest version is stable has one row, serving all four; one
+    with a newer pre-release has two. A package with no listed version has none.
+    """
+
+    registration = models.ForeignKey(
+        PackageRegistration, on_delete=models.CASCADE, related_name="search_rows"
+    )
+    latest = models.ForeignKey(PackageVersion, on_delete=models.CASCADE, related_name="+")
+    # For which searches this is the latest version (prerelease=, semVerLevel=).
+    stable = models.BooleanField(default=False)
+    prerelease = models.BooleanField(default=False)
+    stable_semver2 = models.BooleanField(default=False)
+    prerelease_semver2 = models.BooleanField(default=False)
+    # Copied from the registration and the latest version, so that search ranks
+    # and filters this table alone.
+    normalized_id = models.CharField(max_length=100)
+    package_types = models.CharField(max_length=1000, blank=True)
+    # Every version's downloads, unlisted ones too, as nuget.org's totalDownloads.
+    downloads = models.PositiveBigIntegerField(default=0)
+    # PostgreSQL only (GIN-indexed): the id's words weigh most, then title and
+    # tags, then description. Other databases match substrings of the version.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registration", "latest"], name="one_search_row_per_latest_version"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.normalized_id} (search)"

@@ -1,0 +1,186 @@
+"""The search rows (PackageSearch): what search and autocomplete read.
+
+Search ranks packages, not versions, and shows each by its latest listed version
+for the kind of search asked for (pre-releases or not, SemVer 2.0.0 or not). So
+that a search at 10,000 packages neither groups every matching version by
+package nor works out the latest one, each package keeps a row per version that
+is the latest for some kind of search, with that version's text (as a
+GIN-indexed vector on PostgreSQL) and the package's total downloads.
+
+The rows change with the versions, in the transaction that changes them:
+
+- a version created, saved whole or saved with `listed` (a push, the publish
+  API's unlist and relist, the admin's actions): `post_save` below;
+- a version deleted for good (packages/deletion.py): `post_delete` below;
+- the web page's unlist and relist (packages/listing.py), a conditional UPDATE
+  that sends no signal: it calls `refresh` itself;
+- downloads flushed (feed.flush_download_counts): `refresh_downloads`.
+
+Anything else that writes versions without signals (bulk_create, raw SQL) calls
+`refresh`, or `rebuild()` for everything (`manage.py reindex_search`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import connection, transaction
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from packages.models import PackageRegistration, PackageSearch, PackageVersion
+from packages.nupkg import NuGetVersion
+
+# (prerelease allowed, SemVer 2.0.0 allowed): the PackageSearch flag for it.
+KINDS = {
+    (False, False): "stable",
+    (True, False): "prerelease",
+    (False, True): "stable_semver2",
+    (True, True): "prerelease_semver2",
+}
+# Saving these fields of a version changes what search shows.
+SEARCHED_FIELDS = {"listed", "is_prerelease", "is_semver2", "package_types", "registration"}
+
+# The same weights as the vector of migration packages 0006 had on versions.
+VECTOR_SQL = """
+UPDATE packages_packagesearch s SET search_vector =
+    setweight(to_tsvector('english', replace(r.package_id, '.', ' ')), 'A')
+    || setweight(to_tsvector('english', v.title || ' ' || v.tags), 'B')
+    || setweight(to_tsvector('english', v.description), 'C')
+FROM packages_packageversion v, packages_packageregistration r
+WHERE v.id = s.latest_id AND r.id = s.registration_id
+"""
+
+
+def kind_flag(prerelease: bool, semver2: bool) -> str:
+    return KINDS[(prerelease, semver2)]
+
+
+def _rows_for(registration_id: int, versions: list[tuple]) -> list[PackageSearch]:
+    """The rows of one package from (pk, version as written, version, listed,
+    prerelease, semver2, downloads, package types, lower-cased id) of its versions.
+
+    Sorted by the version as written: normalising may lengthen it past what
+    NuGetVersion.parse accepts ("1-" and 62 letters), never change its order."""
+    downloads = sum(version[6] for version in versions)
+    listed = sorted(
+        (version for version in versions if version[3]),
+        key=lambda version: NuGetVersion.parse(version[1] or version[2]),
+    )
+    rows: dict[int, PackageSearch] = {}
+    for (prerelease, semver2), flag in KINDS.items():
+        shown = [v for v in listed if (prerelease or not v[4]) and (semver2 or not v[5])]
+        if not shown:
+            continue
+        pk, _original, _version, _listed, _pre, _semver2, _downloads, types, lower_id = shown[-1]
+        row = rows.get(pk)
+        if row is None:
+            row = rows[pk] = PackageSearch(
+                registration_id=registration_id,
+                latest_id=pk,
+                normalized_id=lower_id,
+                package_types=types,
+                downloads=downloads,
+            )
+        setattr(row, flag, True)
+    return list(rows.values())
+
+
+def refresh(registration_ids) -> None:
+    """Make the search rows of these packages match their versions now.
+
+    The packages' rows are locked first (PostgreSQL), so that two refreshes of
+    one package follow each other and the second reads what the first wrote.
+    Five queries whatever the number of packages and versions.
+    """
+    ids = sorted(set(registration_ids))
+    if not ids:
+        return
+    with transaction.atomic():
+        ids = list(
+            PackageRegistration.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        _write(PackageVersion.objects.filter(registration_id__in=ids), ids)
+
+
+def rebuild() -> None:
+    """Every package's search rows, from scratch (after a bulk import)."""
+    with transaction.atomic():
+        _write(PackageVersion.objects.all(), None)
+
+
+def _write(versions, ids: list[int] | None) -> None:
+    by_registration = defaultdict(list)
+    for row in versions.order_by().values_list(
+        "registration_id",
+        "pk",
+        "original_version",
+        "version",
+        "listed",
+        "is_prerelease",
+        "is_semver2",
+        "download_count",
+        "package_types",
+        "registration__normalized_id",
+    ):
+        by_registration[row[0]].append(row[1:])
+    rows = [
+        row
+        for registration_id, package_versions in by_registration.items()
+        for row in _rows_for(registration_id, package_versions)
+    ]
+    existing = PackageSearch.objects.all()
+    if ids is not None:
+        existing = existing.filter(registration_id__in=ids)
+    existing.delete()
+    PackageSearch.objects.bulk_create(rows, batch_size=1000)
+    if connection.vendor == "postgresql" and rows:
+        with connection.cursor() as cursor:
+            if ids is None:
+                cursor.execute(VECTOR_SQL)
+            else:
+                cursor.execute(VECTOR_SQL + " AND s.registration_id = ANY(%s)", [ids])
+
+
+def refresh_downloads(registration_ids) -> None:
+    """The packages' total downloads again, after a flush of download counts."""
+    ids = sorted(set(registration_ids))
+    if not ids:
+        return
+    total = (
+        PackageVersion.objects.filter(registration_id=OuterRef("registration_id"))
+        .order_by()
+        .values("registration_id")
+        .annotate(total=Sum("download_count"))
+        .values("total")
+    )
+    with transaction.atomic():
+        list(PackageRegistration.objects.select_for_update().filter(pk__in=ids).values("pk"))
+        PackageSearch.objects.filter(registration_id__in=ids).update(
+            downloads=Coalesce(Subquery(total), 0)
+        )
+
+
+# ------------------------------------------------------------------ signals
+
+
+@receiver(post_save, sender=PackageVersion, dispatch_uid="packages.search.saved")
+def _version_saved(sender, instance, created, update_fields, raw=False, **kwargs):
+    if raw:  # loaddata: rebuild() afterwards
+        return
+    if created or update_fields is None or SEARCHED_FIELDS & set(update_fields):
+        refresh([instance.registration_id])
+
+
+@receiver(post_delete, sender=PackageVersion, dispatch_uid="packages.search.deleted")
+def _version_deleted(sender, instance, origin=None, **kwargs):
+    # A package deleted takes its versions and its search rows with it; writing
+    # rows for it in the middle of that would leave rows pointing at nothing.
+    model = origin.model if isinstance(origin, QuerySet) else type(origin)
+    if model is PackageVersion:
+        refresh([instance.registration_id])
