@@ -77,6 +77,19 @@ def memberships_of(person) -> QuerySet:
     return Membership.objects.accepted().filter(member=person).select_related("organization")
 
 
+def memberships_with_counts(person) -> QuerySet:
+    """The Organizations list: `person`'s memberships, each with its organization's
+    number of (accepted) members and of packages, in one query."""
+    return memberships_of(person).annotate(
+        member_count=Count(
+            "organization__memberships",
+            filter=Q(organization__memberships__accepted=True),
+            distinct=True,
+        ),
+        package_count=Count("organization__packages", distinct=True),
+    )
+
+
 def is_member(person, organization) -> bool:
     """Is `person` (still) a member of `organization` (accounts or their ids)? Asked on
     every request an organization key makes, so that a member who leaves loses its
@@ -226,6 +239,12 @@ def organizations_administered_only_by(person) -> QuerySet:
 def packages_of(accounts) -> QuerySet:
     """The packages that any of `accounts` owns."""
     return PackageRegistration.objects.filter(owners__in=accounts).distinct()
+
+
+def packages_listed_for(accounts) -> QuerySet:
+    """Manage packages: the packages any of `accounts` owns, by id, with their owners
+    and versions (three queries, however many packages)."""
+    return packages_of(accounts).prefetch_related("owners", "versions").order_by("normalized_id")
 
 
 def people_managing(registration) -> QuerySet:

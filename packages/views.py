@@ -1,32 +1,49 @@
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access
-from packages import owners
-from packages.models import PackageVersion
+from packages import feed, owners, page_views
+
+
+def _owner_filter(accounts: list, name: str):
+    """The account picked in the owner filter (?owner=name, any case), or None for all."""
+    return next((a for a in accounts if a.username.lower() == name.strip().lower()), None)
+
+
+def _summarize(registrations, user, managed: set[int]) -> tuple[list, list]:
+    """(published, unlisted), as nuget.org splits them: a package with no listed
+    version is unlisted. Each gets its latest version (the one its page shows),
+    its downloads and whether the user may manage it."""
+    versions = [v for registration in registrations for v in registration.versions.all()]
+    pending = feed.pending_downloads(versions) if versions else {}
+    published, unlisted = [], []
+    for registration in registrations:
+        ordered = page_views._by_version(registration.versions.all())
+        registration.latest = page_views._shown_version(ordered, None) if ordered else None
+        registration.downloads = sum(v.download_count + pending.get(v.pk, 0) for v in ordered)
+        registration.can_manage = access.can_manage(user, registration, managed)
+        is_listed = any(v.listed for v in ordered)
+        (published if is_listed else unlisted).append(registration)
+    return published, unlisted
 
 
 @login_required
 def manage_packages(request):
-    """The user's packages and, grouped, those of their organizations."""
+    """nuget.org's Manage packages: Published and Unlisted, filtered by owner."""
     user = request.user
     accounts, managed = access.acting_for(user)
-    registrations = access.packages_of(accounts).prefetch_related(
-        "owners", Prefetch("versions", queryset=PackageVersion.objects.order_by("-created"))
-    )
-    groups = {account.pk: (account, []) for account in accounts}
-    for registration in registrations:
-        registration.can_manage = access.can_manage(user, registration, managed)
-        for owner in registration.owners.all():
-            if owner.pk in groups:
-                groups[owner.pk][1].append(registration)
+    selected = _owner_filter(accounts, request.GET.get("owner", ""))
+    registrations = access.packages_listed_for([selected] if selected else accounts)
+    published, unlisted = _summarize(list(registrations), user, managed)
     context = {
-        "groups": list(groups.values()),
+        "accounts": accounts,
+        "selected": selected,
+        "published": published,
+        "unlisted": unlisted,
         # Requests the user may answer, and those waiting on their packages.
         "incoming": access.ownership_requests_for(user, managed),
         "outgoing": access.ownership_requests_by(user, managed),

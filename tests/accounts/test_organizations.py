@@ -314,12 +314,13 @@ def test_packages_page_groups_organization_packages(
     client.force_login(bob)
     content = client.get(reverse("packages")).content.decode()
     assert (
-        "Packages of Contoso" in content
-        and "Contoso.Core" in content
+        '<option value="Contoso">Contoso</option>' in content
+        and ">Contoso.Core</a>" in content
         and "Alice.Own" not in content
     )
-    # session, user, memberships, registrations, their owners, their versions,
-    # ownership requests asked of the user, those waiting on their packages
+    # session, user, memberships, registrations, their owners, their versions
+    # (none: no cache read for their downloads), ownership requests asked of
+    # the user, those waiting on their packages
     with django_assert_num_queries(8):
         client.get(reverse("packages"))
     for i in range(10):
