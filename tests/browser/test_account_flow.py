@@ -12,13 +12,17 @@ def test_register_confirm_sign_in_and_sign_out(page, mailoutbox):
     page.locator("#id_password1").fill("a-long-enough-passphrase")
     page.locator("#id_password2").fill("a-long-enough-passphrase")
     page.get_by_role("button", name="Sign Up").click()
-    page.get_by_role("heading", name="Verify Your Email Address").wait_for()
+    # As on nuget.org, a new account is signed in at once and told to confirm its address.
+    page.get_by_text("Confirmation email sent to dana@example.com.").wait_for()
+    page.get_by_text("Successfully signed in as dana.").wait_for()
 
     assert len(mailoutbox) == 1
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mailoutbox[0].body).group(0)
     page.goto(link)
     page.get_by_role("button", name="Confirm").click()
+    page.get_by_text("You have confirmed dana@example.com.").wait_for()
 
+    page.context.clear_cookies()  # a new visit: sign in with the confirmed account
     page.goto("/users/account/LogOn?returnUrl=%2F")
     page.get_by_label("Login").fill("dana")
     page.locator("#id_password").fill("a-long-enough-passphrase")
