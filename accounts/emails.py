@@ -9,9 +9,11 @@ from django.utils import translation
 log = logging.getLogger("galley.mail")
 
 
-def send(user, template: str, context: dict) -> bool:
-    """One e-mail with plain-text and HTML parts from templates/<template>_{subject,message}."""
-    if not user.email or not user.is_active:
+def send(user, template: str, context: dict, to: str | None = None) -> bool:
+    """One e-mail with plain-text and HTML parts from templates/<template>_{subject,message};
+    to `user`, or to the address `to` in `user`'s language."""
+    to = to or user.email
+    if not to or not user.is_active:
         return False
     context = {"user": user, "site_name": settings.GALLEY_SITE_NAME, **context}
     # In the language the user chose, whatever language the request that
@@ -24,7 +26,7 @@ def send(user, template: str, context: dict) -> bool:
         body = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body=body, to=[user.email]
+        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body=body, to=[to]
     )
     message.attach_alternative(html, "text/html")
     try:
@@ -35,6 +37,17 @@ def send(user, template: str, context: dict) -> bool:
         log.exception("could not send the e-mail %s to user %s", template, user.pk)
         return False
     return True
+
+
+def send_contact_confirmation(organization, link: str, actor, expire_days: int) -> bool:
+    """To an organization's new contact address, in the language of the administrator
+    who set it: the link that confirms it."""
+    return send(
+        actor,
+        "accounts/email/organization_contact_confirmation",
+        {"organization": organization, "link": link, "actor": actor, "expire_days": expire_days},
+        to=organization.contact_email,
+    )
 
 
 def send_removed_from_organization(user, organization) -> bool:

@@ -5,7 +5,11 @@ always keeps an administrator is enforced under a lock on its memberships,
 so two administrators demoting each other at once cannot leave it without one.
 """
 
+from datetime import timedelta
+
+from allauth.account import app_settings as account_settings
 from django.contrib.auth import logout
+from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -57,7 +61,7 @@ def delete_account(request) -> list[str]:
 # Organizations ----------------------------------------------------------------------
 
 
-def create(request, name: str) -> User:
+def create(request, name: str, contact_email: str = "") -> User:
     organization = User.objects.create_organization(name, admin=request.user)
     record(
         Kind.ORGANIZATION_CREATED,
@@ -65,6 +69,8 @@ def create(request, name: str) -> User:
         user=request.user,
         organization=organization.username,
     )
+    if contact_email:
+        set_contact_email(request, organization, contact_email)
     return organization
 
 
@@ -200,3 +206,56 @@ def remove_member(request, membership: Membership) -> None:
     _tell_administrators(request, membership, emails.MEMBER_REMOVED, member=False)
     if membership.member != request.user:
         emails.send_removed_from_organization(membership.member, organization)
+
+
+# An organization's contact address --------------------------------------------------
+
+# A confirmation link is signed (SECRET_KEY, this salt), expires as allauth's do,
+# and works once: it names the address it confirms, and confirming an address that
+# is confirmed already (or has changed since) is refused.
+CONTACT_SALT = "galley.organization-contact-email"
+
+
+def contact_link_days() -> int:
+    return account_settings.EMAIL_CONFIRMATION_EXPIRE_DAYS
+
+
+def set_contact_email(request, organization: User, address: str) -> bool:
+    """Set the contact address of `organization` (unconfirmed until an administrator
+    follows the e-mailed link), or send the link again for the same unconfirmed
+    address. False when there is nothing to confirm (the same, confirmed address)."""
+    if address.lower() != organization.contact_email.lower():
+        User.objects.filter(pk=organization.pk).update(
+            contact_email=address, contact_email_confirmed=False
+        )
+        organization.contact_email, organization.contact_email_confirmed = address, False
+    elif organization.contact_email_confirmed:
+        return False
+    token = signing.dumps([organization.pk, address.lower()], salt=CONTACT_SALT, compress=True)
+    link = request.build_absolute_uri(
+        reverse("organization_confirm_email", args=[organization.username, token])
+    )
+    emails.send_contact_confirmation(organization, link, request.user, contact_link_days())
+    return True
+
+
+def confirm_contact_email(organization: User, token: str) -> None:
+    """Confirm the address the link was sent to, once; OrganizationError otherwise."""
+    try:
+        pk, address = signing.loads(
+            token, salt=CONTACT_SALT, max_age=timedelta(days=contact_link_days())
+        )
+    except signing.SignatureExpired:
+        raise OrganizationError(
+            _("This confirmation link has expired. Send a new one from the organization's page.")
+        ) from None
+    except (signing.BadSignature, ValueError, TypeError):
+        raise OrganizationError(_("This confirmation link is not valid.")) from None
+    confirmed = pk == organization.pk and User.objects.filter(
+        pk=organization.pk, contact_email__iexact=address, contact_email_confirmed=False
+    ).update(contact_email_confirmed=True)
+    if not confirmed:
+        raise OrganizationError(
+            _("This confirmation link was used already, or the address has changed since.")
+        )
+    organization.contact_email_confirmed = True

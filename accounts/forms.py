@@ -45,6 +45,12 @@ class OrganizationForm(forms.Form):
         ),
     )
 
+    contact_email = forms.EmailField(
+        label=_("Contact e-mail address"),
+        required=False,
+        help_text=_("Where the organization can be reached. It is confirmed by a link sent there."),
+    )
+
     def clean_name(self):
         name = self.cleaned_data["name"]
         if User.objects.filter(username__iexact=name).exists():
@@ -61,6 +67,10 @@ class AddMemberForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.COLLABORATOR
     )
+
+
+class ContactEmailForm(forms.Form):
+    contact_email = forms.EmailField(label=_("Contact e-mail address"))
 
 
 class RoleForm(forms.Form):

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -18,6 +17,7 @@ from accounts import flows as account_flows
 from accounts.forms import (
     AcceptInvitationForm,
     AddMemberForm,
+    ContactEmailForm,
     DeleteAccountForm,
     NotificationsForm,
     OrganizationForm,
@@ -144,7 +144,9 @@ def organizations(request):
         form.add_error(None, _("Confirm your e-mail address before creating an organization."))
     if request.method == "POST" and form.is_valid():
         try:
-            organization = account_flows.create(request, form.cleaned_data["name"])
+            organization = account_flows.create(
+                request, form.cleaned_data["name"], form.cleaned_data["contact_email"]
+            )
         except IntegrityError:  # taken by another request a moment ago
             form.add_error("name", _("This name is taken."))
         else:
@@ -153,11 +155,7 @@ def organizations(request):
                 _("The organization %(name)s was created.") % {"name": organization.username},
             )
             return redirect("organization", name=organization.username)
-    memberships = access.memberships_of(request.user).annotate(
-        member_count=Count(
-            "organization__memberships", filter=Q(organization__memberships__accepted=True)
-        )
-    )
+    memberships = access.memberships_with_counts(request.user)
     return render(
         request,
         "accounts/organizations.html",
@@ -184,9 +182,57 @@ def organization(request, name):
             "members": members,
             "invited": access.invited_to(membership.organization),
             "add_form": AddMemberForm(),
+            "contact_form": ContactEmailForm(
+                initial={"contact_email": membership.organization.contact_email}
+            ),
             "roles": Membership.Role.choices,
         },
     )
+
+
+@login_required
+@require_POST
+def organization_email(request, name):
+    """An administrator sets the contact address, or has its link sent again."""
+    membership = _admin_membership(request, name)
+    form = ContactEmailForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["contact_email"][0])
+    elif account_flows.set_contact_email(
+        request, membership.organization, form.cleaned_data["contact_email"]
+    ):
+        messages.success(
+            request,
+            _("A confirmation link was sent to %(email)s.")
+            % {"email": membership.organization.contact_email},
+        )
+    else:
+        messages.info(request, _("This address is confirmed already."))
+    return _back_to(membership)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_confirm_email(request, name, token):
+    """The e-mailed link: an administrator confirms the contact address (GET asks,
+    POST confirms, so that a mail scanner following links confirms nothing)."""
+    membership = _admin_membership(request, name)
+    organization = membership.organization
+    if request.method == "GET":
+        return render(
+            request, "accounts/organization_confirm_email.html", {"organization": organization}
+        )
+    try:
+        account_flows.confirm_contact_email(organization, token)
+    except account_flows.OrganizationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("The contact address %(email)s of %(name)s is confirmed.")
+            % {"email": organization.contact_email, "name": organization.username},
+        )
+    return _back_to(membership)
 
 
 def _back_to(membership):
