@@ -32,6 +32,7 @@ SIGNED_IN_PAGES = [
     "/account/apikeys",
     "/account/trustedpublishing",
     "/account/Packages",
+    "/account/Packages?owner=Contoso",
     "/account/Organizations",
     "/account/Organizations/Contoso",
     "/account/Organizations/Contoso/keys",
@@ -97,6 +98,18 @@ def test_public_pages(bypass_csp_page, axe, browser_locale):
     assert not any(failures.values()), json.dumps(failures, indent=2)
 
 
+def contact_confirmation_link(organization, address: str) -> str:
+    """The path an administrator follows from the contact address's e-mail."""
+    from django.core import signing
+    from django.urls import reverse
+
+    from accounts import flows
+
+    User.objects.filter(pk=organization.pk).update(contact_email=address)
+    token = signing.dumps([organization.pk, address], salt=flows.CONTACT_SALT, compress=True)
+    return reverse("organization_confirm_email", args=[organization.username, token])
+
+
 def test_signed_in_pages(bypass_csp_page, axe, browser_locale):
     alice = UserFactory(username="alice")
     contoso = User.objects.create_organization("Contoso", admin=alice)
@@ -130,6 +143,24 @@ def test_signed_in_pages(bypass_csp_page, axe, browser_locale):
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(re.compile(r"/$"))
     failures = {url: audit(page, url, browser_locale) for url in SIGNED_IN_PAGES}
+    # Confirming Contoso's contact address (the e-mailed link) and the page that
+    # shows it unconfirmed, with the Remove confirmation open.
+    confirm_url = contact_confirmation_link(contoso, "ops@contoso.example")
+    failures[confirm_url] = audit(page, confirm_url, browser_locale)
+    page.goto("/account/Organizations/Contoso")
+    page.locator("#member-bob details.action > summary").click()
+    page.add_script_tag(path=str(AXE))
+    opened = page.evaluate(
+        "async () => (await axe.run(document)).violations.filter(v => ['serious','critical'].includes(v.impact)).map(v => v.id)"
+    )
+    RESULTS.append(
+        {
+            "url": "/account/Organizations/Contoso (Remove open)",
+            "language": browser_locale,
+            "violations": opened,
+        }
+    )
+    failures["remove open"] = opened
     # The page with a freshly created key shown once.
     page.goto("/account/apikeys")
     page.locator(".create-section > summary").click()  # closed when keys exist
