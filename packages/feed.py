@@ -584,21 +584,49 @@ def _full_text(rows, q: str):
     return rows, Coalesce(SearchRank(F("search_vector"), query), Value(0.0))
 
 
+# What a search answer shows of each version (dependencies and the rest stay behind).
+_RESULT_FIELDS = [
+    "registration__package_id",
+    "registration__normalized_id",
+    "version",
+    "original_version",
+    "normalized_version",
+    "download_count",
+    "description",
+    "summary",
+    "title",
+    "icon_url",
+    "license_url",
+    "project_url",
+    "tags",
+    "authors",
+    "package_types",
+]
+
+
 def search(params: SearchParameters, reader, links: Links) -> dict:
-    """nuget.org's search answer. Four queries: count, page, its versions, its owners."""
+    """nuget.org's search answer. Four queries: the page of packages, their
+    versions, their owners, and the count (not needed when the page is the last)."""
     matches, ranked = _matching(params, reader)
-    total = matches.count()
     page = list(
         ranked.order_by("-tier", "-relevance", "-downloads", "normalized_id").values_list(
             "registration_id", "downloads"
         )[params.skip : params.skip + params.take]
     )
+    if 0 < len(page) < params.take or (not page and not params.skip):
+        total = params.skip + len(page)
+    else:
+        total = matches.count()
     by_registration: dict[int, list[PackageVersion]] = {pk: [] for pk, _downloads in page}
     owners: dict[int, list[str]] = {pk: [] for pk, _downloads in page}
     # Every version this kind of search shows, whatever its package type (the
     # type filter is on the latest, as nuget.org's).
     shown = _eligible(replace(params, package_type=""))
-    for version in shown.filter(registration_id__in=by_registration).select_related("registration"):
+    for version in (
+        shown.filter(registration_id__in=by_registration)
+        .select_related("registration")
+        .only(*_RESULT_FIELDS)
+    ):
         by_registration[version.registration_id].append(version)
     through = PackageRegistration.owners.through.objects.filter(
         packageregistration_id__in=by_registration
