@@ -17,7 +17,7 @@ from tests.factories import PackageRegistrationFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 ADMIN_TEXT = "An administrator can manage the organization's memberships and its packages."
-COLLABORATOR_TEXT = "A collaborator can manage the organization's packages but not its memberships."
+COLLABORATOR_TEXT = "A collaborator can push and unlist the organization's packages but cannot manage its memberships or its packages' owners."
 
 
 @pytest.fixture
