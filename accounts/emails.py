@@ -54,7 +54,7 @@ def send_removed_from_organization(user, organization) -> bool:
     return send(user, "accounts/email/removed_from_organization", {"organization": organization})
 
 
-# Consent and the changes it leads to (accounts/flows.py, packages/owners.py) ----------
+# Consent and the changes it leads to (accounts/flows.py, packages/flows/owners.py) ----------
 
 # What changed, for the templates, which word it in the recipient's language.
 MEMBER_ADDED = "added"

@@ -1,6 +1,6 @@
 """Readable words for the rule codes that refusals record in the audit trail.
 
-The trail keeps the stable code (apikeys/scopes.py, packages/publish.py,
+The trail keeps the stable code (apikeys/scopes.py, packages/flows/publish.py,
 trustedpublishing/); people reading their security log get a sentence. An
 unknown code (a rule added later) is shown as it is rather than hidden.
 """

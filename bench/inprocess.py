@@ -110,7 +110,7 @@ def _authenticate_call(secret: str):
     """
     from django.test import RequestFactory
 
-    from packages import publish
+    from packages.flows import publish
 
     first = next(iter(inspect.signature(publish.authenticate).parameters))
     if first != "request":

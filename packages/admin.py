@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from audit.events import Kind, record
-from packages import deletion
+from packages.flows import deletion
 from packages.models import PackageRegistration, PackageVersion, ReservedPrefix
 
 

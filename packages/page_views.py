@@ -14,7 +14,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts import access
-from packages import feed, listing
+from packages import feed
+from packages.flows import listing
 from packages.models import PackageRegistration
 from packages.nupkg import NuGetVersion
 

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from apikeys.scopes import Refusal
 from audit.events import Kind, record
-from packages import publish
+from packages.flows import publish
 from packages.responses import answer, plain_ascii
 from packages.uploads import received_package
 

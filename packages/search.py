@@ -11,8 +11,8 @@ The rows change with the versions, in the transaction that changes them:
 
 - a version created, saved whole or saved with `listed` (a push, the publish
   API's unlist and relist, the admin's actions): `post_save` below;
-- a version deleted for good (packages/deletion.py): `post_delete` below;
-- the web page's unlist and relist (packages/listing.py), a conditional UPDATE
+- a version deleted for good (packages/flows/deletion.py): `post_delete` below;
+- the web page's unlist and relist (packages/flows/listing.py), a conditional UPDATE
   that sends no signal: it calls `refresh` itself;
 - downloads flushed (feed.flush_download_counts): `refresh_downloads`.
 

@@ -6,7 +6,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access
-from packages import feed, owners, page_views
+from packages import feed, page_views
+from packages.flows import owners
 
 
 def _owner_filter(accounts: list, name: str):

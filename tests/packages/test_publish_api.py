@@ -391,7 +391,7 @@ def test_a_push_racing_another_for_a_new_id_gets_409_and_leaves_nothing(
     client, alice, package_dir, monkeypatch
 ):
     """The other push created the package between our lookup and our insert."""
-    from packages import publish
+    from packages.flows import publish
 
     _, secret = make_key(alice)
     PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice])
@@ -413,7 +413,7 @@ def test_a_push_racing_another_for_a_new_id_gets_409_and_leaves_nothing(
 def test_a_push_racing_another_for_the_same_version_gets_409(
     client, alice, package_dir, monkeypatch
 ):
-    from packages import publish
+    from packages.flows import publish
 
     _, secret = make_key(alice)
     assert push(client, secret).status_code == 201

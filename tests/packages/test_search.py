@@ -169,7 +169,7 @@ def test_unlisting_and_relisting_on_the_manage_page_and_in_the_admin(client, ali
 def test_deleting_for_good_removes_a_version_from_search(client, secret, alice):
     from django.test import RequestFactory
 
-    from packages.deletion import delete_version
+    from packages.flows.deletion import delete_version
 
     pushed(client, secret, "Contoso.Core", "1.0.0")
     pushed(client, secret, "Contoso.Core", "2.0.0")

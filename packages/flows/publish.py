@@ -118,7 +118,7 @@ def push(request, key: ApiKey, upload) -> PackageVersion | Refusal:
     version = _store(key, manifest, registration, upload)
     if isinstance(version, Refusal):
         return replace(version, package_id=manifest.id)
-    feed.after_push(version, manifest)  # the nuspec and search; never fails the push
+    feed.after_push(version, manifest)  # the .nuspec beside it; never fails the push
     log.info("pushed %s %s with key %s…", manifest.id, version.version, key.hint)
     record(
         Kind.PACKAGE_PUSHED,
