@@ -72,10 +72,11 @@ class ApiKeyQuerySet(models.QuerySet):
         """
         if not tokens.is_well_formed(secret, settings.GALLEY_KEY_PREFIX):
             return None
-        # The hash is unique: no ORDER BY or LIMIT is needed, so none is compiled.
-        # The holder and the package owner come in the same query: every request
-        # checks that both are still active (apikeys/scopes.py key_refusal).
-        found = self.select_related("holder", "owner").filter(hashed_key=_hash(secret))
+        # The hash is unique: no ORDER BY (the model's default ordering is cleared)
+        # or LIMIT is needed, so none is compiled; compiling is most of what the
+        # lookup costs. The holder and the package owner come in the same query:
+        # every request checks that both are still active (apikeys/scopes.py).
+        found = self.select_related("holder", "owner").filter(hashed_key=_hash(secret)).order_by()
         return next(iter(found), None)
 
     @method_decorator(sensitive_variables("secrets", "secret", "hashes"))
