@@ -1,4 +1,4 @@
-"""A plain HTTP client on loopback: one connection per request, as gunicorn's sync workers close it."""
+"""A plain HTTP client on loopback: one connection per request, closed after the answer."""
 
 import http.client
 import os

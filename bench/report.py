@@ -86,7 +86,7 @@ def tables(results: dict) -> list[Table]:
     http = first["http"]
     http_table = Table(
         "2. Refused push over HTTP",
-        f"Requests per second from wrk (-t2 -c8) against gunicorn with 2 sync workers and "
+        f"Requests per second from wrk (-t2 -c8) against gunicorn with 2 threaded workers (config/gunicorn.py) and "
         "production settings; the ratio is against /bench/select, a bare view behind the same "
         "middleware that runs one indexed SELECT and returns a tiny response. Each kind of "
         f"request gets {results['duration']} s in all, as {http['rounds']} rounds of "
@@ -160,7 +160,7 @@ def tables(results: dict) -> list[Table]:
     size_mib = memory["package_bytes"] / (1024 * 1024)
     memory_table = Table(
         "4. Memory of a worker receiving a large package",
-        "One gunicorn sync worker (SQLite) receives a package whose content is 200 MiB of random "
+        "One gunicorn worker (SQLite, threaded as in production) receives a package whose content is 200 MiB of random "
         "bytes (size limit raised to 300 MiB, worker timeout 120 s), streamed by the client from "
         "a file. The worker's resident memory (VmRSS) is read "
         "at idle after a warm-up push, then every 20 ms during the push; VmHWM is the kernel's "
@@ -201,7 +201,7 @@ def feed_tables(results: dict) -> list[Table]:
     first = backends[0]["feed"]
     index_table = Table(
         "Reading the feed: indexes of a package with 200 versions",
-        "Requests per second under wrk (2 threads, 8 connections) against 2 gunicorn sync "
+        "Requests per second under wrk (2 threads, 8 connections) against 2 gunicorn threaded "
         "workers, in rounds that take turns with the bare one-SELECT view. The registration "
         f"index lists {first['indexes']['versions_listed']} versions in linked pages (over 128, "
         "as nuget.org); the versions index lists them all.",
