@@ -115,7 +115,22 @@ def add_member(request, organization: User, username: str, role: str) -> Members
 
 
 def accept_invitation(request, invitation: Membership) -> None:
-    """The invited person accepts: from now on they are a member, in the role offered."""
+    """The invited person accepts: from now on they are a member, in the role offered.
+
+    The offer stands only while whoever made it still administers the organization.
+    """
+    inviter = invitation.invited_by
+    if (
+        inviter is not None
+        and not access.administrators_of(invitation.organization).filter(pk=inviter.pk).exists()
+    ):
+        Membership.objects.pending().filter(pk=invitation.pk).delete()
+        raise OrganizationError(
+            _(
+                "Whoever invited you no longer administers %(organization)s: the invitation was withdrawn."
+            )
+            % {"organization": invitation.organization.username}
+        )
     updated = (
         Membership.objects.pending()
         .filter(pk=invitation.pk)

@@ -48,6 +48,7 @@ def key_refusal(key: ApiKey, now=None) -> Refusal | None:
         return Refusal(
             "expired", _("The API key expired on %(date)s.") % {"date": _date(key.expires)}
         )
+    key.load_accounts()
     if not key.holder.is_active:
         return Refusal("holder_inactive", _("The account that holds this API key is deactivated."))
     if not key.owner.is_active:

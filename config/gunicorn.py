@@ -11,7 +11,7 @@ import os
 
 def _whole_number(name: str, default: int, minimum: int = 1) -> int:
     value = os.environ.get(name) or str(default)
-    if not value.isdigit() or int(value) < minimum:
+    if not (value.isascii() and value.isdigit()) or int(value) < minimum:
         raise SystemExit(f"Galley: {name} must be a whole number of at least {minimum}.")
     return int(value)
 

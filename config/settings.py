@@ -49,7 +49,7 @@ def envint(name: str, default: int, *, minimum: int | None = None) -> int:
 
 def envint_item(name: str, value: str) -> int:
     """One positive whole number from a comma-separated variable."""
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise ImproperlyConfigured(f"{name} must list positive whole numbers, not {value!r}")
     return int(value)
 

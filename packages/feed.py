@@ -480,7 +480,7 @@ class SearchParameters:
             skip=min(max(_number(params.get("skip"), 0), 0), MAX_SKIP),
             take=min(max(_number(params.get("take"), DEFAULT_TAKE), 0), MAX_TAKE),
             prerelease=params.get("prerelease", "").lower() == "true",
-            semver2=semver.split(".")[0].isdigit() and int(semver.split(".")[0]) >= 2,
+            semver2=_number(semver.split(".")[0], 0) >= 2,
             package_type=params.get("packageType", "").strip()[:100],
         )
 

@@ -18,6 +18,7 @@ from packages import feed
 from packages.flows import listing
 from packages.models import PackageRegistration
 from packages.nupkg import NuGetVersion
+from packages.readers import Reader
 
 
 def _feed_is_private() -> bool:
@@ -133,6 +134,10 @@ def package_detail(request, package_id, version=None):
         PackageRegistration.objects.prefetch_related("owners", "versions"),
         normalized_id=package_id.lower(),
     )
+    if _feed_is_private() and not Reader(user=request.user).can_read(registration):
+        # The same rule as the feed's: on a private feed, a package its reader may
+        # not read does not exist for them.
+        raise Http404
     mine = access.owner_ids(request.user)
     is_owner = any(owner.pk in mine for owner in registration.owners.all())
     every_version = _by_version(registration.versions.all())
@@ -180,8 +185,11 @@ def manage_listing(request, package_id):
     """nuget.org's per-package Manage page: a "Listed" box for each version."""
     registration = access.managed_package(request.user, package_id)
     if request.method == "POST":
-        listed = {int(pk) for pk in request.POST.getlist("listed") if pk.isdigit()}
-        changed = listing.apply_listing(request, registration, listed)
+        listed, shown = (
+            {int(pk) for pk in request.POST.getlist(name) if pk.isascii() and pk.isdigit()}
+            for name in ("listed", "shown")
+        )
+        changed = listing.apply_listing(request, registration, listed, shown)
         messages.success(
             request,
             ngettext(

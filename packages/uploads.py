@@ -59,7 +59,7 @@ def _body_stream(request):
     """The body as a stream and the length it declares (None: read to the end)."""
     length = request.headers.get("Content-Length")
     if length is not None:
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):
             raise _Refused("bad_request", _("The Content-Length header is not a number."), 400)
         return request, int(length)
     if request.environ.get("wsgi.input_terminated"):

@@ -33,11 +33,13 @@ def set_listed(request, version: PackageVersion, listed: bool) -> bool:
 
 
 def apply_listing(
-    request, registration: PackageRegistration, listed_pks: set[int]
+    request, registration: PackageRegistration, listed_pks: set[int], shown_pks: set[int]
 ) -> list[PackageVersion]:
-    """Make exactly the versions in `listed_pks` listed; returns the versions changed."""
+    """Of the versions the page showed (`shown_pks`), make exactly those in `listed_pks`
+    listed; returns the versions changed. A version pushed after the page was opened
+    is left as it is."""
     changed = []
-    for version in registration.versions.all():
+    for version in registration.versions.filter(pk__in=shown_pks):
         version.registration = registration  # for the audit record, without a query
         if set_listed(request, version, listed=version.pk in listed_pks):
             changed.append(version)

@@ -66,9 +66,18 @@ def accept(request, ownership: OwnershipRequest) -> None:
     """The invited account becomes an owner (asked by access.ownership_request_for)."""
     registration = ownership.registration
     with transaction.atomic():
+        # The offer stands only while whoever made it may still manage the package.
+        requester = ownership.requested_by
+        still_offered = requester is not None and access.can_manage(requester, registration)
         if not OwnershipRequest.objects.pending().filter(pk=ownership.pk).delete()[0]:
             raise OwnershipError(_("This ownership request is no longer open."))
-        registration.owners.add(ownership.new_owner)
+        if still_offered:
+            registration.owners.add(ownership.new_owner)
+    if not still_offered:  # the request is gone; nothing was granted
+        raise OwnershipError(
+            _("Whoever asked can no longer manage %(id)s: the request was withdrawn.")
+            % {"id": registration.package_id}
+        )
     record(
         Kind.PACKAGE_OWNER_ADDED,
         request=request,

@@ -118,6 +118,22 @@ def test_accepting_makes_a_member_and_tells_the_administrators(
     assert AuditEvent.objects.filter(kind="org.member_added", user=bob).exists()
 
 
+def test_an_invitation_whose_inviter_is_no_longer_an_administrator_is_withdrawn(
+    client, alice, bob, charlie, contoso
+):
+    """The offer stands only while whoever made it still administers the organization."""
+    sign_in(client, alice)
+    invite(client, role="admin")
+    Membership.objects.create(organization=contoso, member=charlie, role=Membership.Role.ADMIN)
+    Membership.objects.filter(organization=contoso, member=alice).update(
+        role=Membership.Role.COLLABORATOR
+    )
+    bob_client = sign_in(Client(), bob)
+    bob_client.post(reverse("organization_invitation", args=["Contoso"]), {"answer": "accept"})
+    assert not Membership.objects.filter(member=bob).exists()
+    assert not access.is_member(bob, contoso)
+
+
 def test_declining_makes_the_invitation_disappear(client, alice, bob, contoso):
     sign_in(client, alice)
     invite(client)

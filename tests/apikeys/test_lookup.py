@@ -99,3 +99,33 @@ def test_regenerate_respects_a_shortened_longest_life(alice, settings):
     key.regenerate()
     key.refresh_from_db()
     assert key.expires - timezone.now() <= timedelta(days=90)
+
+
+def test_the_raw_lookup_loads_every_field_as_the_orm_does(alice):
+    """find() reads the key with a fixed SQL statement (Manager.raw): each field must come
+    back with the same value and Python type as through the ORM."""
+    from django.test.utils import CaptureQueriesContext
+
+    key, secret = make_key(alice, scopes=["package:push", "package:unlist"])
+    key.revoke(by=alice, source="holder")
+    orm = ApiKey.objects.get(pk=key.pk)
+    from django.db import connection
+
+    with CaptureQueriesContext(connection) as queries:
+        raw = ApiKey.objects.find(secret)
+    assert len(queries) == 1 and "ORDER BY" not in queries[0]["sql"]
+    for field in ApiKey._meta.concrete_fields:
+        mine, theirs = getattr(raw, field.attname), getattr(orm, field.attname)
+        assert (mine, type(mine)) == (theirs, type(theirs)), field.name
+
+
+def test_a_usable_key_loads_its_holder_and_owner_in_one_more_query(
+    alice, django_assert_num_queries
+):
+    from apikeys.scopes import key_refusal
+
+    _key, secret = make_key(alice)
+    key = ApiKey.objects.find(secret)
+    with django_assert_num_queries(1):  # the holder, who is also the package owner
+        assert key_refusal(key) is None
+    assert key.holder == alice and key.owner is key.holder

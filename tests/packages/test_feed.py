@@ -482,6 +482,8 @@ def test_skip_and_take_are_capped_and_long_queries_refused(client, secret):
     assert long.status_code == 400 and "longer than 256" in long.json()["error"]
     assert client.get("/autocomplete", {"q": "a" * 257}).status_code == 400
     assert client.get("/query", {"q": "a" * 256}).status_code == 200
+    # A digit str.isdigit() accepts but int() does not: a default, not a 500.
+    assert client.get("/query", {"semVerLevel": "\u00b2.0.0"}).status_code == 200
 
 
 def test_autocomplete_lists_ids_ranked_like_search(client, secret):

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from accounts.models import Membership, User
 from audit.models import AuditEvent
+from packages.models import PackageVersion
 from tests.factories import PackageRegistrationFactory
 from tests.packages.builders import add_version
 
@@ -31,7 +32,26 @@ def versions(contoso):
 
 
 def save(client, *listed):
-    return client.post(URL, {"listed": [str(version.pk) for version in listed]})
+    """Submit the page as a browser would: every shown version, the ticked ones listed."""
+    shown = PackageVersion.objects.filter(registration__normalized_id="contoso.core")
+    return client.post(
+        URL,
+        {
+            "shown": [str(pk) for pk in shown.values_list("pk", flat=True)],
+            "listed": [str(version.pk) for version in listed],
+        },
+    )
+
+
+def test_a_version_pushed_after_the_page_was_opened_is_left_as_it_is(client, alice, versions):
+    client.force_login(alice)
+    shown = [str(version.pk) for version in versions.values()]
+    newer = add_version(versions["1.0.0"].registration, "4.0.0")  # CI pushes meanwhile
+    client.post(URL, {"shown": shown, "listed": [str(versions["1.0.0"].pk)]})
+    newer.refresh_from_db()
+    versions["2.0.0"].refresh_from_db()
+    assert newer.listed
+    assert not versions["2.0.0"].listed
 
 
 def test_manage_page_shows_each_version_with_its_listed_box(client, alice, versions):

@@ -77,6 +77,20 @@ def test_accepting_makes_an_owner_and_tells_the_owners(client, alice, bob, core,
     assert event.actor == bob and event.package_id == "Alice.Core"
 
 
+def test_a_request_whose_requester_lost_the_package_cannot_be_accepted(
+    client, alice, bob, charlie, core
+):
+    """An offer stands only while whoever made it may still manage the package."""
+    sign_in(client, alice)
+    ask(client, "bob")
+    core.owners.add(charlie)
+    core.owners.remove(alice)  # alice is no longer an owner
+    answer(bob, "accept")
+    assert owners(core) == {"charlie"}
+    assert not OwnershipRequest.objects.exists()
+    assert not AuditEvent.objects.filter(kind="package.owner_added").exists()
+
+
 def test_declining_changes_nothing(client, alice, bob, core):
     sign_in(client, alice)
     ask(client, "bob")

@@ -137,14 +137,25 @@ def test_manage_link_only_for_those_who_may_manage(client, core, alice, bob):
     assert manage_url not in page(client, "Contoso.Core")
 
 
-def test_private_feed_pages_need_sign_in(client, core, charlie, settings):
+def test_private_feed_pages_need_sign_in(client, core, bob, settings):
     settings.GALLEY_FEED_READ = "authenticated"
     response = client.get("/packages/Contoso.Core")
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("log_on"))
     assert "Contoso.Core" not in response.content.decode()
-    client.force_login(charlie)
+    client.force_login(bob)  # a member of the owning organization reads it
     assert "1.10.0" in page(client, "Contoso.Core")
+
+
+def test_private_feed_pages_are_404_to_those_who_may_not_read_the_package(
+    client, core, charlie, settings
+):
+    """As the feed itself answers charlie: the package does not exist for him."""
+    settings.GALLEY_FEED_READ = "authenticated"
+    client.force_login(charlie)
+    response = client.get("/packages/Contoso.Core")
+    assert response.status_code == 404
+    assert "Core 1.10.0 does things" not in response.content.decode()
 
 
 def test_public_feed_pages_need_no_sign_in(client, core, settings):

@@ -148,10 +148,11 @@ def test_unlisting_and_relisting_on_the_manage_page_and_in_the_admin(client, ali
     assert found(client, "contoso") == ([("Contoso.Core", "2.0.0")], 1)
     # The web page's Manage: a conditional UPDATE, which sends no signal.
     client.force_login(alice)
-    response = client.post("/packages/Contoso.Core/Manage", {"listed": [first.pk]})
+    shown = list(core.versions.values_list("pk", flat=True))
+    response = client.post("/packages/Contoso.Core/Manage", {"shown": shown, "listed": [first.pk]})
     assert response.status_code == 302
     assert found(client, "contoso") == ([("Contoso.Core", "1.0.0")], 1)
-    client.post("/packages/Contoso.Core/Manage", {"listed": []})
+    client.post("/packages/Contoso.Core/Manage", {"shown": shown, "listed": []})
     assert found(client, "contoso") == ([], 0)
     client.logout()
     # The admin's actions.
