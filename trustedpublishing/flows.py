@@ -39,8 +39,7 @@ def _github_mismatch(policy: Policy, claims: dict) -> str | None:
     """Why the GitHub Actions token does not match the policy, or None."""
     repository = f"{policy.repository_owner}/{policy.repository}"
     if not _same(repository, claims.get("repository")):
-        return _("the repository is %(expected)s, the token's is %(actual)s") % {
-            "expected": repository,
+        return _("the repository differs (the token's is %(actual)s)") % {
             "actual": str(claims.get("repository"))[:200],
         }
     # workflow_ref: "owner/repo/.github/workflows/release.yml@refs/heads/main",
@@ -49,8 +48,7 @@ def _github_mismatch(policy: Policy, claims: dict) -> str | None:
     path = workflow_ref.rpartition("@")[0]
     expected_path = f"{repository}/.github/workflows/{policy.workflow}"
     if path.lower() != expected_path.lower():
-        return _("the workflow is %(expected)s, the token's is %(actual)s") % {
-            "expected": policy.workflow,
+        return _("the workflow differs (the token's is %(actual)s)") % {
             "actual": path.rpartition("/")[2][:200] or "-",
         }
     return _environment_mismatch(policy, claims)
@@ -58,18 +56,15 @@ def _github_mismatch(policy: Policy, claims: dict) -> str | None:
 
 def _gitlab_mismatch(policy: Policy, claims: dict) -> str | None:
     if not _same(policy.project_path, claims.get("project_path")):
-        return _("the project is %(expected)s, the token's is %(actual)s") % {
-            "expected": policy.project_path,
+        return _("the project differs (the token's is %(actual)s)") % {
             "actual": str(claims.get("project_path"))[:200],
         }
     if policy.ref_type and claims.get("ref_type") != policy.ref_type:
-        return _("the ref type is %(expected)s, the token's is %(actual)s") % {
-            "expected": policy.ref_type,
+        return _("the ref type differs (the token's is %(actual)s)") % {
             "actual": str(claims.get("ref_type"))[:50],
         }
     if policy.ref and claims.get("ref") != policy.ref:
-        return _("the ref is %(expected)s, the token's is %(actual)s") % {
-            "expected": policy.ref,
+        return _("the ref differs (the token's is %(actual)s)") % {
             "actual": str(claims.get("ref"))[:200],
         }
     return _environment_mismatch(policy, claims)
@@ -77,8 +72,7 @@ def _gitlab_mismatch(policy: Policy, claims: dict) -> str | None:
 
 def _environment_mismatch(policy: Policy, claims: dict) -> str | None:
     if policy.environment and not _same(policy.environment, claims.get("environment")):
-        return _("the environment is %(expected)s, the token's is %(actual)s") % {
-            "expected": policy.environment,
+        return _("the environment differs (the token's is %(actual)s)") % {
             "actual": str(claims.get("environment") or _("none"))[:200],
         }
     return None
@@ -120,7 +114,9 @@ def _match(user, provider: str, claims: dict) -> Policy:
                 reason += f" ({policy.get_disabled_reason_display()})"
         if reason is None:
             return policy
-        reasons.append(f"“{policy.name}”: {reason}")
+        # Which claim differed, and the token's own value: never the policy's
+        # name or expected values, which the caller may have no right to see.
+        reasons.append(reason)
     if not reasons:
         raise Refused(
             403,
