@@ -23,6 +23,11 @@ SECURITY_NOTICES = {REVOKED, DELETED}
 
 
 def send(key: ApiKey, notice: str, **context) -> bool:
+    if key.trusted_publishing_policy_id:
+        # A one-hour key of a CI run: it lives and goes with its policy, whose
+        # changes are the policy's own page and audit trail; one e-mail per run
+        # would bury the holder.
+        return False
     holder = key.holder
     if notice not in SECURITY_NOTICES and not holder.notify_key_events:
         return False

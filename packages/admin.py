@@ -89,7 +89,8 @@ class PackageVersionAdmin(admin.ModelAdmin):
     list_filter = ["listed"]
     search_fields = ["registration__package_id", "version"]
     list_select_related = ["registration", "pushed_by"]
-    readonly_fields = [f.name for f in PackageVersion._meta.fields if f.name != "listed"]
+    # Listing changes go through the actions below, which are audited.
+    readonly_fields = [f.name for f in PackageVersion._meta.fields]
     actions = ["unlist", "relist", "delete_for_good"]
 
     def has_add_permission(self, request):
