@@ -45,6 +45,7 @@ from bench import storage as storage_bench
 from bench.server import ROOT, Gunicorn, read_status
 
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
+REDIS_URL = "redis://127.0.0.1:6379/14"
 DOCS = ROOT / "docs" / "benchmarks.md"
 KEEP_MARKER = "<!-- Below this line: kept by make bench. -->"
 MIB = 1024 * 1024
@@ -87,7 +88,11 @@ class Backend:
             PYTHONDONTWRITEBYTECODE="1",
         )
         if database_url:
+            # As production runs PostgreSQL: with Redis as the shared cache (the
+            # refusal-audit throttle, rate limits), under a prefix of the run's own.
             env["DATABASE_URL"] = database_url
+            env["REDIS_URL"] = REDIS_URL
+            env["GALLEY_CACHE_PREFIX"] = f"galley-bench-{secrets.token_hex(4)}"
         self.env = env
 
     def log(self, name: str) -> Path:

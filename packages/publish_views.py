@@ -6,6 +6,7 @@ reads top to bottom and answers a refusal in one place, `refused`.
 """
 
 import logging
+import time
 
 from django.core.cache import cache
 from django.http import HttpResponseNotAllowed
@@ -27,6 +28,24 @@ log = logging.getLogger("galley.publish")
 AUDIT_INTERVAL = 60
 
 
+# What this process already knows was audited within the interval: a replayed
+# key then costs no trip to the shared cache at all. Keyed by the key's hash,
+# so entries never outlive their meaning (nor carry from one test to another).
+_audited_here: dict[str, float] = {}
+
+
+def _first_in_a_while(throttle: str) -> bool:
+    """True once per AUDIT_INTERVAL for `throttle`, across workers and instances."""
+    now = time.time()  # the wall clock, which the shared cache's expiry also follows
+    if 0 <= now - _audited_here.get(throttle, -AUDIT_INTERVAL) < AUDIT_INTERVAL:
+        return False
+    if len(_audited_here) > 10_000:  # bounded, whatever the traffic
+        _audited_here.clear()
+    _audited_here[throttle] = now
+    # get() first: add() alone would also count and cull the database cache's table.
+    return cache.get(throttle) is None and cache.add(throttle, 1, AUDIT_INTERVAL)
+
+
 def refused(request, refusal: Refusal, key=None, *, usable: bool = True):
     """The answer to a refused request, with its log line and (throttled) audit record.
 
@@ -40,8 +59,8 @@ def refused(request, refusal: Refusal, key=None, *, usable: bool = True):
         f"{key.hint}…" if key else "-",
         plain_ascii(refusal.package_id, limit=100) or "-",  # no forged log lines
     )
-    if key is not None and cache.add(
-        f"publish-refused:{key.hashed_key[:24]}:{refusal.code}", 1, AUDIT_INTERVAL
+    if key is not None and _first_in_a_while(
+        f"publish-refused:{key.hashed_key[:24]}:{refusal.code}"
     ):
         record(
             Kind.PUBLISH_REFUSED,
