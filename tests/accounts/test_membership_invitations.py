@@ -124,6 +124,7 @@ def test_an_invitation_whose_inviter_is_no_longer_an_administrator_is_withdrawn(
     """The offer stands only while whoever made it still administers the organization."""
     sign_in(client, alice)
     invite(client, role="admin")
+    assert Membership.objects.pending().filter(member=bob).exists()
     Membership.objects.create(organization=contoso, member=charlie, role=Membership.Role.ADMIN)
     Membership.objects.filter(organization=contoso, member=alice).update(
         role=Membership.Role.COLLABORATOR
