@@ -101,8 +101,9 @@ SECURITY_LOG_LENGTH = 200
 
 @login_required
 def security_log(request):
-    """The account's own audit events, newest first (staff read everyone's in the admin)."""
-    events = AuditEvent.objects.filter(user=request.user)[:SECURITY_LOG_LENGTH]
+    """The account's audit events, newest first: its own, and those about packages it
+    owns or administers (staff read everyone's in the admin)."""
+    events = AuditEvent.objects.shown_to(request.user)[:SECURITY_LOG_LENGTH]
     return render(request, "accounts/security_log.html", {"events": events})
 
 

@@ -40,9 +40,11 @@ def record(
     key=None,
     package_id="",
     package_version="",
+    subjects=(),
     **details,
 ):
-    """Append one event. `user` is whose log shows it (defaults to the key's holder)."""
+    """Append one event. `user` is whose log shows it (defaults to the key's holder);
+    `subjects`, every other account whose log shows it too (package_subjects)."""
     if user is None and key is not None:
         user = key.holder
     if (
@@ -52,7 +54,7 @@ def record(
         and request.user.is_authenticated
     ):
         actor = request.user
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         kind=kind,
         user=user,
         actor=actor,
@@ -65,3 +67,10 @@ def record(
         package_version=package_version[:64],
         details={k: v for k, v in details.items() if v not in (None, "")},
     )
+    subjects = {account.pk for account in subjects if account is not None} - {
+        user.pk if user else None
+    }
+    if subjects:
+        event.subjects.add(*subjects)
+    return event
+

@@ -15,6 +15,12 @@ class AuditEventQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnly
 
+    def shown_to(self, account):
+        """The events of `account`'s security log: about it, or naming it a subject."""
+        about = self.filter(user=account).values("pk")
+        named = self.model.subjects.through.objects.filter(user=account).values("auditevent_id")
+        return self.filter(models.Q(pk__in=about) | models.Q(pk__in=named))
+
 
 class AuditEvent(models.Model):
     class Kind(models.TextChoices):
@@ -65,6 +71,15 @@ class AuditEvent(models.Model):
         blank=True,
         related_name="audit_events",
         verbose_name=_("account"),
+    )
+    # Every other account whose security log shows the event: for an event about a
+    # package, its owners when it happened (for an organization, its
+    # administrators too) and the acting account (audit/events.py).
+    subjects = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="audit_events_about",
+        verbose_name=_("also shown to"),
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

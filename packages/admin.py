@@ -7,8 +7,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from audit.events import Kind, record
-from packages.flows import deletion
+from packages import lifecycle
 from packages.models import PackageRegistration, PackageVersion, ReservedPrefix
 
 
@@ -97,17 +96,11 @@ class PackageVersionAdmin(admin.ModelAdmin):
         return False  # versions arrive through the publish API only
 
     def _set_listed(self, request, queryset, listed: bool):
-        changed = 0
-        for version in queryset.select_related("registration").filter(listed=not listed):
-            version.listed = listed
-            version.save(update_fields=["listed"])
-            record(
-                Kind.PACKAGE_RELISTED if listed else Kind.PACKAGE_UNLISTED,
-                request=request,
-                package_id=version.registration.package_id,
-                package_version=version.version,
-            )
-            changed += 1
+        actor = lifecycle.Actor.of_session(request, lifecycle.Channel.ADMIN)
+        changed = sum(
+            lifecycle.set_listed(actor, version, listed)
+            for version in queryset.filter(listed=not listed)
+        )
         self.message_user(
             request,
             ngettext("%(count)d version changed.", "%(count)d versions changed.", changed)
@@ -139,8 +132,9 @@ class PackageVersionAdmin(admin.ModelAdmin):
         versions = list(queryset.select_related("registration"))
         form = DeleteForGoodForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
+            actor = lifecycle.Actor.of_session(request, lifecycle.Channel.ADMIN)
             for version in versions:
-                deletion.delete_version(request, version, form.cleaned_data["reason"])
+                lifecycle.delete_version(actor, version, form.cleaned_data["reason"])
             self.message_user(
                 request,
                 ngettext(

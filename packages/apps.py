@@ -5,6 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class PackagesConfig(AppConfig):
     name = "packages"
     verbose_name = _("Packages")
-
-    def ready(self):
-        from packages import search  # noqa: F401 - its signals keep the search rows

@@ -4,8 +4,6 @@ Views (packages/feed_views.py) turn a request into the arguments of one function
 here and its answer into JSON; `FeedError` carries the status for bad input.
 Public functions other modules use (keep their names stable):
 
-- `manifest_fields(manifest)` and `store_nuspec(version, manifest)`: what a push
-  stores for the feed; `version_files(version)`: every stored file of a version.
 - `sorted_versions(versions)`: versions in NuGet's order (oldest first).
 - `count_download(version)`, `pending_downloads(versions)`,
   `flush_download_counts()`: download counts, kept in the cache between flushes.
@@ -28,25 +26,22 @@ from dataclasses import dataclass, replace
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.base import BaseCache
-from django.core.files.base import ContentFile
 from django.db import connection
 from django.db.models import (
     Case,
-    Count,
     F,
     IntegerField,
-    Max,
     Q,
-    Sum,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from packages import lifecycle
 from packages import search as search_rows
 from packages.models import PackageRegistration, PackageSearch, PackageVersion
-from packages.nupkg import NuGetVersion, PackageManifest
+from packages.nupkg import NuGetVersion
 from packages.storage import package_storage
 
 log = logging.getLogger("galley.feed")
@@ -89,83 +84,17 @@ def parse_version(text: str) -> NuGetVersion:
         raise FeedError(400, str(error)) from None
 
 
-# ------------------------------------------------------------------- pushing
-
-
-def manifest_fields(manifest: PackageManifest) -> dict:
-    """PackageVersion fields from a pushed manifest (the publish API stores them)."""
-    return {
-        "title": manifest.title[:256],
-        "summary": manifest.summary,
-        "tags": manifest.tags[:4000],
-        "project_url": manifest.project_url[:2000],
-        "icon_url": manifest.icon_url[:2000],
-        "license_url": manifest.license_url[:2000],
-        "license_expression": manifest.license_expression[:500],
-        "require_license_acceptance": manifest.require_license_acceptance,
-        "min_client_version": manifest.min_client_version[:64],
-        "dependency_groups": [
-            {
-                "targetFramework": group.target_framework,
-                "dependencies": [{"id": i, "range": r} for i, r in group.dependencies],
-            }
-            for group in manifest.dependency_groups
-        ],
-        "package_types": f" {' '.join(manifest.package_types)} " if manifest.package_types else "",
-        "is_prerelease": manifest.version.is_prerelease,
-        "is_semver2": manifest.is_semver2,
-    }
-
-
-def nuspec_name(version: PackageVersion) -> str:
-    """Where a version's .nuspec is stored: beside its .nupkg."""
-    return re.sub(r"\.nupkg$", "", version.file.name) + ".nuspec"
-
-
-def version_files(version: PackageVersion) -> list[str]:
-    """Storage names of every file kept for a version (to delete it for good)."""
-    names = [version.file.name, nuspec_name(version)]
-    symbols = getattr(version, "symbols", None)  # None when the version has none
-    if symbols is not None:
-        names.append(symbols.file.name)
-    return names
-
-
-def after_push(version: PackageVersion, manifest: PackageManifest) -> None:
-    """What the feed keeps of a version once its push is stored; never fails the push.
-
-    (Its search rows were written with the version: see packages/search.py.)
-    """
-    store_nuspec(version, manifest)
-
-
 # PostgreSQL full-text search reads the vector of each package's search row
 # (packages/search.py, GIN-indexed): the id's words weigh most, then title and
 # tags, then description.
 SEARCH_CONFIG = "english"
 
 
-def store_nuspec(version: PackageVersion, manifest: PackageManifest) -> None:
-    """Keep the manifest beside the package, byte for byte, for the .nuspec download.
-
-    Never fails a push that is already stored: without this file the feed reads the
-    manifest out of the package instead (as for versions pushed before it existed).
-    """
-    storage = package_storage()
-    name = nuspec_name(version)
-    try:
-        if storage.exists(name):  # left by a push that failed after writing it
-            storage.delete(name)
-        storage.save(name, ContentFile(manifest.nuspec))
-    except Exception:
-        log.exception("could not store the nuspec of %s", version)
-
-
 def read_nuspec(version: PackageVersion) -> tuple[object | None, bytes | None]:
     """(an open stored file, None), or (None, the bytes read out of the package)."""
     storage = package_storage()
     try:
-        return storage.open(nuspec_name(version), "rb"), None
+        return storage.open(lifecycle.manifest_name(version), "rb"), None
     except FileNotFoundError:
         pass
     with storage.open(version.file.name, "rb") as package, zipfile.ZipFile(package) as archive:
@@ -245,28 +174,18 @@ def memoised_json(kind: str, package_id: str, reader, links: Links | None, build
     """The JSON of `build()` for a package, reused while its versions are unchanged.
 
     Indexes are read far more often than packages change, and building one for
-    hundreds of versions costs far more than one aggregate query, so each process
-    keeps the latest bodies, keyed by what any change alters: the number of
-    versions, the newest row (a push, or a delete followed by a push), and the
-    listed ones (unlist, relist). Versions' metadata never changes after a push.
+    hundreds of versions costs far more than one indexed lookup, so each process
+    keeps the latest bodies, keyed by the registration's revision, which
+    packages/lifecycle.py bumps with every change to its versions.
     """
     lower = package_id.lower()
-    stamp = PackageVersion.objects.filter(registration__normalized_id=lower).aggregate(
-        registration=Max("registration_id"),
-        count=Count("pk"),
-        last=Max("pk"),
-        listed_count=Count("pk", filter=Q(listed=True)),
-        listed_sum=Sum("pk", filter=Q(listed=True)),
-    )
-    if not stamp["count"]:
-        raise _not_found(package_id)
+    registrations = PackageRegistration.objects.filter(normalized_id=lower)
     if not reader.is_everyone:
-        registration = PackageRegistration.objects.prefetch_related("owners").get(
-            pk=stamp["registration"]
-        )
-        if not reader.can_read(registration):
-            raise _not_found(package_id)
-    key = (kind, lower, links, *stamp.values())
+        registrations = registrations.prefetch_related("owners")
+    registration = registrations.only("pk", "package_id", "revision").first()
+    if registration is None or not (reader.is_everyone or reader.can_read(registration)):
+        raise _not_found(package_id)
+    key = (kind, lower, links, registration.pk, registration.revision)
     with _MEMO_LOCK:
         body = _MEMO.get(key)
         if body is not None:

@@ -14,7 +14,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
-from packages import feed
+from packages import feed, lifecycle
 from packages.feed import FeedError
 from packages.readers import feed_reader
 from packages.storage import accel_redirect, download_redirect, package_storage
@@ -182,7 +182,7 @@ def _nuspec_file(request, version):
         return _with(response, headers)
     size = stored.size
     stored.close()
-    opener = lambda: package_storage().open(feed.nuspec_name(version), "rb")  # noqa: E731
+    opener = lambda: package_storage().open(lifecycle.manifest_name(version), "rb")  # noqa: E731
     return _file_response(request, opener, size, headers, "application/xml", version.created)
 
 

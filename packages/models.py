@@ -31,6 +31,9 @@ class PackageRegistration(models.Model):
         settings.AUTH_USER_MODEL, related_name="packages", verbose_name=_("owners")
     )
     created = models.DateTimeField(_("created"), auto_now_add=True)
+    # Bumped by packages/lifecycle.py with every change to the package's versions:
+    # feed documents, their memo and their ETags are keyed on it.
+    revision = models.PositiveBigIntegerField(_("revision"), default=0, editable=False)
 
     objects = PackageRegistrationQuerySet.as_manager()
 

@@ -7,17 +7,12 @@ package nor works out the latest one, each package keeps a row per version that
 is the latest for some kind of search, with that version's text (as a
 GIN-indexed vector on PostgreSQL) and the package's total downloads.
 
-The rows change with the versions, in the transaction that changes them:
-
-- a version created, saved whole or saved with `listed` (a push, the publish
-  API's unlist and relist, the admin's actions): `post_save` below;
-- a version deleted for good (packages/flows/deletion.py): `post_delete` below;
-- the web page's unlist and relist (packages/flows/listing.py), a conditional UPDATE
-  that sends no signal: it calls `refresh` itself;
-- downloads flushed (feed.flush_download_counts): `refresh_downloads`.
-
-Anything else that writes versions without signals (bulk_create, raw SQL) calls
-`refresh`, or `rebuild()` for everything (`manage.py reindex_search`).
+The rows change with the versions, in the transaction that changes them: every
+change to a version goes through packages/lifecycle.py, which calls `refresh`;
+downloads flushed (feed.flush_download_counts) call `refresh_downloads`. No model
+signal is involved, so how a row happened to be saved never matters. Versions
+written around the lifecycle (a bulk import, SQL by hand) need `rebuild()`
+(`manage.py reindex_search`).
 """
 
 from __future__ import annotations
@@ -25,10 +20,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 
 from packages.models import PackageRegistration, PackageSearch, PackageVersion
 from packages.nupkg import NuGetVersion
@@ -40,8 +33,6 @@ KINDS = {
     (False, True): "stable_semver2",
     (True, True): "prerelease_semver2",
 }
-# Saving these fields of a version changes what search shows.
-SEARCHED_FIELDS = {"listed", "is_prerelease", "is_semver2", "package_types", "registration"}
 
 # PostgreSQL writes the rows with their vectors in one statement (no row written
 # twice, none left dead for vacuum): the id's words weigh most, then title and
@@ -184,23 +175,3 @@ def refresh_downloads(registration_ids) -> None:
         PackageSearch.objects.filter(registration_id__in=ids).update(
             downloads=Coalesce(Subquery(total), 0)
         )
-
-
-# ------------------------------------------------------------------ signals
-
-
-@receiver(post_save, sender=PackageVersion, dispatch_uid="packages.search.saved")
-def _version_saved(sender, instance, created, update_fields, raw=False, **kwargs):
-    if raw:  # loaddata: rebuild() afterwards
-        return
-    if created or update_fields is None or SEARCHED_FIELDS & set(update_fields):
-        refresh([instance.registration_id])
-
-
-@receiver(post_delete, sender=PackageVersion, dispatch_uid="packages.search.deleted")
-def _version_deleted(sender, instance, origin=None, **kwargs):
-    # A package deleted takes its versions and its search rows with it; writing
-    # rows for it in the middle of that would leave rows pointing at nothing.
-    model = origin.model if isinstance(origin, QuerySet) else type(origin)
-    if model is PackageVersion:
-        refresh([instance.registration_id])

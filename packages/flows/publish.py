@@ -10,15 +10,13 @@ import logging
 from dataclasses import replace
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from apikeys.models import ApiKey
-from apikeys.scopes import Action, Refusal, authorize, key_refusal
+from apikeys.scopes import Action, Refusal, authorize, key_refusal, readable_owner_ids
 from apikeys.tokens import is_well_formed
-from audit.events import Kind, record
-from packages import feed
+from packages import lifecycle
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
 from packages.nupkg import (
     NuGetVersion,
@@ -29,7 +27,6 @@ from packages.nupkg import (
     read_symbol_package,
     sha512_of,
 )
-from packages.storage import package_storage, unique_name
 
 log = logging.getLogger("galley.publish")
 
@@ -81,24 +78,39 @@ def read(upload, *, symbols: bool = False) -> PackageManifest | Refusal:
         return Refusal("bad_package", error.reason, status=400)
 
 
-def _registration(package_id: str):
-    return (
+def _registration(key: ApiKey, package_id: str):
+    """The registration of `package_id` as `key` may know it: on a private feed, a
+    package its owner cannot read does not exist for it (the same answers as for an
+    unknown id, so a key cannot learn which private ids exist)."""
+    registration = (
         PackageRegistration.objects.filter(normalized_id=package_id.lower())
         .prefetch_related("owners")
         .first()
     )
+    if registration is None or settings.GALLEY_FEED_READ != "authenticated":
+        return registration, False
+    readable = readable_owner_ids(key.owner)
+    if any(owner.pk in readable for owner in registration.owners.all()):
+        return registration, False
+    return None, True
 
 
-def _version_exists(registration, manifest: PackageManifest) -> Refusal | None:
-    identity = manifest.version.identity_key
-    if registration and registration.versions.filter(normalized_version=identity).exists():
-        return Refusal(
-            "version_exists",
-            _("%(id)s %(version)s already exists and cannot be modified.")
-            % {"id": registration.package_id, "version": manifest.version.normalized},
-            status=409,
-        )
-    return None
+def _version_exists(package_id: str, manifest: PackageManifest) -> Refusal:
+    return Refusal(
+        "version_exists",
+        _("%(id)s %(version)s already exists and cannot be modified.")
+        % {"id": package_id, "version": manifest.version.normalized},
+        status=409,
+    )
+
+
+def _id_taken(package_id: str) -> Refusal:
+    # Names neither the owner nor the id's registered casing (a private feed).
+    return Refusal(
+        "not_owner",
+        _("The package id '%(id)s' is not available to this API key's package owner.")
+        % {"id": package_id},
+    )
 
 
 # ------------------------------------------------------------------------- push
@@ -109,25 +121,45 @@ def push(request, key: ApiKey, upload) -> PackageVersion | Refusal:
     manifest = read(upload)
     if isinstance(manifest, Refusal):
         return manifest
-    registration = _registration(manifest.id)
-    refusal = authorize(key, Action.PUSH, manifest.id, registration) or _version_exists(
-        registration, manifest
-    )
+    registration, hidden = _registration(key, manifest.id)
+    refusal = authorize(key, Action.PUSH, manifest.id, registration)
+    if not refusal and hidden:
+        refusal = _id_taken(manifest.id)
+    if not refusal and registration and registration.versions.filter(
+        normalized_version=manifest.version.identity_key
+    ).exists():
+        refusal = _version_exists(registration.package_id, manifest)
     if refusal:
         return replace(refusal, package_id=manifest.id)
-    version = _store(key, manifest, registration, upload)
-    if isinstance(version, Refusal):
-        return replace(version, package_id=manifest.id)
-    feed.after_push(version, manifest)  # the .nuspec beside it; never fails the push
+    size, sha512 = _measure(upload)
+    fields = {
+        "size": size,
+        "sha512": sha512,
+        "pushed_by": key.holder,
+        "pushed_with_key": key,
+        "pushed_with_key_name": key.name,
+        "pushed_with_key_hint": key.hint,
+    }
+    try:
+        version = lifecycle.add_version(
+            lifecycle.Actor.of_key(request, key), manifest, upload, fields, registration, key.owner
+        )
+    except lifecycle.Conflict:
+        # Another push stored the version, or registered the id, between our checks
+        # and our insert; nothing of ours is left behind.
+        if PackageVersion.objects.filter(
+            registration__normalized_id=manifest.id.lower(),
+            normalized_version=manifest.version.identity_key,
+        ).exists():
+            return replace(_version_exists(manifest.id, manifest), package_id=manifest.id)
+        return Refusal(
+            "conflict",
+            _("%(id)s was pushed by another request at the same moment. Push again.")
+            % {"id": manifest.id},
+            status=409,
+            package_id=manifest.id,
+        )
     log.info("pushed %s %s with key %s…", manifest.id, version.version, key.hint)
-    record(
-        Kind.PACKAGE_PUSHED,
-        request=request,
-        key=key,
-        actor=key.holder,
-        package_id=version.registration.package_id,
-        package_version=version.version,
-    )
     return version
 
 
@@ -137,64 +169,16 @@ def _measure(upload) -> tuple[int, str]:
     return size, sha512_of(upload)
 
 
-def _store(key: ApiKey, manifest: PackageManifest, registration, upload):
-    """The new version's row, written after its file: never a row without its file,
-    never a file left behind by a failed push."""
-    identity = manifest.version.identity_key
-    size, sha512 = _measure(upload)
-    storage = package_storage()
-    name = storage.save(unique_name(storage, f"{manifest.id.lower()}/{identity}.nupkg"), upload)
-    try:
-        with transaction.atomic():
-            if registration is None:
-                registration = PackageRegistration.objects.create(package_id=manifest.id)
-                registration.owners.add(key.owner)
-            return PackageVersion.objects.create(
-                registration=registration,
-                version=manifest.version.normalized,
-                normalized_version=identity,
-                original_version=manifest.original_version,
-                size=size,
-                sha512=sha512,
-                file=name,
-                description=manifest.description,
-                authors=manifest.authors[:4000],
-                pushed_by=key.holder,
-                pushed_with_key=key,
-                pushed_with_key_name=key.name,
-                pushed_with_key_hint=key.hint,
-                **feed.manifest_fields(manifest),
-            )
-    except IntegrityError:
-        # Another push of the same id, or of the same version, committed between
-        # our checks and our insert. Nothing of ours is left behind; the client
-        # may push again and get the answer for the new state.
-        storage.delete(name)
-        return _version_exists(_registration(manifest.id), manifest) or Refusal(
-            "conflict",
-            _("%(id)s was pushed by another request at the same moment. Push again.")
-            % {"id": manifest.id},
-            status=409,
-        )
-    except BaseException:
-        storage.delete(name)
-        raise
-
-
 # ---------------------------------------------------------------------- symbols
 
 
 def push_symbols(request, key: ApiKey, upload) -> SymbolPackage | Refusal:
-    """Store a `.snupkg` for a version that exists, under the same key rules as its push.
-
-    Symbols pushed again replace the earlier ones (nuget.org allows it): the new
-    file is written under a name of its own, the row is pointed at it, and only
-    then is the old file removed.
-    """
+    """Store a `.snupkg` for a version that exists, under the same key rules as its push
+    (symbols pushed again replace the earlier ones, as nuget.org allows)."""
     manifest = read(upload, symbols=True)
     if isinstance(manifest, Refusal):
         return manifest
-    registration = _registration(manifest.id)
+    registration, _hidden = _registration(key, manifest.id)
     refusal = authorize(key, Action.PUSH, manifest.id, registration)
     identity = manifest.version.identity_key
     version = registration and registration.versions.filter(normalized_version=identity).first()
@@ -207,37 +191,12 @@ def push_symbols(request, key: ApiKey, upload) -> SymbolPackage | Refusal:
         )
     if refusal:
         return replace(refusal, package_id=manifest.id)
-    symbols = _store_symbols(key, version, upload)
-    log.info("pushed symbols of %s with key %s…", version, key.hint)
-    record(
-        Kind.SYMBOLS_PUSHED,
-        request=request,
-        key=key,
-        actor=key.holder,
-        package_id=registration.package_id,
-        package_version=version.version,
-    )
-    return symbols
-
-
-def _store_symbols(key: ApiKey, version: PackageVersion, upload) -> SymbolPackage:
+    version.registration = registration
     size, sha512 = _measure(upload)
-    storage = package_storage()
-    base = f"{version.registration.normalized_id}/{version.normalized_version}.snupkg"
-    name = storage.save(unique_name(storage, base), upload)
-    try:
-        with transaction.atomic():
-            previous = SymbolPackage.objects.select_for_update().filter(version=version).first()
-            old_name = previous.file.name if previous else None
-            symbols, _created = SymbolPackage.objects.update_or_create(
-                version=version,
-                defaults={"size": size, "sha512": sha512, "file": name, "pushed_by": key.holder},
-            )
-    except BaseException:
-        storage.delete(name)
-        raise
-    if old_name and old_name != name:
-        storage.delete(old_name)
+    symbols = lifecycle.add_symbols(
+        lifecycle.Actor.of_key(request, key), version, upload, size, sha512
+    )
+    log.info("pushed symbols of %s with key %s…", version, key.hint)
     return symbols
 
 
@@ -248,7 +207,7 @@ def set_listed(
     request, key: ApiKey, package_id: str, version_text: str, listed: bool
 ) -> PackageVersion | Refusal:
     """Unlist (listed=False) or relist a version; doing it again changes nothing."""
-    registration = _registration(package_id)
+    registration, _hidden = _registration(key, package_id)
     refusal = authorize(key, Action.UNLIST, package_id, registration)
     if refusal:
         return replace(refusal, package_id=package_id)
@@ -269,15 +228,5 @@ def set_listed(
             status=404,
             package_id=package_id,
         )
-    if version.listed != listed:
-        version.listed = listed
-        version.save(update_fields=["listed"])
-        record(
-            Kind.PACKAGE_RELISTED if listed else Kind.PACKAGE_UNLISTED,
-            request=request,
-            key=key,
-            actor=key.holder,
-            package_id=registration.package_id,
-            package_version=version.version,
-        )
+    lifecycle.set_listed(lifecycle.Actor.of_key(request, key), version, listed)
     return version

@@ -4,6 +4,7 @@ makes them) and package version rows for pages that need no file."""
 import io
 import zipfile
 
+from packages import lifecycle
 from packages.models import PackageVersion
 
 NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
@@ -57,8 +58,9 @@ def snupkg(package_id="Contoso.Core", version="1.0.0", *, files=None, nuspec=Non
 
 
 def add_version(registration, version, key=None, listed=True):
-    """A version row as a push leaves it, without a file (for pages and listings)."""
-    return PackageVersion.objects.create(
+    """A version row as a push leaves it, without a file (for pages and listings),
+    with its search rows and revision as the lifecycle leaves them."""
+    version = PackageVersion.objects.create(
         registration=registration,
         version=version,
         normalized_version=version.lower(),
@@ -71,3 +73,5 @@ def add_version(registration, version, key=None, listed=True):
         pushed_with_key_name=key.name if key else "",
         pushed_with_key_hint=key.hint if key else "",
     )
+    lifecycle.touch([registration.pk])
+    return version

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
-from packages import feed
+from packages import feed, lifecycle
 from packages.models import PackageVersion
 from packages.nupkg import read_package
 from packages.storage import package_storage
@@ -538,7 +538,7 @@ def test_pushed_manifest_fields_are_stored(client, secret):
     assert version.tags == "widgets ui charts" and version.title == "Acme Widgets"
     assert version.license_expression == "MIT" and version.require_license_acceptance
     assert version.package_types == " Dependency "
-    with package_storage().open(feed.nuspec_name(version)) as stored:
+    with package_storage().open(lifecycle.manifest_name(version)) as stored:
         assert stored.read() == read_package(io.BytesIO(nupkg(nuspec=rich()))).nuspec.replace(
             b"1.0.0", b"2.0.0-rc.1"
         )

@@ -170,17 +170,18 @@ def test_unlisting_and_relisting_on_the_manage_page_and_in_the_admin(client, ali
 def test_deleting_for_good_removes_a_version_from_search(client, secret, alice):
     from django.test import RequestFactory
 
-    from packages.flows.deletion import delete_version
+    from packages.lifecycle import Actor, Channel, delete_version
 
     pushed(client, secret, "Contoso.Core", "1.0.0")
     pushed(client, secret, "Contoso.Core", "2.0.0")
     pushed(client, secret, "Contoso.Gone", "1.0.0")
     request = RequestFactory().post("/admin/")
     request.user = alice
-    delete_version(request, PackageVersion.objects.get(version="2.0.0"), "Leaked secret")
+    actor = Actor.of_session(request, Channel.ADMIN)
+    delete_version(actor, PackageVersion.objects.get(version="2.0.0"), "Leaked secret")
     assert found(client, "contoso.core") == ([("Contoso.Core", "1.0.0")], 1)
     delete_version(
-        request,
+        actor,
         PackageVersion.objects.get(registration__normalized_id="contoso.gone"),
         "Malware",
     )

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import DatabaseError
 from django.test import Client
 
-from packages import feed
+from packages import feed, lifecycle
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
 from packages.storage import package_storage, unique_name
 from tests.factories import make_key
@@ -48,13 +48,13 @@ def test_a_push_writes_the_package_and_its_manifest_under_a_name_of_their_own(
     assert push(client, secret, data).status_code == 201
     version = PackageVersion.objects.get()
     keys = objects(s3_server, s3_storage)
-    assert keys == sorted([f"feed/{version.file.name}", f"feed/{feed.nuspec_name(version)}"])
+    assert keys == sorted([f"feed/{version.file.name}", f"feed/{lifecycle.manifest_name(version)}"])
     # contoso.core/1.0.0.<random>.nupkg: no other push of 1.0.0 can write this key
     assert version.file.name.startswith("contoso.core/1.0.0.")
     assert version.file.name.endswith(".nupkg") and len(version.file.name) > 30
     assert body_of(s3_server, s3_storage, f"feed/{version.file.name}") == data
     assert b"<id>Contoso.Core</id>" in body_of(
-        s3_server, s3_storage, f"feed/{feed.nuspec_name(version)}"
+        s3_server, s3_storage, f"feed/{lifecycle.manifest_name(version)}"
     )
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from packages import feed
+from packages import lifecycle
 from packages.models import PackageVersion, SymbolPackage
 from packages.storage import package_storage, stored_files
 
@@ -15,7 +15,7 @@ def referenced_names() -> set[str]:
     names = set()
     for name in PackageVersion.objects.values_list("file", flat=True).iterator():
         names.add(name)
-        names.add(feed.nuspec_name(PackageVersion(file=name)))
+        names.add(lifecycle.manifest_name(PackageVersion(file=name)))
     names.update(SymbolPackage.objects.values_list("file", flat=True).iterator())
     return names
 
