@@ -79,7 +79,7 @@ def _not_found(package_id: str, version: str = "") -> FeedError:
 def parse_version(text: str) -> NuGetVersion:
     """The version in a URL, or FeedError 400 saying why it is not one."""
     try:
-        return NuGetVersion.parse(text)
+        return NuGetVersion.of(text)
     except ValueError as error:
         raise FeedError(400, str(error)) from None
 
@@ -108,12 +108,8 @@ def read_nuspec(version: PackageVersion) -> tuple[object | None, bytes | None]:
 
 
 def sorted_versions(versions) -> list[PackageVersion]:
-    """Versions in NuGet's order, oldest first (1.0.0-beta < 1.0.0 < 1.0.1 < 1.10.0).
-
-    By the version as written: normalising may lengthen it past the 64 characters
-    NuGetVersion.parse accepts ("1-" and 62 letters), never change its order.
-    """
-    return sorted(versions, key=lambda v: NuGetVersion.parse(v.original_version or v.version))
+    """Versions in NuGet's order, oldest first (1.0.0-beta < 1.0.0 < 1.0.1 < 1.10.0)."""
+    return sorted(versions, key=lambda v: NuGetVersion.of(v.version))
 
 
 def _versions_of(package_id: str, reader) -> tuple[PackageRegistration, list[PackageVersion]]:

@@ -45,6 +45,10 @@ __all__ = [
 
 MAX_ID_LENGTH = 100
 MAX_VERSION_LENGTH = 64
+# Versions stored before pushes checked the normal form's length can be longer
+# ("1-" and 62 letters is "1.0.0-" and 62): reading them and their URLs allows
+# up to the column's length.
+STORED_VERSION_LENGTH = 80
 MAX_VERSION_PART = 2**31 - 1  # NuGet stores version parts as .NET Int32.
 
 # Entries smaller than this are not ratio-checked: tiny, highly repetitive files
@@ -250,15 +254,18 @@ class NuGetVersion:
             )
 
     @classmethod
-    def parse(cls, text: str) -> NuGetVersion:
-        """Parse a SemVer 2.0 or legacy 4-part version; raise ValueError if invalid."""
+    def parse(cls, text: str, *, limit: int = MAX_VERSION_LENGTH) -> NuGetVersion:
+        """Parse a SemVer 2.0 or legacy 4-part version; raise ValueError if invalid.
+
+        `limit`: the longest text accepted; STORED_VERSION_LENGTH for versions read
+        back from the database or looked up by URL."""
         if not text:
             raise _invalid_version(
                 text,
                 # Translators: %(version)s is the version as sent, in quotes (here '').
                 _("Version %(version)s is not a valid NuGet version: it is empty."),
             )
-        if len(text) > MAX_VERSION_LENGTH:
+        if len(text) > limit:
             raise _invalid_version(
                 text,
                 ngettext(
@@ -268,9 +275,9 @@ class NuGetVersion:
                     "it is longer than %(max)d character.",
                     "Version %(version)s is not a valid NuGet version: "
                     "it is longer than %(max)d characters.",
-                    MAX_VERSION_LENGTH,
+                    limit,
                 ),
-                max=MAX_VERSION_LENGTH,
+                max=limit,
             )
         if any(c.isspace() for c in text):
             raise _invalid_version(
@@ -339,6 +346,12 @@ class NuGetVersion:
             )
         numbers += [0] * (4 - len(numbers))
         return cls(*numbers, release=release, metadata=metadata)
+
+    @classmethod
+    def of(cls, stored: str) -> NuGetVersion:
+        """The NuGetVersion of a version read back from the database or a URL: the
+        one grammar by which the feed, search and the pages find and order versions."""
+        return cls.parse(stored, limit=STORED_VERSION_LENGTH)
 
     @property
     def is_prerelease(self) -> bool:
@@ -448,35 +461,37 @@ def _range_bounds(range_text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[\[\](),]", range_text) if part.strip()]
 
 
-def _normalized_range(text: str) -> str:
-    """A dependency's version range as NuGet writes it in registrations.
+def normalized_range(text: str) -> str:
+    """A dependency's version range as NuGet writes it in registrations, or ValueError.
 
-    A bare version means "this or newer" ("1.0" -> "[1.0.0, )"); no version means any;
-    interval notation is kept, with its versions normalised where they parse.
+    A bare version means "this or newer" ("1.0" -> "[1.0.0, )"); no version means
+    any ("(, )"); "[1.0]" is exactly that version; otherwise an interval of two
+    bounds, either of which may be open, whose lower bound is not above its upper.
     """
     text = text.strip()
     if not text:
         return "(, )"
+    invalid = ValueError(
+        # Translators: %(range)s is a dependency's version range as written, in quotes.
+        _("Version range %(range)s is not valid.") % {"range": _shown(text)}
+    )
     if text[0] not in "[(":
-        try:
-            return f"[{NuGetVersion.parse(text).normalized}, )"
-        except ValueError:
-            return text
-    bounds = text[1:-1].split(",")
+        return f"[{NuGetVersion.parse(text).normalized}, )"
+    if len(text) < 2 or text[-1] not in "])":
+        raise invalid
+    bounds = [bound.strip() for bound in text[1:-1].split(",")]
+    if len(bounds) == 1:
+        if text[0] + text[-1] != "[]" or not bounds[0]:
+            raise invalid
+        return f"[{NuGetVersion.parse(bounds[0]).normalized}]"
     if len(bounds) != 2:
-        # "[1.0]" is an exact version; anything else is kept as written.
-        try:
-            return f"[{NuGetVersion.parse(bounds[0].strip()).normalized}]"
-        except ValueError:
-            return text
-    parts = []
-    for bound in bounds:
-        bound = bound.strip()
-        try:
-            parts.append(NuGetVersion.parse(bound).normalized if bound else "")
-        except ValueError:
-            return text
-    return f"{text[0]}{parts[0]}, {parts[1]}{text[-1]}"
+        raise invalid
+    lower, upper = (NuGetVersion.parse(bound) if bound else None for bound in bounds)
+    if lower and upper and (upper < lower or (upper == lower and text[0] + text[-1] != "[]")):
+        raise invalid
+    return "{}{}, {}{}".format(
+        text[0], lower.normalized if lower else "", upper.normalized if upper else "", text[-1]
+    )
 
 
 def _unsafe_name(name: str) -> bool:
@@ -790,6 +805,21 @@ def _parse_nuspec(data: bytes) -> PackageManifest:
         version = NuGetVersion.parse(original_version)
     except ValueError as exc:
         raise PackageError(str(exc)) from exc
+    if len(version.normalized) > MAX_VERSION_LENGTH:
+        # nuget.org refuses these too: the version's pages and URLs use its normal form.
+        raise PackageError(
+            _(
+                # Translators: %(version)s is the version as written, %(normalized)s
+                # its normal form (e.g. "1-beta" is "1.0.0-beta"), both in quotes.
+                "Version %(version)s is not valid: its normal form %(normalized)s is "
+                "longer than %(max)d characters."
+            )
+            % {
+                "version": _shown(original_version),
+                "normalized": _shown(version.normalized),
+                "max": MAX_VERSION_LENGTH,
+            }
+        )
 
     license_element = metadata.find(namespace + "license")
     license_expression = ""
@@ -825,9 +855,8 @@ def _dependency_groups(metadata, namespace: str) -> tuple[DependencyGroup, ...]:
 
     def entries(parent) -> tuple[tuple[str, str], ...]:
         return tuple(
-            (element.get("id", "").strip(), _normalized_range(element.get("version", "")))
+            _dependency(element.get("id", "").strip(), element.get("version", ""))
             for element in parent.findall(namespace + "dependency")
-            if element.get("id", "").strip()
         )
 
     groups = [
@@ -838,6 +867,18 @@ def _dependency_groups(metadata, namespace: str) -> tuple[DependencyGroup, ...]:
     if flat:
         groups.insert(0, DependencyGroup("", flat))
     return tuple(groups)
+
+
+def _dependency(package_id: str, version_range: str) -> tuple[str, str]:
+    """(id, normalised range) of a <dependency>, validated as a pushed package's own:
+    its id becomes a link and a registration URL, its range is read by clients."""
+    try:
+        return validate_package_id(package_id), normalized_range(version_range)
+    except ValueError as exc:
+        raise PackageError(
+            # Translators: %(reason)s is why, a whole sentence ("Package id 'a/b' is not valid: …").
+            _("A dependency is not valid: %(reason)s") % {"reason": exc}
+        ) from exc
 
 
 def _package_types(metadata, namespace: str) -> tuple[str, ...]:

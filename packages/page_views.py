@@ -27,7 +27,7 @@ def _feed_is_private() -> bool:
 
 def _by_version(versions):
     """Newest first, in NuGet's order (1.10.0 after 1.9.0, 2.0.0-beta before 2.0.0)."""
-    return sorted(versions, key=lambda v: NuGetVersion.parse(v.version), reverse=True)
+    return feed.sorted_versions(versions)[::-1]
 
 
 def _shown_version(versions, version_text: str | None):
@@ -35,7 +35,7 @@ def _shown_version(versions, version_text: str | None):
     stable version, else the latest listed one, else the latest the viewer sees."""
     if version_text is not None:
         try:
-            identity = NuGetVersion.parse(version_text).identity_key
+            identity = NuGetVersion.of(version_text).identity_key
         except ValueError:
             raise Http404 from None
         found = next((v for v in versions if v.normalized_version == identity), None)
@@ -43,7 +43,7 @@ def _shown_version(versions, version_text: str | None):
             raise Http404
         return found
     listed = [v for v in versions if v.listed]
-    stable = [v for v in listed if not NuGetVersion.parse(v.version).is_prerelease]
+    stable = [v for v in listed if not NuGetVersion.of(v.version).is_prerelease]
     return (stable or listed or versions)[0]
 
 

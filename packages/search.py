@@ -71,14 +71,11 @@ def kind_flag(prerelease: bool, semver2: bool) -> str:
 
 def _rows_for(registration_id: int, versions: list[tuple]) -> list[PackageSearch]:
     """The rows of one package from (pk, version as written, version, listed,
-    prerelease, semver2, downloads, package types, lower-cased id) of its versions.
-
-    Sorted by the version as written: normalising may lengthen it past what
-    NuGetVersion.parse accepts ("1-" and 62 letters), never change its order."""
+    prerelease, semver2, downloads, package types, lower-cased id) of its versions."""
     downloads = sum(version[6] for version in versions)
     listed = sorted(
         (version for version in versions if version[3]),
-        key=lambda version: NuGetVersion.parse(version[1] or version[2]),
+        key=lambda version: NuGetVersion.of(version[2]),
     )
     rows: dict[int, PackageSearch] = {}
     for (prerelease, semver2), flag in KINDS.items():

@@ -212,7 +212,7 @@ def set_listed(
     if refusal:
         return replace(refusal, package_id=package_id)
     try:
-        identity = NuGetVersion.parse(version_text).identity_key
+        identity = NuGetVersion.of(version_text).identity_key
     except ValueError:
         identity = None
     version = (

@@ -57,14 +57,14 @@ def snupkg(package_id="Contoso.Core", version="1.0.0", *, files=None, nuspec=Non
     return buffer.getvalue()
 
 
-def add_version(registration, version, key=None, listed=True):
+def add_version(registration, version, key=None, listed=True, original_version=None):
     """A version row as a push leaves it, without a file (for pages and listings),
     with its search rows and revision as the lifecycle leaves them."""
     version = PackageVersion.objects.create(
         registration=registration,
         version=version,
         normalized_version=version.lower(),
-        original_version=version,
+        original_version=original_version or version,
         size=2048,
         sha512="x" * 88,
         file=f"{registration.normalized_id}/{version}.nupkg",

@@ -267,3 +267,17 @@ def test_download_link_fetches_the_pushed_package(client, alice, package_dir):
     response = client.get(url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == data
+
+
+def test_a_stored_version_normalised_past_64_characters_renders(client, alice):
+    """Pushes refuse these now (nuget.org does too); rows an older push stored keep
+    their package page, version page and Manage page."""
+    version = "1.0.0-" + "a" * 62
+    registration = PackageRegistrationFactory(package_id="Contoso.Long", owners=[alice])
+    add_version(registration, "1.0.0")
+    add_version(registration, version, original_version="1-" + "a" * 62)
+    assert client.get("/packages/Contoso.Long").status_code == 200
+    page = client.get(f"/packages/Contoso.Long/{version}")
+    assert page.status_code == 200 and version in page.content.decode()
+    client.force_login(alice)
+    assert client.get("/packages/Contoso.Long/Manage").status_code == 200

@@ -432,11 +432,23 @@ def test_a_push_racing_another_for_the_same_version_gets_409(
 
 def test_the_longest_versions_and_ids_are_stored(client, alice, package_dir):
     long_id = "A" * 100
-    version = "1-" + "a" * 62  # 64 characters, 68 once normalised
+    version = "1.0.0-" + "a" * 58  # 64 characters, as written and normalised
     _, secret = make_key(alice)
     response = push(client, secret, nupkg(package_id=long_id, version=version))
     assert response.status_code == 201, response.content
-    assert PackageVersion.objects.get().version == "1.0.0-" + "a" * 62
+    assert PackageVersion.objects.get().version == version
+
+
+def test_a_version_whose_normal_form_is_over_64_characters_is_refused(
+    client, alice, package_dir
+):
+    """As nuget.org: "1-" and 62 letters is 64 characters as written, 68 normalised."""
+    _, secret = make_key(alice)
+    response = push(client, secret, nupkg(version="1-" + "a" * 62))
+    assert response.status_code == 400
+    assert "normal form '1.0.0-aaa" in response.content.decode()
+    assert "longer than 64 characters" in response.content.decode()
+    assert not PackageVersion.objects.exists() and stored_files(package_dir) == []
 
 
 def test_a_corrupt_compressed_nuspec_is_400(client, alice, package_dir):

@@ -1,0 +1,231 @@
+"""packages/lifecycle.py: one owner for every change to a package version.
+
+Whatever the entry point (the publish API, the Manage page, the admin), a change is
+recorded once, shown in the Security log of the package's owners (for an
+organization, its administrators) and of whoever made it, and bumps the
+registration's revision that feed documents are keyed on.
+"""
+
+import pathlib
+import re
+import threading
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection, connections
+
+from accounts.models import Membership, User
+from audit.models import AuditEvent
+from packages import lifecycle
+from packages.models import PackageRegistration, PackageVersion
+from tests.factories import PackageRegistrationFactory, UserFactory, make_key
+from tests.helpers import push, stored_files, unlist
+from tests.packages.builders import NUSPEC, add_version, nupkg
+
+
+def security_log(client, account) -> str:
+    client.force_login(account)
+    page = client.get("/account/security-log").content.decode()
+    client.logout()
+    return page
+
+
+def staff_with(*codenames):
+    staff = UserFactory(username="staffer", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return staff
+
+
+def test_an_administrators_unlist_is_in_the_owners_security_log(client, alice, charlie):
+    version = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice]), "1.0.0"
+    )
+    client.force_login(staff_with("view_packageversion", "change_packageversion"))
+    client.post(
+        "/admin/packages/packageversion/", {"action": "unlist", "_selected_action": [version.pk]}
+    )
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.PACKAGE_UNLISTED)
+    assert event.actor_name == "staffer" and event.details["via"] == "admin"
+    assert "Package unlisted" in security_log(client, alice)
+    assert "Package unlisted" not in security_log(client, charlie)
+
+
+def test_an_event_about_an_organizations_package_reaches_its_administrators_only(
+    client, alice, bob, charlie
+):
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    Membership.objects.create(
+        organization=contoso, member=bob, role=Membership.Role.COLLABORATOR, accepted=True
+    )
+    version = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[contoso]), "1.0.0"
+    )
+    client.force_login(staff_with("view_packageversion", "change_packageversion"))
+    client.post(
+        "/admin/packages/packageversion/", {"action": "unlist", "_selected_action": [version.pk]}
+    )
+    assert "Package unlisted" in security_log(client, alice)
+    assert "Package unlisted" not in security_log(client, bob)  # a collaborator
+    assert "Package unlisted" not in security_log(client, charlie)
+
+
+def test_a_co_owners_unlist_is_in_every_owners_log_with_only_the_actors_address(
+    client, alice, dana, charlie
+):
+    registration = PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice, dana])
+    add_version(registration, "1.0.0")
+    _, secret = make_key(dana, scopes=["package:unlist"])
+    response = client.delete(
+        "/api/v2/package/Contoso.Core/1.0.0",
+        headers={"X-NuGet-ApiKey": secret},
+        REMOTE_ADDR="203.0.113.9",
+    )
+    assert response.status_code == 200
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.PACKAGE_UNLISTED).count() == 1
+    alices = security_log(client, alice)
+    assert "Package unlisted" in alices and "203.0.113.9" not in alices
+    assert "203.0.113.9" in security_log(client, dana)
+    assert "Package unlisted" not in security_log(client, charlie)
+
+
+def test_a_deletion_for_good_is_in_the_owners_security_log(client, alice, charlie):
+    version = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice]), "1.0.0"
+    )
+    client.force_login(staff_with("view_packageversion", "delete_packageversion"))
+    client.post(
+        "/admin/packages/packageversion/",
+        {
+            "action": "delete_for_good",
+            "_selected_action": [version.pk],
+            "apply": "1",
+            "reason": "Malware",
+        },
+    )
+    assert not PackageVersion.objects.exists()
+    assert "Package version deleted" in security_log(client, alice)
+    assert "Package version deleted" not in security_log(client, charlie)
+
+
+def test_every_change_bumps_the_revision(client, alice, package_dir):
+    _, secret = make_key(alice, scopes=["package:push", "package:unlist"])
+    assert push(client, secret).status_code == 201
+    registration = PackageRegistration.objects.get()
+    assert registration.revision == 1
+    assert unlist(client, secret).status_code == 200
+    assert unlist(client, secret).status_code == 200  # again: nothing changes
+    registration.refresh_from_db()
+    assert registration.revision == 2
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.PACKAGE_UNLISTED).count() == 1
+
+
+def test_the_registration_index_follows_an_unlist_at_once(client, alice, package_dir):
+    _, secret = make_key(alice, scopes=["package:push", "package:unlist"])
+    push(client, secret)
+    url = "/v3/registration/contoso.core/index.json"
+
+    def listed():
+        entry = client.get(url).json()["items"][0]["items"][0]["catalogEntry"]
+        return entry["listed"]
+
+    assert listed() is True
+    unlist(client, secret)
+    assert listed() is False
+
+
+@pytest.mark.parametrize(
+    "dependency, reason",
+    [
+        ('id="a/b" version="1.0"', "Package id 'a/b' is not valid"),
+        ('id="" version="1.0"', "Package id must not be empty"),
+        ('id="Contoso.Other" version="[1.0"', "Version range '[1.0' is not valid"),
+        ('id="Contoso.Other" version="[2.0, 1.0]"', "Version range '[2.0, 1.0]' is not valid"),
+        ('id="Contoso.Other" version="(1.0)"', "Version range '(1.0)' is not valid"),
+        ('id="Contoso.Other" version="1.0.0.0.0"', "more than 4 numeric parts"),
+    ],
+)
+def test_a_bad_dependency_is_refused_at_push_with_its_reason(
+    client, alice, package_dir, dependency, reason
+):
+    nuspec = NUSPEC.replace(
+        "</metadata>", f"<dependencies><dependency {dependency} /></dependencies></metadata>"
+    ).format(id="Contoso.Core", version="1.0.0")
+    _, secret = make_key(alice)
+    response = push(client, secret, nupkg(nuspec=nuspec))
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert body.startswith("A dependency is not valid:") and reason in body
+    assert not PackageRegistration.objects.exists()
+    assert stored_files(package_dir) == []
+
+
+def test_good_dependency_ranges_are_stored_as_nuget_writes_them(client, alice, package_dir):
+    ranges = {"A": "1.0", "B": "[1.0]", "C": "(1.0, 2.0]", "D": "[1.0, )", "E": "", "F": "(, 2.0)"}
+    dependencies = "".join(f'<dependency id="{i}" version="{r}" />' for i, r in ranges.items())
+    nuspec = NUSPEC.replace(
+        "</metadata>", f"<dependencies>{dependencies}</dependencies></metadata>"
+    ).format(id="Contoso.Core", version="1.0.0")
+    _, secret = make_key(alice)
+    assert push(client, secret, nupkg(nuspec=nuspec)).status_code == 201
+    stored = PackageVersion.objects.get().dependency_groups[0]["dependencies"]
+    assert [d["range"] for d in stored] == [
+        "[1.0.0, )",
+        "[1.0.0]",
+        "(1.0.0, 2.0.0]",
+        "[1.0.0, )",
+        "(, )",
+        "(, 2.0.0)",
+    ]
+    assert client.get("/packages/Contoso.Core").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_racing_unlists_record_one_event(alice):
+    if connection.vendor != "postgresql":
+        # SQLite runs one writer at a time: there is no race to show. CI's second
+        # pass runs the suite on PostgreSQL.
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+    version = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice]), "1.0.0"
+    )
+    # Both requests loaded the version before either wrote, as two clients would.
+    copies = [PackageVersion.objects.get(pk=version.pk) for _ in range(4)]
+    start = threading.Barrier(len(copies))
+    results = [None] * len(copies)
+
+    def unlist_copy(index):
+        try:
+            start.wait()
+            actor = lifecycle.Actor(user=alice, channel=lifecycle.Channel.API)
+            results[index] = lifecycle.set_listed(actor, copies[index], listed=False)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=unlist_copy, args=(i,)) for i in range(len(copies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(results) == [False, False, False, True]
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.PACKAGE_UNLISTED).count() == 1
+    assert PackageRegistration.objects.get().revision == 2  # the version's row, the unlist
+
+
+def test_only_the_lifecycle_module_writes_package_versions():
+    """Every write of PackageVersion rows goes through packages/lifecycle.py: a second
+    copy of a version change elsewhere would miss its audit record or its revision."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    writes = re.compile(
+        r"PackageVersion\.objects\.(create|bulk_create|update|get_or_create|update_or_create)"
+        r"|SymbolPackage\.objects\.(create|update_or_create)"
+        r"|\.update\(listed=|\.save\(update_fields=\[\"listed\"\]"
+    )
+    offenders = [
+        str(path.relative_to(root))
+        for app in ("accounts", "apikeys", "audit", "config", "packages", "trustedpublishing")
+        for path in (root / app).rglob("*.py")
+        if "migrations" not in path.parts
+        and path.name != "lifecycle.py"
+        and writes.search(path.read_text())
+    ]
+    assert offenders == []
