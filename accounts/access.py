@@ -46,7 +46,15 @@ def owner_ids(account) -> set[int]:
         return set()
     if account.is_organization:
         return {account.pk}
-    return {account.pk, *organizations_of(account).values_list("pk", flat=True)}
+    return {account.pk, *organization_ids_of(account)}
+
+
+def organization_ids_of(account) -> QuerySet:
+    """Ids of the organizations `account` belongs to, in any role (none for an
+    organization): a query, to read or to use inside another one."""
+    return (
+        Membership.objects.accepted().filter(member=account).values_list("organization", flat=True)
+    )
 
 
 def acting_for(user) -> tuple[list, set[int]]:
@@ -245,6 +253,19 @@ def packages_listed_for(accounts) -> QuerySet:
     """Manage packages: the packages any of `accounts` owns, by id, with their owners
     and versions (three queries, however many packages)."""
     return packages_of(accounts).prefetch_related("owners", "versions").order_by("normalized_id")
+
+
+def accounts_owning(registration) -> QuerySet:
+    """The package's owners and the administrators of those that are organizations,
+    in one query: whose security log shows an event about the package."""
+    return User.objects.filter(
+        Q(packages=registration)
+        | Q(
+            organization_memberships__organization__packages=registration,
+            organization_memberships__role=ADMIN,
+            organization_memberships__accepted=True,
+        )
+    ).distinct()
 
 
 def people_managing(registration) -> QuerySet:

@@ -55,6 +55,31 @@ def _hash(secret: str) -> str:
     return tokens.hash_key(secret, settings.GALLEY_KEY_HASH_SECRET)
 
 
+# What the key rules read of the holder and the package owner (the rest of an
+# account is loaded if something else asks for it).
+ACCOUNT_FIELDS = ("id", "username", "is_active", "is_organization")
+
+
+def _find_sql() -> str:
+    from django.apps import apps
+
+    key = ApiKey._meta.db_table
+    user = apps.get_model(settings.AUTH_USER_MODEL)._meta.db_table
+    membership = apps.get_model("accounts", "Membership")._meta.db_table
+    accounts = ", ".join(
+        f"{alias}.{field} AS {role}_{field}"
+        for alias, role in (("h", "holder"), ("o", "owner"))
+        for field in ACCOUNT_FIELDS
+    )
+    return (
+        f"SELECT k.*, {accounts}, EXISTS (SELECT 1 FROM {membership} m"  # noqa: S608
+        " WHERE m.organization_id = k.owner_id AND m.member_id = k.holder_id"
+        " AND m.accepted) AS holder_is_member"
+        f" FROM {key} k JOIN {user} h ON h.id = k.holder_id JOIN {user} o ON o.id = k.owner_id"
+        " WHERE k.hashed_key = %s"
+    )
+
+
 class ApiKeyQuerySet(models.QuerySet):
     def held_by(self, holder):
         return self.filter(holder=holder)
@@ -68,19 +93,20 @@ class ApiKeyQuerySet(models.QuerySet):
 
         Malformed input (wrong prefix, length or checksum) is turned away without
         a database query; a well-formed one costs one indexed lookup on the hash,
-        which also brings the holder and the package owner.
+        which also brings what the key rules read of the holder and the package
+        owner, and whether the holder is still a member of the owner: a request
+        resolves its caller in this one query (apikeys/scopes.py `resolve`).
         """
         if not tokens.is_well_formed(secret, settings.GALLEY_KEY_PREFIX):
             return None
-        # One indexed SELECT of the key alone, through the documented raw() API: the
-        # statement is fixed, so nothing is compiled per request (compiling the
-        # equivalent filter() cost several times the query: docs/benchmarks.md).
-        # A refused key needs nothing more; a usable one loads its holder and
-        # package owner when the rules look at them (a personal key's owner is its
-        # holder, loaded once). tests/apikeys/test_lookup.py compares the result
-        # with the ORM's, field by field.
-        sql = f"SELECT * FROM {self.model._meta.db_table} WHERE hashed_key = %s"  # noqa: S608
-        return next(iter(self.raw(sql, [_hash(secret)])), None)
+        # A fixed statement through the documented raw() API: nothing is compiled
+        # per request (compiling the equivalent filter() cost several times the
+        # query: docs/benchmarks.md). tests/apikeys/test_lookup.py compares the
+        # result with the ORM's, field by field.
+        key = next(iter(self.raw(_find_sql(), [_hash(secret)])), None)
+        if key is not None:
+            key.attach_accounts()
+        return key
 
     @method_decorator(sensitive_variables("secrets", "secret", "hashes"))
     def find_many(self, secrets) -> dict:
@@ -223,9 +249,27 @@ class ApiKey(models.Model):
 
     # State -----------------------------------------------------------------
 
+    def attach_accounts(self) -> None:
+        """The holder and the package owner from the columns `find` read with the key
+        (the same object for a personal key)."""
+        model = type(self).holder.field.related_model
+
+        def account(role):
+            values = [getattr(self, f"{role}_{field}") for field in ACCOUNT_FIELDS]
+            values[2:] = [bool(value) for value in values[2:]]  # SQLite answers 0 or 1
+            return model.from_db(self._state.db, list(ACCOUNT_FIELDS), values)
+
+        self.holder = account("holder")
+        self.owner = self.holder if self.owner_id == self.holder_id else account("owner")
+        self.holder_is_member = bool(self.holder_is_member)
+
     def load_accounts(self) -> None:
         """Load the holder and the package owner in one query (the same account for
-        a personal key), for the rules that look at both on every request."""
+        a personal key), for the rules that look at both on every request; nothing
+        when `find` brought them."""
+        cached = self._state.fields_cache
+        if "holder" in cached and "owner" in cached:
+            return
         accounts = {
             account.pk: account
             for account in type(self).holder.field.related_model.objects.filter(

@@ -57,7 +57,7 @@ def key_refusal(key: ApiKey, now=None) -> Refusal | None:
             "owner_inactive",
             _("The package owner %(owner)s is deactivated.") % {"owner": key.owner.get_username()},
         )
-    if key.owner_id != key.holder_id and not access.is_member(key.holder_id, key.owner_id):
+    if key.owner_id != key.holder_id and not _holder_is_member(key):
         # Checked on every request: removing a member stops their keys at once.
         return Refusal(
             "not_a_member",
@@ -67,19 +67,69 @@ def key_refusal(key: ApiKey, now=None) -> Refusal | None:
     return None
 
 
+def _holder_is_member(key: ApiKey) -> bool:
+    known = getattr(key, "holder_is_member", None)  # read with the key by `find`
+    return known if known is not None else access.is_member(key.holder_id, key.owner_id)
+
+
+class Caller:
+    """The key of a request, its key rules passed: made once, at the edge, by `resolve`.
+
+    What the package rules read of it (the owners whose packages its package owner
+    can see, the packages it selects) is looked up once, when first needed, and
+    kept for the rest of the request.
+    """
+
+    def __init__(self, key: ApiKey):
+        self.key = key
+        self._readable: set[int] | None = None
+        self._selected: set[int] | None = None
+
+    @property
+    def readable_owner_ids(self) -> set[int]:
+        if self._readable is None:
+            self._readable = readable_owner_ids(self.key.owner)
+        return self._readable
+
+    def selects(self, package_id: str, registration) -> bool:
+        """Does the key select this package, by a glob pattern or by name?"""
+        if globs.matches_any(self.key.glob_patterns, package_id):
+            return True
+        if registration is None:
+            return False
+        if hasattr(registration, "selected"):  # annotated by the query that found it
+            return registration.selected
+        if self._selected is None:
+            self._selected = set(self.key.packages.values_list("pk", flat=True))
+        return registration.pk in self._selected
+
+
+def resolve(key: ApiKey, now=None) -> Caller | Refusal:
+    """The request's caller, or why its key may not be used at all."""
+    return key_refusal(key, now) or Caller(key)
+
+
 def authorize(
     key: ApiKey, action: Action, package_id: str, registration, now=None
 ) -> Refusal | None:
-    """None when `key` may do `action` on `package_id`; otherwise the first rule it breaks.
+    """None when `key` may do `action` on `package_id`; otherwise the first rule it breaks
+    (the key rules, then `permit`'s). For one check; a request resolves its caller once
+    and asks `permit`."""
+    caller = resolve(key, now)
+    if isinstance(caller, Refusal):
+        return caller
+    return permit(caller, action, package_id, registration)
+
+
+def permit(caller: Caller, action: Action, package_id: str, registration) -> Refusal | None:
+    """None when the caller may do `action` on `package_id`; otherwise the first rule it
+    breaks. The key rules were passed when the caller was resolved.
 
     `registration` is the existing PackageRegistration for the id, or None for
     a new id. The caller loads it (with its owners prefetched) because it needs
     it anyway to store the push.
     """
-    refusal = key_refusal(key, now)
-    if refusal:
-        return refusal
-
+    key = caller.key
     scopes = set(key.scopes)
     if action == Action.PUSH:
         if registration is None and Scope.PUSH not in scopes:
@@ -109,16 +159,17 @@ def authorize(
         if refusal:
             return refusal
 
-    if not _selects(key, package_id, registration):
+    if not caller.selects(package_id, registration):
         return Refusal(
             "package_not_selected",
             _("The package id '%(id)s' does not match any glob pattern or package of the API key.")
             % {"id": package_id},
         )
 
-    allowed = readable_owner_ids(key.owner) if action == Action.READ else {key.owner_id}
-    if registration is not None and not any(
-        owner.pk in allowed for owner in registration.owners.all()
+    if registration is not None and not (
+        readable_by(registration, key.owner, lambda: caller.readable_owner_ids)
+        if action == Action.READ
+        else any(owner.pk == key.owner_id for owner in registration.owners.all())
     ):
         return Refusal(
             "not_owner",
@@ -148,12 +199,15 @@ def _reservation_refusal(key: ApiKey, package_id: str) -> Refusal | None:
     )
 
 
-def _selects(key: ApiKey, package_id: str, registration) -> bool:
-    if globs.matches_any(key.glob_patterns, package_id):
-        return True
-    if registration is None:
-        return False
-    return key.packages.filter(pk=registration.pk).exists()
+def readable_by(registration, account, owner_ids) -> bool:
+    """Does `account` see one of the package's owners (`owner_ids()`: the ids of the
+    owners whose packages it sees)? A registration found by a query that already
+    asked (readers.Reader.registration) carries the answer as `readable`, with the
+    account it asked for as `readable_for`."""
+    if getattr(registration, "readable_for", None) == account.pk:
+        return registration.readable
+    allowed = owner_ids()
+    return any(owner.pk in allowed for owner in registration.owners.all())
 
 
 def readable_owner_ids(account) -> set[int]:

@@ -73,4 +73,3 @@ def record(
     if subjects:
         event.subjects.add(*subjects)
     return event
-

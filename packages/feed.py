@@ -112,11 +112,22 @@ def sorted_versions(versions) -> list[PackageVersion]:
     return sorted(versions, key=lambda v: NuGetVersion.of(v.version))
 
 
-def _versions_of(package_id: str, reader) -> tuple[PackageRegistration, list[PackageVersion]]:
+def _versions_of(
+    package_id: str, reader, registration=None
+) -> tuple[PackageRegistration, list[PackageVersion]]:
     """The registration and all its versions (unlisted too, for exact restores), sorted.
 
-    One query; a package the reader may not see does not exist for them.
+    One query; a package the reader may not see does not exist for them. With a
+    `registration` the reader was already found to read (memoised_json), only
+    its versions are read.
     """
+    if registration is not None:
+        versions = list(registration.versions.all())
+        if not versions:
+            raise _not_found(package_id)
+        for version in versions:
+            version.registration = registration
+        return registration, sorted_versions(versions)
     versions = list(
         PackageVersion.objects.filter(registration__normalized_id=package_id.lower())
         .select_related("registration")
@@ -147,9 +158,9 @@ def find_version(package_id: str, version_text: str, reader) -> PackageVersion:
     return version
 
 
-def versions_index(package_id: str, reader) -> dict:
+def versions_index(package_id: str, reader, registration=None) -> dict:
     """The flat container's list: every version, lowercase and normalised."""
-    _registration, versions = _versions_of(package_id, reader)
+    _registration, versions = _versions_of(package_id, reader, registration)
     return {"versions": [version.normalized_version for version in versions]}
 
 
@@ -175,11 +186,9 @@ def memoised_json(kind: str, package_id: str, reader, links: Links | None, build
     packages/lifecycle.py bumps with every change to its versions.
     """
     lower = package_id.lower()
-    registrations = PackageRegistration.objects.filter(normalized_id=lower)
-    if not reader.is_everyone:
-        registrations = registrations.prefetch_related("owners")
-    registration = registrations.only("pk", "package_id", "revision").first()
-    if registration is None or not (reader.is_everyone or reader.can_read(registration)):
+    # One query, the reader's rules included (readers.Reader.registration).
+    registration = reader.registration(lower, "normalized_id", "revision")
+    if registration is None:
         raise _not_found(package_id)
     key = (kind, lower, links, registration.pk, registration.revision)
     with _MEMO_LOCK:
@@ -187,7 +196,7 @@ def memoised_json(kind: str, package_id: str, reader, links: Links | None, build
         if body is not None:
             _MEMO.move_to_end(key)
             return body
-    body = as_json(build())
+    body = as_json(build(registration))
     if len(body) <= MEMO_LARGEST:
         with _MEMO_LOCK:
             _MEMO[key] = body
@@ -199,7 +208,11 @@ def memoised_json(kind: str, package_id: str, reader, links: Links | None, build
 def versions_index_json(package_id: str, reader) -> bytes:
     """versions_index() as JSON, memoised (see memoised_json)."""
     return memoised_json(
-        "versions", package_id, reader, None, lambda: versions_index(package_id, reader)
+        "versions",
+        package_id,
+        reader,
+        None,
+        lambda registration: versions_index(package_id, reader, registration),
     )
 
 
@@ -210,7 +223,7 @@ def registration_index_json(package_id: str, reader, links: Links) -> bytes:
         package_id,
         reader,
         links,
-        lambda: registration_index(package_id, reader, links),
+        lambda registration: registration_index(package_id, reader, links, registration),
     )
 
 
@@ -319,14 +332,14 @@ def _page(registration, page, links: Links, *, inline: bool) -> dict:
     return document
 
 
-def registration_index(package_id: str, reader, links: Links) -> dict:
+def registration_index(package_id: str, reader, links: Links, registration=None) -> dict:
     """Every version's metadata, inline for up to 128 versions, else in linked pages.
 
     One hive with every version, SemVer 2.0.0 ones included, answers for every
     RegistrationsBaseUrl type: nuget.org keeps SemVer 2.0.0 out of its older hives
     for clients older than NuGet 4.3, which cannot restore them anyway.
     """
-    registration, versions = _versions_of(package_id, reader)
+    registration, versions = _versions_of(package_id, reader, registration)
     pages = _pages(versions)
     inline = len(pages) == 1
     return {

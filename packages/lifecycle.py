@@ -33,7 +33,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from accounts.access import people_managing
+from accounts.access import accounts_owning
 from audit.events import Kind, record
 from packages import search
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
@@ -71,11 +71,7 @@ class Actor:
 
 
 class Conflict(Exception):
-    """A concurrent push registered the same new id first."""
-
-
-class VersionExists(Conflict):
-    """The version was pushed already (by an earlier or a concurrent push)."""
+    """A concurrent push stored the same version, or registered the same new id, first."""
 
 
 # --------------------------------------------------------------------- helpers
@@ -84,25 +80,20 @@ class VersionExists(Conflict):
 def _locked(registration_id: int) -> PackageRegistration:
     """The registration's row, locked until the transaction ends (PostgreSQL; a
     no-op on SQLite, whose writers are serialised anyway)."""
-    return (
-        PackageRegistration.objects.select_for_update()
-        .prefetch_related("owners")
-        .get(pk=registration_id)
-    )
+    return PackageRegistration.objects.select_for_update().get(pk=registration_id)
 
 
 def _changed(registration: PackageRegistration) -> None:
     """Bump the revision and write the search rows again, inside the transaction."""
     PackageRegistration.objects.filter(pk=registration.pk).update(revision=F("revision") + 1)
-    search.refresh([registration.pk])
+    search.refresh([registration.pk], locked=True)
 
 
 def package_subjects(registration, actor=None) -> list:
     """Whose security log shows an event about a package, one rule for every change
     (README): the package's owners when it happens (organizations, their
     administrators and the owners who are people) and the acting account."""
-    owners = [owner for owner in registration.owners.all() if owner.is_organization]
-    return [*owners, *people_managing(registration), actor]
+    return [*accounts_owning(registration), actor]
 
 
 def _record(kind: str, actor: Actor, registration, version_text: str, **details) -> None:
@@ -167,11 +158,11 @@ def add_version(
 ) -> PackageVersion:
     """Store a new version (its file first, then its row).
 
-    `registration` is the one the caller authorized the push against; None for a
-    new id, which is registered to `owner`. `fields` are the PackageVersion fields
-    beyond `manifest_fields` (size, hash, who pushed). Raises VersionExists when the version is there
-    already, Conflict when another push registered the new id first; never leaves
-    a file without its row nor a row without its file.
+    `registration` is the one the caller authorized the push against (and found the
+    version new in); None for a new id, which is registered to `owner`. `fields` are
+    the PackageVersion fields beyond `manifest_fields` (size, hash, who pushed).
+    Raises Conflict when another push stored the version or registered the id
+    since; never leaves a file without its row nor a row without its file.
     """
     identity = manifest.version.identity_key
     storage = package_storage()
@@ -179,13 +170,12 @@ def add_version(
     try:
         with transaction.atomic():
             if registration is None:
-                with transaction.atomic():  # a savepoint: a lost race leaves no trace
-                    registration = PackageRegistration.objects.create(package_id=manifest.id)
+                registration = PackageRegistration.objects.create(package_id=manifest.id)
                 registration.owners.add(owner)
             else:
+                # The caller found the version new; the unique constraint answers
+                # a push that stored it since (IntegrityError below).
                 registration = _locked(registration.pk)
-                if registration.versions.filter(normalized_version=identity).exists():
-                    raise VersionExists
             version = PackageVersion.objects.create(
                 registration=registration, file=name, **manifest_fields(manifest), **fields
             )

@@ -78,11 +78,11 @@ def refused(request, refusal: Refusal, key=None, *, usable: bool = True):
 def _push(request, store, pushed_message):
     if request.method != "PUT":
         return HttpResponseNotAllowed(["PUT"])
-    key, refusal = publish.authenticate(request)
-    if refusal:
-        return refused(request, refusal, key, usable=False)
+    key, caller = publish.authenticate(request)
+    if isinstance(caller, Refusal):
+        return refused(request, caller, key, usable=False)
     with received_package(request) as upload:
-        outcome = upload if isinstance(upload, Refusal) else store(request, key, upload)
+        outcome = upload if isinstance(upload, Refusal) else store(request, caller, upload)
     if isinstance(outcome, Refusal):
         return refused(request, outcome, key)
     return answer(request, 201, pushed_message(outcome), key=key)
@@ -122,10 +122,12 @@ def package_version(request, package_id, version):
     """
     if request.method not in ("DELETE", "POST"):
         return HttpResponseNotAllowed(["DELETE", "POST"])
-    key, refusal = publish.authenticate(request)
-    if refusal:
-        return refused(request, refusal, key, usable=False)
-    outcome = publish.set_listed(request, key, package_id, version, listed=request.method == "POST")
+    key, caller = publish.authenticate(request)
+    if isinstance(caller, Refusal):
+        return refused(request, caller, key, usable=False)
+    outcome = publish.set_listed(
+        request, caller, package_id, version, listed=request.method == "POST"
+    )
     if isinstance(outcome, Refusal):
         return refused(request, outcome, key)
     return answer(request, 200, key=key)

@@ -18,8 +18,8 @@ as with GitHub Packages: the user name and an API key as the password.
   it reads what its user can see.
 
 Failed Basic sign-ins are counted per client address in the shared cache and
-refused with 429 beyond GALLEY_FEED_AUTH_FAILURES_LIMIT a minute, as allauth
-limits failed sign-ins to the site.
+answered 429 beyond GALLEY_FEED_AUTH_FAILURES_LIMIT a minute, as allauth limits
+failed sign-ins to the site; good credentials are never refused by the limit.
 """
 
 from __future__ import annotations
@@ -31,51 +31,95 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from accounts import access
 from apikeys import globs
 from apikeys.models import ApiKey, Scope
-from apikeys.scopes import Action, authorize, key_refusal, readable_owner_ids
+from apikeys.scopes import Action, Caller, permit, readable_by, readable_owner_ids, resolve
 from audit.events import client_ip
+from packages.models import PackageRegistration
 
 
 class Reader:
-    """Everyone (a public feed), a signed-in person, or an API key."""
+    """Everyone (a public feed), a signed-in person, or a key's caller, resolved once
+    per request by `feed_reader`; what it may read is looked up once and kept."""
 
-    def __init__(self, *, user=None, key: ApiKey | None = None):
+    def __init__(self, *, user=None, caller: Caller | None = None):
         self.user = user
-        self.key = key
+        self.caller = caller
+        self._readable: set[int] | None = None
+
+    @property
+    def key(self) -> ApiKey | None:
+        return self.caller.key if self.caller is not None else None
 
     @property
     def is_everyone(self) -> bool:
-        return self.user is None and self.key is None
+        return self.user is None and self.caller is None
+
+    def readable_owner_ids(self) -> set[int]:
+        if self.caller is not None:
+            return self.caller.readable_owner_ids
+        if self._readable is None:
+            self._readable = readable_owner_ids(self.user)
+        return self._readable
 
     def can_read(self, registration) -> bool:
         if self.is_everyone:
             return True
-        if self.key is not None:
-            return authorize(self.key, Action.READ, registration.package_id, registration) is None
-        allowed = readable_owner_ids(self.user)
-        return any(owner.pk in allowed for owner in registration.owners.all())
+        if self.caller is not None:
+            return permit(self.caller, Action.READ, registration.package_id, registration) is None
+        return readable_by(registration, self.user, self.readable_owner_ids)
+
+    def registration(self, lower_id: str, *fields: str):
+        """The registration of a package id if this reader may read it, else None.
+
+        One query for everyone; for a key or a session, the same query says whether
+        one of the package's owners is readable and whether the key selects the
+        package by name, which the rules (apikeys.scopes.permit) read instead of
+        asking again."""
+        registrations = PackageRegistration.objects.filter(normalized_id=lower_id)
+        if fields:
+            registrations = registrations.only("pk", "package_id", *fields)
+        if self.is_everyone:
+            return registrations.first()
+        account = self.caller.key.owner if self.caller is not None else self.user
+        owners = PackageRegistration.owners.through.objects.filter(
+            Q(user=account.pk) | Q(user__in=access.organization_ids_of(account)),
+            packageregistration=OuterRef("pk"),
+        )
+        registrations = registrations.annotate(readable=Exists(owners))
+        if self.caller is not None:
+            selected = ApiKey.packages.through.objects.filter(
+                apikey=self.caller.key.pk, packageregistration=OuterRef("pk")
+            )
+            registrations = registrations.annotate(selected=Exists(selected))
+        registration = registrations.first()
+        if registration is None:
+            return None
+        registration.readable_for = account.pk  # what `readable` answers (scopes.readable_by)
+        return registration if self.can_read(registration) else None
 
     def readable(self, registrations):
         """`registrations` narrowed to what this reader may see (for search)."""
         if self.is_everyone:
             return registrations
-        account = self.key.owner if self.key is not None else self.user
-        visible = registrations.filter(owners__in=readable_owner_ids(account))
-        if self.key is None:
+        visible = registrations.filter(owners__in=self.readable_owner_ids())
+        if self.caller is None:
             return visible
         # Patterns are matched in Python with the same function that checks pushes
         # (apikeys.globs), not translated into SQL that could match differently.
-        selected = set(self.key.packages.values_list("pk", flat=True))
+        key = self.caller.key
+        selected = set(key.packages.values_list("pk", flat=True))
         candidates = visible.values_list("pk", "package_id")
         ids = [
             pk
             for pk, package_id in candidates
-            if pk in selected or globs.matches_any(self.key.glob_patterns, package_id)
+            if pk in selected or globs.matches_any(key.glob_patterns, package_id)
         ]
         return registrations.filter(pk__in=ids)
 
@@ -116,18 +160,24 @@ def _authenticate(request, *, any_key: bool) -> Reader | HttpResponse:
         if request.user.is_authenticated:
             return Reader(user=request.user)
         return _refused(401, _("This feed is private: sign in with your user name and an API key."))
-    address = client_ip(request) or "unknown"
-    if _failures(address) >= settings.GALLEY_FEED_AUTH_FAILURES_LIMIT:
-        response = _refused(429, _("Too many failed sign-ins from your address. Try again later."))
-        response["Retry-After"] = "60"
-        return response
     try:
         credentials = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         credentials = ""
     username, _colon, secret = credentials.partition(":")
     key = ApiKey.objects.find(secret)
-    if key is None or key_refusal(key) or not _named(key, username):
+    caller = resolve(key) if key is not None else None
+    if not isinstance(caller, Caller) or not _named(key, username):
+        # Only failures are counted and limited: a valid key is never locked out by
+        # someone else's guesses from the same address (one office behind a NAT),
+        # and a read with good credentials costs no trip to the cache.
+        address = client_ip(request) or "unknown"
+        if _failures(address) >= settings.GALLEY_FEED_AUTH_FAILURES_LIMIT:
+            response = _refused(
+                429, _("Too many failed sign-ins from your address. Try again later.")
+            )
+            response["Retry-After"] = "60"
+            return response
         _count_failure(address)
         return _refused(
             401, _("The user name or API key is not valid, or the key has expired or was revoked.")
@@ -135,7 +185,7 @@ def _authenticate(request, *, any_key: bool) -> Reader | HttpResponse:
     if not any_key and Scope.READ not in key.scopes:
         return _refused(403, _("The API key's scopes do not allow reading packages."))
     key.record_use()
-    return Reader(key=key)
+    return Reader(caller=caller)
 
 
 def _named(key: ApiKey, username: str) -> bool:

@@ -96,15 +96,19 @@ def _rows_for(registration_id: int, versions: list[tuple]) -> list[PackageSearch
     return list(rows.values())
 
 
-def refresh(registration_ids) -> None:
+def refresh(registration_ids, *, locked: bool = False) -> None:
     """Make the search rows of these packages match their versions now.
 
     The packages' rows are locked first (PostgreSQL), so that two refreshes of
-    one package follow each other and the second reads what the first wrote.
-    Four queries whatever the number of packages and versions.
+    one package follow each other and the second reads what the first wrote;
+    `locked`: the caller holds those locks already (packages/lifecycle.py).
+    Four queries whatever the number of packages and versions (three when locked).
     """
     ids = sorted(set(registration_ids))
     if not ids:
+        return
+    if locked:
+        _write(PackageVersion.objects.filter(registration_id__in=ids), ids)
         return
     with transaction.atomic():
         ids = list(

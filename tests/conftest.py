@@ -26,6 +26,17 @@ def english_between_tests():
     translation.activate("en")
 
 
+@pytest.fixture(autouse=True)
+def fresh_feed_memo():
+    """Feed documents are memoised per process by registration and revision, which
+    are unique for good in a database but start again in each test's."""
+    from packages import feed
+
+    feed._MEMO.clear()
+    yield
+    feed._MEMO.clear()
+
+
 @pytest.fixture
 def package_dir(settings, tmp_path):
     """Package files go to a folder of the test's own."""

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from apikeys.models import ApiKey
-from apikeys.scopes import Action, Refusal, authorize, key_refusal, readable_owner_ids
+from apikeys.scopes import Action, Caller, Refusal, permit, resolve
 from apikeys.tokens import is_well_formed
 from packages import lifecycle
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
@@ -35,8 +35,9 @@ log = logging.getLogger("galley.publish")
 
 
 @sensitive_variables("secret")
-def authenticate(request) -> tuple[ApiKey | None, Refusal | None]:
-    """The usable key of the request's X-NuGet-ApiKey header, or why there is none.
+def authenticate(request) -> tuple[ApiKey | None, Caller | Refusal]:
+    """The request's key (if one was found) and its caller, resolved once for the
+    whole request, or why there is none.
 
     A key that was found but may not be used comes back with its refusal, so
     that the refusal is recorded in its holder's security log.
@@ -57,11 +58,10 @@ def authenticate(request) -> tuple[ApiKey | None, Refusal | None]:
         return None, Refusal(
             "unknown_key", _("The API key is not valid: it was deleted or regenerated.")
         )
-    refusal = key_refusal(key)
-    if refusal:
-        return key, refusal
-    key.record_use()
-    return key, None
+    caller = resolve(key)
+    if isinstance(caller, Caller):
+        key.record_use()
+    return key, caller
 
 
 # -------------------------------------------------------------------------- read
@@ -78,7 +78,7 @@ def read(upload, *, symbols: bool = False) -> PackageManifest | Refusal:
         return Refusal("bad_package", error.reason, status=400)
 
 
-def _registration(key: ApiKey, package_id: str):
+def _registration(caller: Caller, package_id: str):
     """The registration of `package_id` as `key` may know it: on a private feed, a
     package its owner cannot read does not exist for it (the same answers as for an
     unknown id, so a key cannot learn which private ids exist)."""
@@ -89,7 +89,7 @@ def _registration(key: ApiKey, package_id: str):
     )
     if registration is None or settings.GALLEY_FEED_READ != "authenticated":
         return registration, False
-    readable = readable_owner_ids(key.owner)
+    readable = caller.readable_owner_ids
     if any(owner.pk in readable for owner in registration.owners.all()):
         return registration, False
     return None, True
@@ -116,18 +116,21 @@ def _id_taken(package_id: str) -> Refusal:
 # ------------------------------------------------------------------------- push
 
 
-def push(request, key: ApiKey, upload) -> PackageVersion | Refusal:
-    """Store an uploaded package (a file on disk) for `key`'s package owner."""
+def push(request, caller: Caller, upload) -> PackageVersion | Refusal:
+    """Store an uploaded package (a file on disk) for the key's package owner."""
     manifest = read(upload)
     if isinstance(manifest, Refusal):
         return manifest
-    registration, hidden = _registration(key, manifest.id)
-    refusal = authorize(key, Action.PUSH, manifest.id, registration)
+    key = caller.key
+    registration, hidden = _registration(caller, manifest.id)
+    refusal = permit(caller, Action.PUSH, manifest.id, registration)
     if not refusal and hidden:
         refusal = _id_taken(manifest.id)
-    if not refusal and registration and registration.versions.filter(
-        normalized_version=manifest.version.identity_key
-    ).exists():
+    if (
+        not refusal
+        and registration
+        and registration.versions.filter(normalized_version=manifest.version.identity_key).exists()
+    ):
         refusal = _version_exists(registration.package_id, manifest)
     if refusal:
         return replace(refusal, package_id=manifest.id)
@@ -172,14 +175,15 @@ def _measure(upload) -> tuple[int, str]:
 # ---------------------------------------------------------------------- symbols
 
 
-def push_symbols(request, key: ApiKey, upload) -> SymbolPackage | Refusal:
+def push_symbols(request, caller: Caller, upload) -> SymbolPackage | Refusal:
     """Store a `.snupkg` for a version that exists, under the same key rules as its push
     (symbols pushed again replace the earlier ones, as nuget.org allows)."""
     manifest = read(upload, symbols=True)
     if isinstance(manifest, Refusal):
         return manifest
-    registration, _hidden = _registration(key, manifest.id)
-    refusal = authorize(key, Action.PUSH, manifest.id, registration)
+    key = caller.key
+    registration, _hidden = _registration(caller, manifest.id)
+    refusal = permit(caller, Action.PUSH, manifest.id, registration)
     identity = manifest.version.identity_key
     version = registration and registration.versions.filter(normalized_version=identity).first()
     if not refusal and not version:
@@ -204,11 +208,11 @@ def push_symbols(request, key: ApiKey, upload) -> SymbolPackage | Refusal:
 
 
 def set_listed(
-    request, key: ApiKey, package_id: str, version_text: str, listed: bool
+    request, caller: Caller, package_id: str, version_text: str, listed: bool
 ) -> PackageVersion | Refusal:
     """Unlist (listed=False) or relist a version; doing it again changes nothing."""
-    registration, _hidden = _registration(key, package_id)
-    refusal = authorize(key, Action.UNLIST, package_id, registration)
+    registration, _hidden = _registration(caller, package_id)
+    refusal = permit(caller, Action.UNLIST, package_id, registration)
     if refusal:
         return replace(refusal, package_id=package_id)
     try:
@@ -228,5 +232,5 @@ def set_listed(
             status=404,
             package_id=package_id,
         )
-    lifecycle.set_listed(lifecycle.Actor.of_key(request, key), version, listed)
+    lifecycle.set_listed(lifecycle.Actor.of_key(request, caller.key), version, listed)
     return version

@@ -119,13 +119,26 @@ def test_the_raw_lookup_loads_every_field_as_the_orm_does(alice):
         assert (mine, type(mine)) == (theirs, type(theirs)), field.name
 
 
-def test_a_usable_key_loads_its_holder_and_owner_in_one_more_query(
-    alice, django_assert_num_queries
-):
+def test_the_lookup_brings_what_the_key_rules_read(alice, bob, django_assert_num_queries):
+    """The holder, the package owner and the holder's membership come with the key:
+    the key rules then cost no query (a request resolves its caller in one)."""
+    from accounts.models import Membership, User
     from apikeys.scopes import key_refusal
 
     _key, secret = make_key(alice)
     key = ApiKey.objects.find(secret)
-    with django_assert_num_queries(1):  # the holder, who is also the package owner
+    with django_assert_num_queries(0):
         assert key_refusal(key) is None
     assert key.holder == alice and key.owner is key.holder
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    _key, secret = make_key(bob, owner=contoso)
+    with django_assert_num_queries(1):
+        key = ApiKey.objects.find(secret)
+    with django_assert_num_queries(0):
+        assert key_refusal(key).code == "not_a_member"
+    Membership.objects.create(organization=contoso, member=bob, accepted=True)
+    key = ApiKey.objects.find(secret)
+    with django_assert_num_queries(0):
+        assert key_refusal(key) is None
+    assert (key.holder.username, key.owner.username) == ("bob", "Contoso")
+    assert key.owner.is_organization and key.holder.is_active

@@ -439,9 +439,7 @@ def test_the_longest_versions_and_ids_are_stored(client, alice, package_dir):
     assert PackageVersion.objects.get().version == version
 
 
-def test_a_version_whose_normal_form_is_over_64_characters_is_refused(
-    client, alice, package_dir
-):
+def test_a_version_whose_normal_form_is_over_64_characters_is_refused(client, alice, package_dir):
     """As nuget.org: "1-" and 62 letters is 64 characters as written, 68 normalised."""
     _, secret = make_key(alice)
     response = push(client, secret, nupkg(version="1-" + "a" * 62))

@@ -1,0 +1,116 @@
+"""Queries per request on the paths clients call most, pinned one by one.
+
+The caller of a request (key, holder, package owner, membership) is resolved
+once, in the key's lookup; feed documents are keyed on the registration's
+revision, so a private read costs one query more than a public one: the key.
+"""
+
+import base64
+
+import pytest
+import time_machine
+
+from accounts.models import Membership, User
+from tests.factories import make_key
+from tests.helpers import push
+from tests.packages.builders import nupkg
+
+INDEX = "/v3/registration/contoso.core/index.json"
+VERSIONS = "/v3-flatcontainer/contoso.core/index.json"
+
+
+def basic(username, secret):
+    token = base64.b64encode(f"{username}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@pytest.fixture
+def used_key(alice, client, package_dir):
+    """A key that pushed Contoso.Core 1.0.0 a moment ago (its last use is recorded,
+    so the next minute writes no last_used)."""
+    _, secret = make_key(alice, scopes=["package:push", "package:read"])
+    with time_machine.travel("2026-03-01 12:00:00", tick=False):
+        assert push(client, secret).status_code == 201
+    return secret
+
+
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_push_with_a_valid_key(client, used_key, django_assert_num_queries):
+    # 1 the key, with its holder, package owner and membership
+    # 2 the registration, 3 its owners, 4 is the version new?
+    # savepoint; 5 the registration locked; 6 the version's row; 7 the revision;
+    # 8 the versions for the search rows, 9 the old rows out, 10 the new rows in;
+    # 11 whose log shows the event; 12 the event; release
+    with django_assert_num_queries(14):
+        assert push(client, used_key, nupkg(version="1.0.1")).status_code == 201
+
+
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_push_of_a_new_id(client, used_key, django_assert_num_queries):
+    # 1 the key, 2 no registration, 3 no reserved prefix covers the id;
+    # savepoint; 4 the registration, 5 its owner, 6 the version, 7 the revision;
+    # 8-10 the search rows; 11 whose log shows the event, 12 the event; release
+    with django_assert_num_queries(14):
+        assert push(client, used_key, nupkg(package_id="Contoso.New")).status_code == 201
+
+
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_push_refused_by_the_keys_patterns(client, alice, used_key, django_assert_num_queries):
+    _, narrow = make_key(alice, glob_patterns=["Fabrikam.*"])
+    with time_machine.travel("2026-03-01 12:00:20", tick=False):
+        push(client, narrow, nupkg(version="2.0.0"))  # its use and the refusal's audit
+    # 1 the key, 2 the registration, 3 its owners, 4 the packages the key selects
+    # by name; the refusal was audited within the minute (no cache, no row).
+    with django_assert_num_queries(4):
+        assert push(client, narrow, nupkg(version="2.0.0")).status_code == 403
+
+
+@pytest.mark.parametrize("url", [INDEX, VERSIONS])
+def test_public_reads(client, used_key, url, django_assert_num_queries):
+    # 1 the registration with its revision, 2 its versions (a memo miss)
+    with django_assert_num_queries(2):
+        assert client.get(url).status_code == 200
+    # 1 the registration with its revision; the body is the memo's
+    with django_assert_num_queries(1):
+        assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("url", [INDEX, VERSIONS])
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_private_reads_cost_one_query_more(
+    client, used_key, settings, url, django_assert_num_queries
+):
+    settings.GALLEY_FEED_READ = "authenticated"
+    headers = basic("alice", used_key)
+    # 1 the key with its holder, owner and membership; 2 the registration with
+    # its revision, whether one of its owners is readable and whether the key
+    # selects it by name; 3 its versions (a memo miss)
+    with django_assert_num_queries(3):
+        assert client.get(url, headers=headers).status_code == 200
+    # 1 the key, 2 the registration; the body is the memo's
+    with django_assert_num_queries(2):
+        assert client.get(url, headers=headers).status_code == 200
+
+
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_an_organizations_read_key_costs_the_same(
+    client, alice, bob, used_key, settings, django_assert_num_queries
+):
+    """bob reads Contoso.Core, alice's, through her organization's key: the owners
+    his organization can read are asked inside the registration's query."""
+    settings.GALLEY_FEED_READ = "authenticated"
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    Membership.objects.create(organization=contoso, member=bob, accepted=True)
+    _, secret = make_key(bob, owner=contoso, scopes=["package:read"])
+    headers = basic("contoso", secret)
+    client.get(INDEX, headers=headers)  # the key's first use is written
+    # alice's package is not the organization's: 404, in the same two queries.
+    with django_assert_num_queries(2):
+        assert client.get(INDEX, headers=headers).status_code == 404
+    from packages.models import PackageRegistration
+
+    PackageRegistration.objects.get().owners.add(contoso)
+    with django_assert_num_queries(3):  # the key, the registration, its versions
+        assert client.get(INDEX, headers=headers).status_code == 200
+    with django_assert_num_queries(2):  # the key, the registration: the memo's body
+        assert client.get(INDEX, headers=headers).status_code == 200
