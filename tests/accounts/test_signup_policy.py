@@ -219,6 +219,54 @@ def test_an_invitation_link_expires(client, settings, mailoutbox):
     assert not User.objects.filter(username="dana").exists()
 
 
+def _lose_the_right_to_invite(inviter, how):
+    if how == "deactivated":
+        User.objects.filter(pk=inviter.pk).update(is_active=False)
+    elif how == "permission removed":
+        inviter.user_permissions.remove(Permission.objects.get(codename="add_user"))
+    elif how == "no longer staff":
+        User.objects.filter(pk=inviter.pk).update(is_staff=False)
+    else:  # deleted: the invitation keeps no inviter (SET_NULL)
+        inviter.delete()
+
+
+@pytest.mark.parametrize("how", ["deactivated", "permission removed", "no longer staff", "deleted"])
+def test_an_invitation_lapses_when_its_inviter_could_no_longer_invite(
+    client, settings, mailoutbox, how
+):
+    """An invitation is valid only while its inviter could still make it."""
+    settings.GALLEY_SIGNUP = "closed"
+    inviter = staff("view_user", "add_user")
+    client.force_login(inviter)
+    invite(client)
+    link = invitation_link(mailoutbox[0])
+    client.logout()
+    _lose_the_right_to_invite(inviter, how)
+
+    page = client.get(link)
+    assert page.status_code == 404
+    assert "Whoever invited you can no longer invite people" in page.content.decode()
+    response = client.post(link, {"username": "dana", "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 404
+    assert not User.objects.filter(username="dana").exists()
+    assert Invitation.objects.get().accepted_at is None
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.INVITATION_ACCEPTED).exists()
+
+
+def test_an_invitation_from_a_superuser_stands_without_the_explicit_permission(
+    client, settings, mailoutbox
+):
+    settings.GALLEY_SIGNUP = "closed"
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    invite(client)
+    client.logout()
+    link = invitation_link(mailoutbox[0])
+    response = client.post(link, {"username": "dana", "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 302
+    assert User.objects.filter(username="dana").exists()
+
+
 def test_a_made_up_link_is_404(client):
     response = client.get("/account/invitation/not-a-real-token")
     assert response.status_code == 404
