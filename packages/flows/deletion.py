@@ -7,11 +7,10 @@ The registration stays, with its owners: the id remains theirs, as on nuget.org.
 
 import logging
 
-from django.core.cache import cache
 from django.db import transaction
 
 from audit.events import Kind, record
-from packages import feed
+from packages import downloads, feed
 from packages.models import PackageVersion
 from packages.storage import package_storage
 
@@ -20,7 +19,7 @@ log = logging.getLogger("galley.packages")
 
 def delete_version(request, version: PackageVersion, reason: str) -> None:
     """Remove the version's row, its files (.nupkg, .nuspec, symbols) and its
-    cached download count, and record who did it and why."""
+    download count not flushed yet, and record who did it and why."""
     version = PackageVersion.objects.select_related("registration", "symbols").get(pk=version.pk)
     names = feed.version_files(version)
     pk = version.pk  # delete() clears it
@@ -44,4 +43,4 @@ def delete_version(request, version: PackageVersion, reason: str) -> None:
             storage.delete(name)
         except Exception:
             log.exception("could not delete %s of the deleted version %s", name, version)
-    cache.delete(feed.DOWNLOADS_KEY.format(pk))
+    downloads.forget_downloads(pk)
