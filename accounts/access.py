@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from accounts.models import Membership, User
+from accounts.models import Invitation, Membership, User
 from packages.models import OwnershipRequest, PackageRegistration
 
 ADMIN = Membership.Role.ADMIN
@@ -281,6 +281,29 @@ def people_managing(registration) -> QuerySet:
         ),
         is_active=True,
     ).distinct()
+
+
+# Offers: invitations to the site, to an organization, to own a package -------------
+
+
+def offer_stands(offer: Invitation | Membership | OwnershipRequest) -> bool:
+    """An invitation is valid only while its inviter could still make it: their
+    account still exists and is active, and they still hold the permission or role
+    it took. One rule for the three kinds of offer, asked when one is answered:
+
+    - a site invitation (Invitation): staff with "Can add user", as the admin's
+      Invite a user page asks;
+    - an organization's invitation (a pending Membership): an administrator of it;
+    - an ownership request: someone who may manage the package.
+    """
+    inviter = offer.requested_by if isinstance(offer, OwnershipRequest) else offer.invited_by
+    if inviter is None or not inviter.is_active:  # deleted (SET_NULL), or deactivated
+        return False
+    if isinstance(offer, Invitation):
+        return inviter.is_staff and inviter.has_perm("accounts.add_user")
+    if isinstance(offer, Membership):
+        return administrators_of(offer.organization).filter(pk=inviter.pk).exists()
+    return can_manage(inviter, offer.registration)
 
 
 # Ownership requests ----------------------------------------------------------------

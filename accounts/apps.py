@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Users and organizations")
 
     def ready(self):
-        from accounts import signals  # noqa: F401  (connects the session clock)
+        from accounts import checks, signals  # noqa: F401  (the cache check; the session clock)

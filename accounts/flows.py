@@ -117,13 +117,10 @@ def add_member(request, organization: User, username: str, role: str) -> Members
 def accept_invitation(request, invitation: Membership) -> None:
     """The invited person accepts: from now on they are a member, in the role offered.
 
-    The offer stands only while whoever made it still administers the organization.
+    The offer stands only while whoever made it still administers the organization
+    (access.offer_stands).
     """
-    inviter = invitation.invited_by
-    if (
-        inviter is not None
-        and not access.administrators_of(invitation.organization).filter(pk=inviter.pk).exists()
-    ):
+    if not access.offer_stands(invitation):
         Membership.objects.pending().filter(pk=invitation.pk).delete()
         raise OrganizationError(
             _(

@@ -4,7 +4,8 @@ An administrator invites an address; the e-mail carries a link with a random
 token, of which only a SHA-256 hash is stored (a token has 256 bits, so a fast
 hash is enough, as for API keys). The link works once, until it expires, and
 the account it creates has the address already confirmed: the person proved
-they receive mail there by following the link.
+they receive mail there by following the link. It works only while whoever sent
+it could still invite (access.offer_stands).
 """
 
 import hashlib
@@ -21,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import access
 from accounts.models import Invitation, User
 from audit.events import Kind, record
 
@@ -84,6 +86,13 @@ def find(token: str) -> Invitation:
         raise InvitationError(_("This invitation link is not valid or was already used."))
     if invitation.expires <= timezone.now():
         raise InvitationError(_("This invitation has expired. Ask an administrator for a new one."))
+    if not access.offer_stands(invitation):
+        raise InvitationError(
+            _(
+                "Whoever invited you can no longer invite people: the invitation was withdrawn. "
+                "Ask an administrator for a new one."
+            )
+        )
     return invitation
 
 

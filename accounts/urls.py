@@ -7,6 +7,12 @@ urlpatterns = [
     path("users/account/LogOff", views.log_off, name="log_off"),
     path("account/invitation/<str:token>", views.accept_invitation, name="accept_invitation"),
     path("account", views.account_settings, name="account_settings"),
+    path("account/two-factor/staff", views.staff_two_factor_page, name="staff_two_factor"),
+    path(
+        "account/two-factor/staff/<str:token>",
+        views.staff_two_factor_link,
+        name="staff_two_factor_confirm",
+    ),
     path("account/delete", views.delete_account, name="delete_account"),
     path("account/notifications", views.notifications, name="account_notifications"),
     path("account/confirmation/resend", views.resend_confirmation, name="resend_confirmation"),

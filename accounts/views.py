@@ -12,7 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from accounts import access, confirmation, invitations
+from accounts import access, confirmation, invitations, staff_two_factor
 from accounts import flows as account_flows
 from accounts.forms import (
     AcceptInvitationForm,
@@ -400,3 +400,48 @@ def accept_invitation(request, token):
         messages.success(request, _("Your account is ready. Sign in with your new user name."))
         return redirect("log_on")
     return render(request, "accounts/invitation.html", {"form": form, "invitation": invitation})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_two_factor_page(request):
+    """Staff without a second factor: a link to their mailbox comes first
+    (accounts/staff_two_factor.py). POST sends it."""
+    if not staff_two_factor.needs_link(request):
+        return redirect("mfa_index")
+    if request.method == "POST":
+        refusal = staff_two_factor.send_link(request)
+        if refusal is not None:
+            messages.error(request, refusal.message)
+        else:
+            messages.success(
+                request,
+                _("A link was sent to your primary e-mail address: open it to continue."),
+            )
+        return redirect("staff_two_factor")
+    return render(
+        request, "accounts/staff_two_factor.html", {"minutes": staff_two_factor.LINK_MINUTES}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_two_factor_link(request, token):
+    """The mailed link (GET asks, POST confirms, so that a mail scanner following
+    links uses nothing up); then on to setting up two-factor authentication."""
+    if request.method == "GET":
+        return render(request, "accounts/staff_two_factor_confirm.html")
+    refusal = staff_two_factor.open_link(request, token)
+    if refusal is not None:
+        return render(
+            request,
+            "accounts/staff_two_factor_confirm.html",
+            {"error": refusal.message},
+            status=400,
+        )
+    messages.success(
+        request,
+        _("Confirmed. Within %(minutes)d minutes, add an authenticator app or a security key.")
+        % {"minutes": staff_two_factor.GRANT_MINUTES},
+    )
+    return redirect("mfa_index")

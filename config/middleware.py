@@ -1,17 +1,16 @@
 import time
 
-from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
-# What counts as a second factor for the admin (recovery codes come with these).
-TWO_FACTOR_TYPES = [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+from accounts import staff_two_factor
+from accounts.staff_two_factor import TWO_FACTOR_TYPES
 
 
 class SessionTimeoutMiddleware:
@@ -62,7 +61,10 @@ class NoStoreForSignedInMiddleware:
 class StaffTwoFactorMiddleware:
     """The admin opens only for staff who have two-factor authentication: one who has
     not set it up is sent to do so first (a stolen password alone is not enough to
-    revoke every key or delete packages)."""
+    revoke every key or delete packages). Nor is the password enough to set it up:
+    until the session has opened the link mailed to the staff member
+    (accounts/staff_two_factor.py), allauth's pages that add a first authenticator
+    send them to ask for it, and the admin stays closed."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -70,12 +72,13 @@ class StaffTwoFactorMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if (
-            user is not None
-            and user.is_authenticated
-            and user.is_staff
-            and request.path.startswith(reverse("admin:index"))
-            and not is_mfa_enabled(user, types=TWO_FACTOR_TYPES)
+            user is None
+            or not user.is_authenticated
+            or not user.is_staff
+            or is_mfa_enabled(user, types=TWO_FACTOR_TYPES)
         ):
+            return self.get_response(request)
+        if request.path.startswith(reverse("admin:index")):
             messages.warning(
                 request,
                 _(
@@ -83,5 +86,18 @@ class StaffTwoFactorMiddleware:
                     "set it up first."
                 ),
             )
+            if staff_two_factor.needs_link(request):
+                return redirect("staff_two_factor")
             return redirect("mfa_index")
+        if _view_name(request) in staff_two_factor.ENROLMENT_VIEWS and staff_two_factor.needs_link(
+            request
+        ):
+            return redirect("staff_two_factor")
         return self.get_response(request)
+
+
+def _view_name(request) -> str | None:
+    try:
+        return resolve(request.path_info).url_name
+    except Resolver404:
+        return None

@@ -354,6 +354,14 @@ GALLEY_OIDC_GITLAB_ISSUER = envissuer("GALLEY_OIDC_GITLAB_ISSUER", "https://gitl
 # Cache: shared by every app process. Redis when REDIS_URL is set; otherwise a
 # table in the database, which is shared too (a per-process memory cache would
 # let each process keep its own sign-in rate limits).
+#
+# It holds security state (allauth's sign-in limits and used two-factor codes,
+# the feed's failed Basic sign-ins, used Trusted Publishing tokens), so nothing
+# anyone can write may push that out: every entry written there expires within
+# minutes, and what grows with use lives elsewhere (download counts:
+# packages/downloads.py). With Redis, run it with `maxmemory-policy noeviction`
+# (config/checks.py warns otherwise): the volatile-* policies evict exactly the
+# entries that have an expiry, these first.
 REDIS_URL = envstr("REDIS_URL")
 if REDIS_URL:
     CACHES = {
@@ -368,6 +376,15 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "galley_cache",
+            "OPTIONS": {
+                # Past MAX_ENTRIES rows, each write first deletes the expired rows,
+                # then 1/CULL_FREQUENCY of the live ones in key order, where allauth's
+                # keys sort first. A fraction that rounds to no row at any real size
+                # keeps that second step from ever deleting a live row: the table is
+                # swept of expired rows only, and holds the live ones however many.
+                "MAX_ENTRIES": 2_000,
+                "CULL_FREQUENCY": 10**12,
+            },
         }
     }
 

@@ -6,7 +6,8 @@ Public functions other modules use (keep their names stable):
 
 - `sorted_versions(versions)`: versions in NuGet's order (oldest first).
 - `count_download(version)`, `pending_downloads(versions)`,
-  `flush_download_counts()`: download counts, kept in the cache between flushes.
+  `flush_download_counts()`: download counts between flushes (packages/downloads.py,
+  named here too for the feed's callers).
 
 Every function answers with a constant number of queries, whatever the number
 of versions: one to find the versions (with their registration), and, for a
@@ -24,8 +25,6 @@ import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
-from django.core.cache.backends.base import BaseCache
 from django.db import connection
 from django.db.models import (
     Case,
@@ -40,6 +39,11 @@ from django.utils.translation import gettext as _
 
 from packages import lifecycle
 from packages import search as search_rows
+from packages.downloads import (  # noqa: F401 (the feed's names for them)
+    count_download,
+    flush_download_counts,
+    pending_downloads,
+)
 from packages.models import PackageRegistration, PackageSearch, PackageVersion
 from packages.nupkg import NuGetVersion
 from packages.storage import package_storage
@@ -57,8 +61,6 @@ MAX_SKIP = 3000
 MAX_QUERY_LENGTH = 256
 # What nuget.org writes as the publication date of an unlisted version.
 UNLISTED_PUBLISHED = "1900-01-01T00:00:00+00:00"
-DOWNLOADS_KEY = "galley:downloads:{}"
-_FLUSH_LOCK = "galley:downloads:flush-lock"
 
 
 @dataclass
@@ -631,70 +633,6 @@ def autocomplete_versions(package_id: str, params: SearchParameters, reader) -> 
         versions = []
     listed = [version.version for version in sorted_versions(versions)]
     return {"totalHits": len(listed), "data": listed}
-
-
-# ----------------------------------------------------------------- downloads
-
-
-def count_download(version: PackageVersion) -> None:
-    """Count one download in the shared cache; flush_download_counts moves the
-    counts into the database, so a download costs no database write (with Redis)."""
-    key = DOWNLOADS_KEY.format(version.pk)
-    try:
-        if type(caches[DEFAULT_CACHE_ALIAS]).incr is BaseCache.incr:
-            # Backends without an atomic increment (the database cache) would also
-            # reset the key's lifetime on incr(); count without an expiry there.
-            # Concurrent downloads may then lose a count: use Redis for exact counts.
-            cache.set(key, (cache.get(key) or 0) + 1, timeout=None)
-        else:
-            cache.add(key, 0, timeout=None)
-            cache.incr(key)
-    except Exception:  # a download never fails for a count (an evicted key, a cache down)
-        log.warning("download of %s not counted", version, exc_info=True)
-
-
-def pending_downloads(versions) -> dict[int, int]:
-    """{version pk: downloads counted since the last flush}, in one cache read."""
-    keys = {DOWNLOADS_KEY.format(version.pk): version.pk for version in versions}
-    return {keys[key]: count for key, count in cache.get_many(list(keys)).items() if count}
-
-
-def flush_download_counts(batch: int = 1000) -> int | None:
-    """Move counted downloads into PackageVersion.download_count; the number moved.
-
-    Only one instance flushes at a time (a lock in the shared cache; None when
-    another holds it). Each count is taken out of the cache with an atomic
-    decrement by what was read, so downloads counted meanwhile stay for the next
-    flush; a crash between the decrement and the write loses those counts rather
-    than counting them twice.
-    """
-    if not cache.add(_FLUSH_LOCK, 1, timeout=600):
-        return None
-    moved = 0
-    try:
-        ids = list(PackageVersion.objects.order_by("pk").values_list("pk", "registration_id"))
-        registration_of = dict(ids)
-        for start in range(0, len(ids), batch):
-            keys = {
-                DOWNLOADS_KEY.format(pk): pk for pk, _registration in ids[start : start + batch]
-            }
-            counted = set()
-            for key, count in cache.get_many(list(keys)).items():
-                if not count:
-                    continue
-                if type(caches[DEFAULT_CACHE_ALIAS]).decr is BaseCache.decr:  # see count_download
-                    cache.set(key, (cache.get(key) or 0) - count, timeout=None)
-                else:
-                    cache.decr(key, count)
-                PackageVersion.objects.filter(pk=keys[key]).update(
-                    download_count=F("download_count") + count
-                )
-                counted.add(registration_of[keys[key]])
-                moved += count
-            search_rows.refresh_downloads(counted)  # the packages' totals, for ranking
-    finally:
-        cache.delete(_FLUSH_LOCK)
-    return moved
 
 
 def etag_of(body: bytes) -> str:

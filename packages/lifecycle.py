@@ -28,14 +28,13 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from accounts.access import accounts_owning
 from audit.events import Kind, record
-from packages import search
+from packages import downloads, search
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
 from packages.storage import package_storage, unique_name
 
@@ -309,7 +308,5 @@ def delete_version(actor: Actor, version: PackageVersion, reason: str) -> bool:
             storage.delete(name)
         except Exception:
             log.exception("could not delete %s of the deleted version %s", name, version)
-    from packages import feed  # the download counters (feed imports this module)
-
-    cache.delete(feed.DOWNLOADS_KEY.format(pk))
+    downloads.forget_downloads(pk)
     return True

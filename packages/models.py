@@ -108,7 +108,7 @@ class PackageVersion(models.Model):
     package_types = models.CharField(_("package types"), max_length=1000, blank=True)
     is_prerelease = models.BooleanField(_("pre-release"), default=False)
     is_semver2 = models.BooleanField(_("SemVer 2.0.0"), default=False)
-    # Moved here from the cache by the flush_download_counts command.
+    # Moved here by the flush_download_counts command (packages/downloads.py).
     download_count = models.PositiveBigIntegerField(_("downloads"), default=0)
     pushed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -176,6 +176,20 @@ class SymbolPackage(models.Model):
 
     def __str__(self):
         return f"{self.version} symbols"
+
+
+class PendingDownload(models.Model):
+    """Downloads of a version counted since the last flush, when the shared cache
+    is not Redis (packages/downloads.py): one row per version at most, deleted
+    by the flush that moves it into download_count."""
+
+    version = models.OneToOneField(
+        PackageVersion, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    downloads = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.version_id}: {self.downloads}"
 
 
 class OwnershipRequestQuerySet(models.QuerySet):

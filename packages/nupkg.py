@@ -20,10 +20,12 @@ import hashlib
 import lzma
 import re
 import struct
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
+from urllib.parse import unquote
 
 import defusedxml
 import defusedxml.ElementTree
@@ -494,13 +496,38 @@ def normalized_range(text: str) -> str:
     )
 
 
+def _unescaped(name: str) -> str:
+    """`name` as NuGet clients write it to disk: they percent-decode entry names
+    (`nuget pack` escapes them), so `%2e%2e` is `..` and `%5c` a backslash. Decoded
+    until nothing changes (a few rounds at most), so that no layer of escaping hides
+    a path; a `%` that decodes to nothing stays as it is."""
+    for _round in range(4):
+        decoded = unquote(name, errors="surrogateescape")
+        if decoded == name:
+            break
+        name = decoded
+    return name
+
+
+def _is_parent(segment: str) -> bool:
+    return len(segment) >= 2 and set(segment) == {"."}
+
+
 def _unsafe_name(name: str) -> bool:
-    """True for entry names that could escape an extraction directory."""
-    # Windows clients treat backslashes as separators, so we do too.
-    normalized = name.replace("\\", "/")
-    if normalized.startswith("/") or re.match(r"[A-Za-z]:", normalized):
-        return True
-    return ".." in normalized.split("/")
+    """True for entry names that could escape an extraction directory, as written
+    or once unescaped as clients do: an absolute path, a drive letter, a `..`
+    segment (either slash separates), or a control character."""
+    for candidate in (name, _unescaped(name)):
+        if any(unicodedata.category(char) == "Cc" for char in candidate):
+            return True
+        # Windows clients treat backslashes as separators, so we do too.
+        normalized = candidate.replace("\\", "/")
+        if normalized.startswith("/") or re.match(r"[A-Za-z]:", normalized):
+            return True
+        # Windows drops trailing spaces from a segment: `.. ` is `..` there.
+        if any(_is_parent(segment.rstrip(" ")) for segment in normalized.split("/")):
+            return True
+    return False
 
 
 def _is_root_nuspec(name: str) -> bool:

@@ -67,8 +67,7 @@ def accept(request, ownership: OwnershipRequest) -> None:
     registration = ownership.registration
     with transaction.atomic():
         # The offer stands only while whoever made it may still manage the package.
-        requester = ownership.requested_by
-        still_offered = requester is not None and access.can_manage(requester, registration)
+        still_offered = access.offer_stands(ownership)
         if not OwnershipRequest.objects.pending().filter(pk=ownership.pk).delete()[0]:
             raise OwnershipError(_("This ownership request is no longer open."))
         if still_offered:

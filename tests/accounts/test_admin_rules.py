@@ -30,8 +30,9 @@ def test_staff_without_two_factor_are_sent_to_set_it_up(client):
     for url in ["/admin/", "/admin/apikeys/apikey/", reverse("admin:apikeys_apikey_revoke_leaked")]:
         response = client.get(url)
         assert response.status_code == 302, url
-        assert response["Location"] == reverse("mfa_index")
-    page = client.get(reverse("mfa_index"))
+        # First a link to their mailbox (tests/accounts/test_staff_two_factor_enrolment.py).
+        assert response["Location"] == reverse("staff_two_factor")
+    page = client.get(reverse("staff_two_factor"))
     assert "Staff need two-factor authentication" in page.content.decode()
 
     enable_totp(user)
@@ -53,7 +54,7 @@ def test_recovery_codes_alone_are_not_two_factor(client):
     user = staff("view_apikey", two_factor=False)
     Authenticator.objects.create(user=user, type=Authenticator.Type.RECOVERY_CODES, data={})
     client.force_login(user)
-    assert client.get("/admin/")["Location"] == reverse("mfa_index")
+    assert client.get("/admin/")["Location"] == reverse("staff_two_factor")
 
 
 def test_people_who_are_not_staff_are_not_sent_anywhere_new(client, alice):

@@ -135,6 +135,32 @@ def test_an_invitation_whose_inviter_is_no_longer_an_administrator_is_withdrawn(
     assert not access.is_member(bob, contoso)
 
 
+@pytest.mark.parametrize("how", ["deactivated", "deleted"])
+def test_an_invitation_whose_inviter_left_the_site_is_withdrawn(
+    client, alice, bob, charlie, contoso, mailoutbox, how
+):
+    """Deactivated, or deleted (the invitation keeps no inviter): the offer lapses."""
+    sign_in(client, alice)
+    invite(client, role="admin")
+    # Another administrator keeps the organization going (and is not the inviter).
+    Membership.objects.create(organization=contoso, member=charlie, role=Membership.Role.ADMIN)
+    if how == "deactivated":
+        User.objects.filter(pk=alice.pk).update(is_active=False)
+    else:
+        alice.delete()
+        assert Membership.objects.get(member=bob).invited_by is None
+    mailoutbox.clear()
+    bob_client = sign_in(Client(), bob)
+    response = bob_client.post(
+        reverse("organization_invitation", args=["Contoso"]), {"answer": "accept"}, follow=True
+    )
+    assert "the invitation was withdrawn" in response.content.decode()
+    assert not Membership.objects.filter(member=bob).exists()
+    assert not access.is_member(bob, contoso)
+    assert not AuditEvent.objects.filter(kind="org.member_added").exists()
+    assert not mailoutbox
+
+
 def test_declining_makes_the_invitation_disappear(client, alice, bob, contoso):
     sign_in(client, alice)
     invite(client)

@@ -13,6 +13,12 @@ EVIL = [
     "http:/evil.example",
     " //evil.example",
     "",
+    # Browsers drop tabs and newlines from a URL: "/\t/host" is "//host" to them.
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "\t//evil.example",
+    "JavaScript:alert(1)",
+    "java\tscript:alert(1)",
 ]
 
 

@@ -106,6 +106,58 @@ def test_domains_refuse_registration_outside_the_list(client, settings, email, m
     assert not mailoutbox
 
 
+@pytest.mark.parametrize(
+    "email",
+    [
+        "eve@mail.kontoso.com",  # a subdomain
+        "eve@MAIL.KONTOSO.COM",
+        "eve@Kontoso.Com.Evil.Test",  # upper case around another domain
+        "eve@KONTOSO.COM.",  # a trailing dot
+        "eve@kontoso.\u212a",  # the Kelvin sign (U+212A), which lower-cases to "k"
+        "eve@\u212aontoso.com.evil.test",
+    ],
+)
+def test_domain_tricks_are_refused(client, settings, email, mailoutbox):
+    settings.GALLEY_SIGNUP = "domains:kontoso.com"
+    response = register(client, email)
+    assert response.status_code == 200
+    assert not User.objects.filter(username="newcomer").exists()
+    assert not EmailAddress.objects.exists() and not mailoutbox
+
+
+@pytest.mark.parametrize("email", ["eve@\u212aontoso.com", "eve@\u212aONTOSO.COM"])
+def test_the_kelvin_sign_leads_only_to_the_listed_domain(client, settings, email, mailoutbox):
+    """A Kelvin sign lower-cases to "k": the address kept, and the mail that would
+    confirm it, are at kontoso.com itself, never at a look-alike domain."""
+    settings.GALLEY_SIGNUP = "domains:kontoso.com"
+    register(client, email)
+    assert list(EmailAddress.objects.values_list("email", "verified")) == [
+        ("eve@kontoso.com", False)
+    ]
+    assert list(User.objects.filter(username="newcomer").values_list("email", flat=True)) == [
+        "eve@kontoso.com"
+    ]
+    assert [m.to for m in mailoutbox] == [["eve@kontoso.com"]]
+
+
+def test_a_look_alike_address_cannot_be_added_later(client, settings, alice):
+    settings.GALLEY_SIGNUP = "domains:kontoso.com"
+    client.force_login(alice)
+    for email in ("alice@mail.kontoso.com", "alice@kontoso.\u212a", "alice@KONTOSO.COM."):
+        response = client.post("/accounts/email/", {"action_add": "", "email": email})
+        assert response.status_code == 200
+    assert list(EmailAddress.objects.filter(user=alice).values_list("email", flat=True)) == [
+        "alice@example.com"
+    ]
+
+
+@pytest.mark.parametrize("email", ["dana@kontoso.com", "dana@KONTOSO.COM"])
+def test_the_listed_domain_in_any_case_is_admitted(client, settings, email):
+    settings.GALLEY_SIGNUP = "domains:kontoso.com"
+    assert register(client, email).status_code == 302
+    assert User.objects.filter(username="newcomer").exists()
+
+
 @pytest.mark.parametrize("email", ["dana@example.com", "dana@EXAMPLE.org"])
 def test_domains_admit_registration_inside_the_list(client, settings, email):
     settings.GALLEY_SIGNUP = "domains:example.com,example.org"
@@ -217,6 +269,54 @@ def test_an_invitation_link_expires(client, settings, mailoutbox):
         )
     assert response.status_code == 404 and "has expired" in response.content.decode()
     assert not User.objects.filter(username="dana").exists()
+
+
+def _lose_the_right_to_invite(inviter, how):
+    if how == "deactivated":
+        User.objects.filter(pk=inviter.pk).update(is_active=False)
+    elif how == "permission removed":
+        inviter.user_permissions.remove(Permission.objects.get(codename="add_user"))
+    elif how == "no longer staff":
+        User.objects.filter(pk=inviter.pk).update(is_staff=False)
+    else:  # deleted: the invitation keeps no inviter (SET_NULL)
+        inviter.delete()
+
+
+@pytest.mark.parametrize("how", ["deactivated", "permission removed", "no longer staff", "deleted"])
+def test_an_invitation_lapses_when_its_inviter_could_no_longer_invite(
+    client, settings, mailoutbox, how
+):
+    """An invitation is valid only while its inviter could still make it."""
+    settings.GALLEY_SIGNUP = "closed"
+    inviter = staff("view_user", "add_user")
+    client.force_login(inviter)
+    invite(client)
+    link = invitation_link(mailoutbox[0])
+    client.logout()
+    _lose_the_right_to_invite(inviter, how)
+
+    page = client.get(link)
+    assert page.status_code == 404
+    assert "Whoever invited you can no longer invite people" in page.content.decode()
+    response = client.post(link, {"username": "dana", "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 404
+    assert not User.objects.filter(username="dana").exists()
+    assert Invitation.objects.get().accepted_at is None
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.INVITATION_ACCEPTED).exists()
+
+
+def test_an_invitation_from_a_superuser_stands_without_the_explicit_permission(
+    client, settings, mailoutbox
+):
+    settings.GALLEY_SIGNUP = "closed"
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    invite(client)
+    client.logout()
+    link = invitation_link(mailoutbox[0])
+    response = client.post(link, {"username": "dana", "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 302
+    assert User.objects.filter(username="dana").exists()
 
 
 def test_a_made_up_link_is_404(client):

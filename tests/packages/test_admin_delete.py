@@ -2,11 +2,9 @@
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 
 from audit.models import AuditEvent
-from packages import feed
-from packages.models import PackageRegistration, PackageVersion, SymbolPackage
+from packages.models import PackageRegistration, PackageVersion, PendingDownload, SymbolPackage
 from tests.factories import UserFactory, make_key
 from tests.helpers import push, push_symbols, stored_files
 from tests.packages.builders import nupkg, snupkg
@@ -53,7 +51,7 @@ def test_delete_for_good_removes_row_files_and_symbols_and_is_audited(
     assert any(name.endswith("1.0.0.nupkg") for name in files_before)
     assert any(name.endswith(".snupkg") for name in files_before)
     assert client.get(NUPKG_URL).status_code == 200
-    cache.set(feed.DOWNLOADS_KEY.format(pushed.pk), 3, timeout=None)
+    assert PendingDownload.objects.filter(version=pushed).exists()  # the download above
     client.force_login(staff("view_packageversion", "delete_packageversion"))
 
     confirm = delete(client, pushed, apply=False)
@@ -70,7 +68,7 @@ def test_delete_for_good_removes_row_files_and_symbols_and_is_audited(
     left = stored_files(package_dir)
     assert not [name for name in left if "1.0.0" in name], left
     assert any(name.endswith("2.0.0.nupkg") for name in left)
-    assert cache.get(feed.DOWNLOADS_KEY.format(pushed.pk)) is None
+    assert not PendingDownload.objects.exists()
     event = AuditEvent.objects.get(kind=AuditEvent.Kind.PACKAGE_DELETED)
     assert (event.package_id, event.package_version) == ("Contoso.Core", "1.0.0")
     assert event.actor.username == "staffer"

@@ -204,6 +204,40 @@ def test_entry_names_escaping_the_package_are_refused(package, name):
         package({"a.nuspec": nuspec(), name: "boom"})
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        # NuGet clients percent-decode entry names before writing them (nuget pack escapes them).
+        "%2e%2e/%2e%2e/evil.dll",
+        "lib/..%5c..%5cevil.dll",
+        "lib/%2E%2E%2Fevil.dll",
+        "%2fetc/evil",
+        "C%3a/evil.dll",
+        "%252e%252e/evil.dll",  # escaped twice
+        "lib/.. /evil.dll",  # Windows drops the trailing space
+        "lib/%2e%2e%20/evil.dll",
+        # Control characters, as sent or once decoded.
+        "lib/evil\x01.dll",
+        "lib/evil%00.dll",
+        "lib/evil%0a.dll",
+        "lib/evil%7f.dll",
+        "lib/evil%c2%85.dll",  # NEL, a C1 control
+    ],
+)
+def test_entry_names_that_escape_once_unescaped_are_refused(package, name):
+    with pytest.raises(PackageError, match="unsafe path"):
+        package({"a.nuspec": nuspec(), name: "boom"})
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["content/100%.txt", "content/50%off/readme.txt", "content/%zz.txt", "lib/net8.0/a%20b.dll"],
+)
+def test_a_percent_sign_that_hides_no_path_is_allowed(package, name):
+    manifest = package({"a.nuspec": nuspec(), name: "fine"})
+    assert manifest.id == "Contoso.Core"
+
+
 def test_oversized_nuspec_is_refused(package):
     xml = nuspec(description="x" * 5000)
 

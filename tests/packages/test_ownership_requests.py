@@ -91,6 +91,36 @@ def test_a_request_whose_requester_lost_the_package_cannot_be_accepted(
     assert not AuditEvent.objects.filter(kind="package.owner_added").exists()
 
 
+@pytest.mark.parametrize("how", ["deactivated", "deleted", "organization role removed"])
+def test_a_request_whose_requester_could_no_longer_ask_cannot_be_accepted(
+    client, alice, bob, charlie, dana, core, mailoutbox, how
+):
+    """Deactivated, deleted (the request keeps no requester) or demoted in the owning
+    organization: the request lapses, and nothing is granted."""
+    acme = User.objects.create_organization("Acme", admin=alice)
+    Membership.objects.create(organization=acme, member=charlie, role=Membership.Role.ADMIN)
+    core.owners.set([acme])  # alice manages the package as Acme's administrator
+    sign_in(client, alice)
+    ask(client, "bob")
+    assert OwnershipRequest.objects.get().requested_by == alice
+    if how == "deactivated":
+        User.objects.filter(pk=alice.pk).update(is_active=False)
+    elif how == "deleted":
+        alice.delete()
+        assert OwnershipRequest.objects.get().requested_by is None
+    else:
+        Membership.objects.filter(organization=acme, member=alice).update(
+            role=Membership.Role.COLLABORATOR
+        )
+    mailoutbox.clear()
+    response = answer(bob, "accept")
+    assert response.status_code == 302
+    assert owners(core) == {"Acme"}
+    assert not OwnershipRequest.objects.exists()
+    assert not AuditEvent.objects.filter(kind="package.owner_added").exists()
+    assert not mailoutbox
+
+
 def test_declining_changes_nothing(client, alice, bob, core):
     sign_in(client, alice)
     ask(client, "bob")

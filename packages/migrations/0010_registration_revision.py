@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('packages', '0008_search_rows'),
+        ('packages', '0009_pending_downloads'),
     ]
 
     operations = [
