@@ -258,3 +258,16 @@ def test_regenerate_still_works_for_a_member(client, bob, contoso, mailoutbox):
     assert ApiKey.objects.find(secret).pk == key.pk
     assert ApiKey.objects.find(old) is None
     assert AuditEvent.objects.filter(kind="key.regenerated").count() == 1
+
+
+def test_regenerate_flow_returns_the_refusal_for_an_administrators_revocation(bob, mailoutbox):
+    staff = UserFactory(username="root", is_staff=True)
+    key, _ = make_key(bob, name="CI")
+    flows.revoke_key(key, by=staff, source=RevocationSource.ADMIN)
+    mailoutbox.clear()
+    revoked = ApiKey.objects.get(pk=key.pk)
+    assert issuing.refusal(bob, bob, replacing=revoked).code == "revoked_for_good"
+    refusal = flows.regenerate_key(RequestFactory().post("/"), revoked)
+    assert isinstance(refusal, Refusal) and refusal.code == "revoked_for_good"
+    assert ApiKey.objects.get(pk=key.pk).hashed_key == key.hashed_key
+    nothing_issued(mailoutbox)

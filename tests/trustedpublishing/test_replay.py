@@ -138,3 +138,18 @@ def test_sixteen_concurrent_exchanges_of_one_token_give_one_key(alice, issuer):
     assert UsedToken.objects.count() == 1
     policy.refresh_from_db()
     assert policy.exchange_count == 1
+
+
+@pytest.mark.django_db
+def test_the_purge_command_forgets_used_tokens_too(client, alice, issuer):
+    from django.core.management import call_command
+
+    make_policy(alice)
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
+    expires = UsedToken.objects.get().expires
+    with time_machine.travel(expires + flows.USED_TOKEN_PRUNE_MARGIN, tick=False):
+        call_command("purge_trusted_publishing_keys")
+        assert UsedToken.objects.exists()  # not yet past the margin
+    with time_machine.travel(expires + flows.USED_TOKEN_PRUNE_MARGIN + timedelta(seconds=1)):
+        call_command("purge_trusted_publishing_keys")
+    assert not UsedToken.objects.exists() and not ApiKey.objects.exists()
