@@ -29,7 +29,7 @@ def create_key(request, form) -> tuple[ApiKey, str] | Refusal:
 @sensitive_variables("secret")
 def regenerate_key(request, key: ApiKey) -> str | Refusal:
     """A new secret for `key`, or why its holder may not have one. Raises
-    KeyConflict (and RevokedForGood) when another request changed the key first."""
+    KeyConflict when another request changed the key since it was loaded."""
     key.load_accounts()
     secret = issuing.issue(key.holder, key.owner, key.regenerate, replacing=key)
     if isinstance(secret, Refusal):

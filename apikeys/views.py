@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import access, confirmation
 from apikeys import flows, secret_scanning
 from apikeys.forms import CreateApiKeyForm, EditApiKeyForm
-from apikeys.models import ApiKey, KeyConflict, RevocationSource, RevokedForGood
+from apikeys.models import ApiKey, KeyConflict, RevocationSource
 from apikeys.scopes import Refusal
 from packages.models import PackageRegistration
 from trustedpublishing.models import Policy
@@ -113,11 +113,7 @@ def regenerate(request, pk):
         return redirect("apikeys")
     try:
         secret = flows.regenerate_key(request, key)
-    except RevokedForGood:  # revoked by an administrator a moment ago
-        secret = Refusal(
-            "revoked_for_good", _("An administrator revoked this key: create a new key instead.")
-        )
-    except KeyConflict:
+    except KeyConflict:  # regenerated, or revoked by an administrator, a moment ago
         messages.error(
             request, _("This key was regenerated already; the list shows it as it is now.")
         )
