@@ -6,14 +6,19 @@ administrator, a leak report) leaves the same trail.
 
 from django.views.decorators.debug import sensitive_variables
 
-from apikeys import notices
+from apikeys import issuing, notices
 from apikeys.models import ApiKey
+from apikeys.scopes import Refusal
 from audit.events import Kind, record
 
 
-@sensitive_variables("secret")
-def create_key(request, form) -> tuple[ApiKey, str]:
-    key, secret = form.save()
+@sensitive_variables("secret", "issued")
+def create_key(request, form) -> tuple[ApiKey, str] | Refusal:
+    """The key of a valid Create form, or why its holder may not have it."""
+    issued = issuing.issue(form.holder, form.cleaned_data["owner"], form.save)
+    if isinstance(issued, Refusal):
+        return issued
+    key, secret = issued
     record(
         Kind.KEY_CREATED, request=request, key=key, scopes=key.scopes, patterns=key.glob_patterns
     )
@@ -22,8 +27,13 @@ def create_key(request, form) -> tuple[ApiKey, str]:
 
 
 @sensitive_variables("secret")
-def regenerate_key(request, key: ApiKey) -> str:
-    secret = key.regenerate()
+def regenerate_key(request, key: ApiKey) -> str | Refusal:
+    """A new secret for `key`, or why its holder may not have one. Raises
+    KeyConflict when another request changed the key since it was loaded."""
+    key.load_accounts()
+    secret = issuing.issue(key.holder, key.owner, key.regenerate, replacing=key)
+    if isinstance(secret, Refusal):
+        return secret
     record(Kind.KEY_REGENERATED, request=request, key=key)
     notices.send(key, notices.REGENERATED)
     return secret

@@ -14,7 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import access, confirmation
 from apikeys import flows, secret_scanning
 from apikeys.forms import CreateApiKeyForm, EditApiKeyForm
-from apikeys.models import ApiKey, KeyConflict, RevocationSource, RevokedForGood
+from apikeys.models import ApiKey, KeyConflict, RevocationSource
+from apikeys.scopes import Refusal
 from packages.models import PackageRegistration
 from trustedpublishing.models import Policy
 
@@ -78,16 +79,18 @@ def api_keys(request):
     """The API Keys page; a POST creates a key and shows its secret once."""
     if request.method == "GET":
         return _render_page(request)
-    if not confirmation.is_confirmed(request.user):
-        return _render_page(request, status=403)
     form = CreateApiKeyForm(request.POST, holder=request.user)
     if not form.is_valid():
         return _render_page(request, form=form, status=400)
     try:
-        key, secret = flows.create_key(request, form)
+        issued = flows.create_key(request, form)
     except IntegrityError:  # the same name, created by another request a moment ago
         form.add_error("name", _("You already have a key with this name."))
         return _render_page(request, form=form, status=400)
+    if isinstance(issued, Refusal):
+        form.add_error(None, issued.message)
+        return _render_page(request, form=form, status=issued.status)
+    key, secret = issued
     return _render_page(request, new_key={"key": key, "secret": secret})
 
 
@@ -108,19 +111,17 @@ def regenerate(request, pk):
             request, _("This key was regenerated already; the list shows it as it is now.")
         )
         return redirect("apikeys")
-    if not key.can_regenerate:
-        raise PermissionDenied(_("An administrator revoked this key: create a new key instead."))
     try:
         secret = flows.regenerate_key(request, key)
-    except RevokedForGood:  # revoked by an administrator a moment ago
-        raise PermissionDenied(
-            _("An administrator revoked this key: create a new key instead.")
-        ) from None
-    except KeyConflict:
+    except KeyConflict:  # regenerated, or revoked by an administrator, a moment ago
         messages.error(
             request, _("This key was regenerated already; the list shows it as it is now.")
         )
         return redirect("apikeys")
+    if isinstance(secret, Refusal):
+        # Shown on the page this response renders; no secret exists to show.
+        messages.error(request, secret.message)
+        return _render_page(request, status=secret.status)
     return _render_page(request, new_key={"key": key, "secret": secret, "regenerated": True})
 
 

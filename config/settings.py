@@ -350,6 +350,11 @@ GALLEY_OIDC_GITHUB_ISSUER = envissuer(
     "GALLEY_OIDC_GITHUB_ISSUER", "https://token.actions.githubusercontent.com"
 )
 GALLEY_OIDC_GITLAB_ISSUER = envissuer("GALLEY_OIDC_GITLAB_ISSUER", "https://gitlab.com")
+# Days a policy may wait for its first exchange (which pins the repository's ids)
+# before it stops matching; its creator may renew it. nuget.org's is 7.
+GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS = envint(
+    "GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS", 7, minimum=1
+)
 
 # Cache: shared by every app process. Redis when REDIS_URL is set; otherwise a
 # table in the database, which is shared too (a per-process memory cache would

@@ -7,21 +7,29 @@ same audit trail and revokes the same keys.
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
-from accounts import access
 from accounts.models import User
+from apikeys import issuing
 from apikeys.flows import revoke_key
 from apikeys.models import ApiKey, RevocationSource, Scope
+from apikeys.scopes import Refusal
 from audit.events import Kind, record
 from trustedpublishing import oidc
-from trustedpublishing.models import KEY_LIFETIME_SECONDS, DisabledReason, Policy, Provider
+from trustedpublishing.models import (
+    KEY_LIFETIME_SECONDS,
+    DisabledReason,
+    Policy,
+    Provider,
+    UsedToken,
+)
 
 Refused = oidc.TokenRefused
 
@@ -112,6 +120,11 @@ def _match(user, provider: str, claims: dict) -> Policy:
             reason = _("the policy is disabled")
             if policy.disabled_reason:
                 reason += f" ({policy.get_disabled_reason_display()})"
+        if reason is None and policy.is_expired_unused():
+            reason = _(
+                "the policy was not used within %(days)d days of its creation or renewal; "
+                "its creator may renew it on the Trusted Publishing page"
+            ) % {"days": settings.GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS}
         if reason is None:
             return policy
         # Which claim differed, and the token's own value: never the policy's
@@ -135,19 +148,43 @@ def _match(user, provider: str, claims: dict) -> Policy:
 # The exchange -------------------------------------------------------------------
 
 
-def _consume(claims: dict) -> None:
-    """Accept each token once. The cache is shared by every instance (Redis, or
-    the database table), and `add` succeeds for exactly one caller."""
-    digest = hashlib.sha256(f"{claims['iss']}\n{claims['jti']}".encode()).hexdigest()
-    lifetime = max(1, int(claims["exp"] - timezone.now().timestamp()) + oidc.LEEWAY_SECONDS)
-    if not cache.add(f"trustedpublishing:jti:{digest}", 1, timeout=lifetime):
-        raise Refused(
-            401, "replayed", _("This token was used already: each token is accepted once.")
-        )
+# A used token's row outlives the token's own life (exp plus the leeway) by this
+# much before it is pruned: an exchange whose token verified just before that
+# moment still finds it.
+USED_TOKEN_PRUNE_MARGIN = timedelta(hours=1)
+
+
+def _replayed() -> Refused:
+    return Refused(401, "replayed", _("This token was used already: each token is accepted once."))
+
+
+def _was_used(issuer: str, claims: dict) -> bool:
+    return UsedToken.objects.filter(issuer=issuer, jti=claims["jti"]).exists()
+
+
+def _consume(issuer: str, claims: dict, now) -> None:
+    """Accept each token once: called in the transaction that mints its key, so a
+    token is used up only when a key is made, and of two exchanges of one token
+    at once the unique constraint lets one through (the other waits for it, then
+    fails here, and its transaction rolls back)."""
+    expires = datetime.fromtimestamp(claims["exp"] + oidc.LEEWAY_SECONDS, tz=UTC)
+    try:
+        with transaction.atomic():
+            UsedToken.objects.create(issuer=issuer, jti=claims["jti"], expires=expires, used=now)
+    except IntegrityError:
+        raise _replayed() from None
+
+
+def prune_used_tokens(now=None) -> int:
+    """Forget used tokens that can no longer verify (one indexed DELETE)."""
+    cutoff = (now or timezone.now()) - USED_TOKEN_PRUNE_MARGIN
+    deleted, _by_model = UsedToken.objects.filter(expires__lt=cutoff).delete()
+    return deleted
 
 
 def _creator(username: str):
-    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    # A deactivated account is found, and refused by the issuing rule with its reason.
+    user = User.objects.filter(username__iexact=username).first()
     if user is None:
         raise Refused(
             403,
@@ -189,16 +226,18 @@ def _claims_for_audit(claims: dict) -> dict:
 def exchange(request, token: str, username: str) -> tuple[ApiKey, str]:
     """Verify the token, find the policy, and create its one-hour key: (key, secret)."""
     claims = oidc.verify(token)
-    provider = oidc.issuers()[claims["iss"].rstrip("/")]
-    _consume(claims)
+    issuer = claims["iss"].rstrip("/")
+    provider = oidc.issuers()[issuer]
+    if _was_used(issuer, claims):  # answered early; _consume decides for good
+        raise _replayed()
     user = _creator(username)
     try:
         policy = _match(user, provider, claims)
-        _check_creator_may_act(policy, user)
-        key, secret = _create_key(policy, claims)
+        key, secret = _create_key(policy, user, issuer, claims)
     except Refused as refusal:
         _record_refusal(request, user, refusal, claims)
         raise
+    prune_used_tokens()
     record(
         Kind.TRUSTED_PUBLISHING_EXCHANGED,
         request=request,
@@ -210,18 +249,6 @@ def exchange(request, token: str, username: str) -> tuple[ApiKey, str]:
         claims=_claims_for_audit(claims),
     )
     return key, secret
-
-
-def _check_creator_may_act(policy: Policy, user) -> None:
-    if policy.owner_id in access.owner_ids(user):
-        return
-    disable(policy, reason=DisabledReason.CREATOR_LEFT)
-    raise Refused(
-        403,
-        "not_a_member",
-        _("%(user)s is no longer a member of %(owner)s; the policy was disabled.")
-        % {"user": user.get_username(), "owner": policy.owner.get_username()},
-    )
 
 
 def _record_refusal(request, user, refusal: Refused, claims: dict) -> None:
@@ -240,8 +267,8 @@ def _record_refusal(request, user, refusal: Refused, claims: dict) -> None:
         )
 
 
-@sensitive_variables("secret")
-def _create_key(policy: Policy, claims: dict) -> tuple[ApiKey, str]:
+@sensitive_variables("secret", "issued")
+def _create_key(policy: Policy, creator, issuer: str, claims: dict) -> tuple[ApiKey, str]:
     now = timezone.now()
     with transaction.atomic():
         # The lock serialises exchanges of one policy, so that two first uses
@@ -250,26 +277,31 @@ def _create_key(policy: Policy, claims: dict) -> tuple[ApiKey, str]:
         refusal = _pin_mismatch(locked, claims)
         if refusal:
             raise Refused(403, "repository_recreated", refusal)
-        if not locked.is_pinned:
-            locked.pinned_owner_id, locked.pinned_repository_id = _pinned_ids(
-                locked.provider, claims
-            )
-        locked.exchange_count += 1
-        locked.last_exchange = now
-        locked.save(
-            update_fields=[
-                "pinned_owner_id",
-                "pinned_repository_id",
-                "exchange_count",
-                "last_exchange",
-            ]
-        )
-        name = f"{locked.name} #{locked.exchange_count}"
-        try:
-            with transaction.atomic():
-                return _new_key(locked, name, now)
-        except IntegrityError:  # the holder named a key of their own like this
-            return _new_key(locked, f"{name} {secrets.token_hex(3)}", now)
+        issued = issuing.issue(creator, policy.owner, lambda: _mint(locked, issuer, claims, now))
+    if isinstance(issued, Refusal):
+        if issued.code == "not_a_member":
+            disable(policy, reason=DisabledReason.CREATOR_LEFT)
+        raise Refused(issued.status, issued.code, issued.message)
+    return issued
+
+
+@sensitive_variables("secret")
+def _mint(locked: Policy, issuer: str, claims: dict, now) -> tuple[ApiKey, str]:
+    """In the exchange's transaction: use the token up, pin the ids, make the key."""
+    _consume(issuer, claims, now)
+    if not locked.is_pinned:
+        locked.pinned_owner_id, locked.pinned_repository_id = _pinned_ids(locked.provider, claims)
+    locked.exchange_count += 1
+    locked.last_exchange = now
+    locked.save(
+        update_fields=["pinned_owner_id", "pinned_repository_id", "exchange_count", "last_exchange"]
+    )
+    name = f"{locked.name} #{locked.exchange_count}"
+    try:
+        with transaction.atomic():
+            return _new_key(locked, name, now)
+    except IntegrityError:  # the holder named a key of their own like this
+        return _new_key(locked, f"{name} {secrets.token_hex(3)}", now)
 
 
 @sensitive_variables("secret")
@@ -299,7 +331,26 @@ def _policy_details(policy: Policy) -> dict:
     }
 
 
-def create_policy(request, form) -> Policy:
+def _policy_refusal(creator, owner) -> Refusal | None:
+    """A policy is a standing right to keys: whoever may not be given a key for
+    `owner` may not create, enable or renew one either."""
+    refusal = issuing.refusal(creator, owner)
+    if refusal is not None and refusal.code == "unconfirmed":
+        return Refusal(
+            refusal.code,
+            _(
+                "Confirm your e-mail address before using Trusted Publishing: follow the link "
+                "in the confirmation e-mail, or send it again from Account settings."
+            ),
+        )
+    return refusal
+
+
+def create_policy(request, form) -> Policy | Refusal:
+    """The policy of a valid form, or why its creator may not have it."""
+    refusal = _policy_refusal(form.creator, form.cleaned_data["owner"])
+    if refusal is not None:
+        return refusal
     policy = form.save()
     record(
         Kind.TRUSTED_PUBLISHING_CREATED,
@@ -349,7 +400,10 @@ def disable(policy: Policy, *, reason: str, by=None, request=None) -> bool:
     return True
 
 
-def enable(request, policy: Policy) -> None:
+def enable(request, policy: Policy) -> Refusal | None:
+    refusal = _policy_refusal(policy.creator, policy.owner)
+    if refusal is not None:
+        return refusal
     Policy.objects.filter(pk=policy.pk).update(enabled=True, disabled_reason="")
     policy.enabled, policy.disabled_reason = True, ""
     record(
@@ -358,6 +412,29 @@ def enable(request, policy: Policy) -> None:
         user=policy.creator,
         **_policy_details(policy),
     )
+    return None
+
+
+def renew(request, policy: Policy) -> Refusal | None:
+    """Give a policy that was never used another GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS
+    for its first exchange (audited as an edit). A used (pinned) policy never expires,
+    so renewing it changes nothing."""
+    refusal = _policy_refusal(policy.creator, policy.owner)
+    if refusal is not None:
+        return refusal
+    now = timezone.now()
+    if Policy.objects.filter(pk=policy.pk, pinned_repository_id="").update(
+        awaiting_first_use_since=now
+    ):
+        policy.awaiting_first_use_since = now
+        record(
+            Kind.TRUSTED_PUBLISHING_EDITED,
+            request=request,
+            user=policy.creator,
+            renewed=True,
+            **_policy_details(policy),
+        )
+    return None
 
 
 def delete_policy(request, policy: Policy) -> None:

@@ -1,6 +1,7 @@
 import re
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import access
@@ -137,7 +138,9 @@ class PolicyForm(forms.ModelForm):
         if not policy.pk:
             policy.creator = self.creator
         elif any(name in self.changed_data for name in IDENTITY_FIELDS):
+            # Another repository: unpinned again, with a new time for its first use.
             policy.pinned_owner_id = policy.pinned_repository_id = ""
+            policy.awaiting_first_use_since = timezone.now()
         for name in GITHUB_FIELDS + GITLAB_FIELDS + ["environment"]:
             setattr(policy, name, self.cleaned_data.get(name, ""))
         if commit:

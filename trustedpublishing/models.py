@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -80,6 +82,13 @@ class Policy(models.Model):
         _("why it is disabled"), max_length=16, choices=DisabledReason.choices, blank=True
     )
     created = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    # Until its ids are pinned, a policy matches any repository of its name, even
+    # one created later by someone else; so an unused policy stops matching
+    # GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS after this (creation, a renewal, or
+    # an edit that named another repository), as on nuget.org.
+    awaiting_first_use_since = models.DateTimeField(
+        _("awaiting its first use since"), default=timezone.now, editable=False
+    )
     last_exchange = models.DateTimeField(_("last exchange"), null=True, blank=True)
     exchange_count = models.PositiveIntegerField(_("exchanges"), default=0)
 
@@ -116,6 +125,41 @@ class Policy(models.Model):
         return bool(self.pinned_repository_id)
 
     @property
+    def first_use_deadline(self):
+        """When an unpinned policy stops matching, unless it is used or renewed."""
+        days = settings.GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS
+        return self.awaiting_first_use_since + timedelta(days=days)
+
+    def is_expired_unused(self, now=None) -> bool:
+        """Never used, and its time for a first use is over: it matches no token."""
+        return not self.is_pinned and (now or timezone.now()) >= self.first_use_deadline
+
+    @property
     def scope_labels(self) -> list[str]:
         """The scopes of the keys it issues, in nuget.org's words."""
         return [Scope.PUSH.label, Scope.UNLIST.label]
+
+
+class UsedToken(models.Model):
+    """A CI token that was exchanged for a key: each is accepted once.
+
+    Written in the transaction that mints the key, so two exchanges of one token
+    at once give one key (the unique constraint refuses the second), and kept in
+    the database, not a cache an eviction or a flush could empty, until the token
+    could no longer verify anyway (`expires`: its exp plus the accepted leeway).
+    """
+
+    issuer = models.CharField(_("issuer"), max_length=255)
+    jti = models.CharField(_("token id (jti)"), max_length=255)
+    expires = models.DateTimeField(_("expires"), db_index=True)
+    used = models.DateTimeField(_("used"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("used CI token")
+        verbose_name_plural = _("used CI tokens")
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "jti"], name="each_ci_token_used_once")
+        ]
+
+    def __str__(self):
+        return f"{self.issuer} {self.jti}"

@@ -28,6 +28,7 @@ log = logging.getLogger("galley.trustedpublishing")
 LEEWAY_SECONDS = 60
 # The longest a token may claim to live; GitHub's and GitLab's live minutes.
 MAX_TOKEN_LIFETIME_SECONDS = 6 * 3600
+MAX_JTI_LENGTH = 255
 ALGORITHMS = ["RS256"]
 KEYS_MAX_AGE_SECONDS = 3600
 REFRESH_COOL_DOWN_SECONDS = 60
@@ -233,6 +234,14 @@ def verify(token: str) -> dict:
     except jwt.PyJWTError:
         raise _unauthorized("invalid_token", _("The token is not valid.")) from None
     _check_times(claims)
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
+        # It is stored to accept each token once (trustedpublishing.models.UsedToken).
+        raise _unauthorized(
+            "invalid_token",
+            _("The token's jti claim must be a text of at most %(max)d characters.")
+            % {"max": MAX_JTI_LENGTH},
+        )
     if claims.get("iss", "").rstrip("/") != issuer:
         raise _unauthorized("wrong_issuer", _("The token's issuer changed while reading it."))
     return claims

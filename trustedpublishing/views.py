@@ -9,13 +9,15 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import access
+from accounts import access, confirmation
+from apikeys.scopes import Refusal
 from trustedpublishing import flows
 from trustedpublishing.forms import PolicyForm
 from trustedpublishing.models import DisabledReason, Policy
@@ -33,8 +35,10 @@ def _render_page(request, *, form=None, status=200):
     if form is None:
         form = PolicyForm(creator=user)
     may_act_for = access.owner_ids(user)
+    now = timezone.now()
     for policy in policies:
         policy.lost_owner = policy.owner_id not in may_act_for
+        policy.expired_unused = policy.is_expired_unused(now)
     context = {
         "form": form,
         "owners": list(form.fields["owner"].queryset),
@@ -42,6 +46,8 @@ def _render_page(request, *, form=None, status=200):
         "enabled": bool(settings.GALLEY_OIDC_AUDIENCE),
         "audience": settings.GALLEY_OIDC_AUDIENCE,
         "token_url": request.build_absolute_uri("/api/v2/token"),
+        "unpinned_days": settings.GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS,
+        "confirmed": confirmation.is_confirmed(user),
     }
     return render(request, "trustedpublishing/policies.html", context, status=status)
 
@@ -63,6 +69,9 @@ def policies(request):
     except IntegrityError:  # the same name, created by another request a moment ago
         form.add_error("name", _("You already have a policy with this name."))
         return _render_page(request, form=form, status=400)
+    if isinstance(policy, Refusal):
+        form.add_error(None, policy.message)
+        return _render_page(request, form=form, status=policy.status)
     messages.success(request, _("The policy “%(name)s” was created.") % {"name": policy.name})
     return redirect("trustedpublishing")
 
@@ -115,8 +124,34 @@ def disable(request, pk):
 @reauthentication_required
 def enable(request, pk):
     policy = _own_policy(request, pk)
-    flows.enable(request, policy)
+    refusal = flows.enable(request, policy)
+    if refusal is not None:
+        messages.error(request, refusal.message)
+        return _render_page(request, status=refusal.status)
     messages.success(request, _("The policy “%(name)s” was enabled.") % {"name": policy.name})
+    return redirect("trustedpublishing")
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def renew(request, pk):
+    """Another GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS for a policy's first use."""
+    policy = _own_policy(request, pk)
+    refusal = flows.renew(request, policy)
+    if refusal is not None:
+        messages.error(request, refusal.message)
+        return _render_page(request, status=refusal.status)
+    messages.success(
+        request,
+        _("The policy “%(name)s” was renewed: use it by %(date)s.")
+        % {
+            "name": policy.name,
+            "date": formats.date_format(
+                timezone.localtime(policy.first_use_deadline), "DATETIME_FORMAT"
+            ),
+        },
+    )
     return redirect("trustedpublishing")
 
 

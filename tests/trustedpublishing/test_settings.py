@@ -39,3 +39,21 @@ def test_https_and_loopback_issuers_are_accepted(issuer):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == issuer.rstrip("/")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "a week"])
+def test_a_bad_unpinned_days_value_stops_start_up(value):
+    result = manage("check", **{**PRODUCTION, "GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS": value})
+    assert result.returncode != 0
+    assert "GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS" in result.stderr
+
+
+def test_unpinned_days_is_read_from_the_environment():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS)",
+        **{**PRODUCTION, "GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS": "14"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "14"
