@@ -133,7 +133,7 @@ def _seed(folder: Path) -> dict:
         for registration in registrations
     )
 
-    from packages import search
+    from packages.search import rows as search
 
     search.rebuild()  # bulk_create skips what a push does
     from django.db import connection

@@ -26,8 +26,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 
-from packages import search as search_rows
 from packages.models import PackageVersion, PendingDownload
+from packages.search import rows as search_rows
 
 log = logging.getLogger("galley.feed")
 

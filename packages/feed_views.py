@@ -14,9 +14,10 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
-from packages import feed, lifecycle
+from packages import downloads, feed, lifecycle, registrations
 from packages.feed import FeedError
 from packages.readers import feed_reader
+from packages.search import queries
 from packages.storage import accel_redirect, download_redirect, package_storage
 
 INDEX_MAX_AGE = 60  # versions and registration indexes change with each push
@@ -48,10 +49,10 @@ def _error(error: FeedError) -> JsonResponse:
     return response
 
 
-def _links(request) -> feed.Links:
+def _links(request) -> registrations.Links:
     registration = reverse("feed_registration_index", args=["_"])
     content = reverse("feed_versions", args=["_"])
-    return feed.Links(
+    return registrations.Links(
         registrations=request.build_absolute_uri(registration[: -len("_/index.json")]),
         content=request.build_absolute_uri(content[: -len("_/index.json")]),
     )
@@ -136,7 +137,7 @@ def _package_file(request, version):
         "bytes 0-"
     )
     if request.method == "GET" and full and response.status_code in (200, 206, 302):
-        feed.count_download(version)
+        downloads.count_download(version)
     return response
 
 
@@ -265,7 +266,9 @@ def _blocks(stored, remaining: int):
 def registration_index(request, package_id):
     return _answer(
         request,
-        lambda: feed.registration_index_json(package_id, request.feed_reader, _links(request)),
+        lambda: registrations.registration_index_json(
+            package_id, request.feed_reader, _links(request)
+        ),
     )
 
 
@@ -274,7 +277,7 @@ def registration_index(request, package_id):
 def registration_page(request, package_id, lower, upper):
     return _answer(
         request,
-        lambda: feed.registration_page(
+        lambda: registrations.registration_page(
             package_id, lower, upper, request.feed_reader, _links(request)
         ),
     )
@@ -285,7 +288,9 @@ def registration_page(request, package_id, lower, upper):
 def registration_leaf(request, package_id, version):
     return _answer(
         request,
-        lambda: feed.registration_leaf(package_id, version, request.feed_reader, _links(request)),
+        lambda: registrations.registration_leaf(
+            package_id, version, request.feed_reader, _links(request)
+        ),
     )
 
 
@@ -296,8 +301,8 @@ def registration_leaf(request, package_id, version):
 @require_safe
 def search(request):
     def build():
-        params = feed.SearchParameters.from_query(request.GET)
-        return feed.search(params, request.feed_reader, _links(request))
+        params = queries.SearchParameters.from_query(request.GET)
+        return queries.search(params, request.feed_reader, _links(request))
 
     return _answer(request, build, SEARCH_MAX_AGE)
 
@@ -306,10 +311,10 @@ def search(request):
 @require_safe
 def autocomplete(request):
     def build():
-        params = feed.SearchParameters.from_query(request.GET)
+        params = queries.SearchParameters.from_query(request.GET)
         package_id = request.GET.get("id", "").strip()
         if package_id:
-            return feed.autocomplete_versions(package_id, params, request.feed_reader)
-        return feed.autocomplete(params, request.feed_reader)
+            return queries.autocomplete_versions(package_id, params, request.feed_reader)
+        return queries.autocomplete(params, request.feed_reader)
 
     return _answer(request, build, SEARCH_MAX_AGE)

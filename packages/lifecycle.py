@@ -34,8 +34,9 @@ from django.db.models import F
 
 from accounts.access import accounts_owning
 from audit.events import Kind, record
-from packages import downloads, search
+from packages import downloads
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
+from packages.search import rows as search_rows
 from packages.storage import package_storage, unique_name
 
 log = logging.getLogger("galley.packages")
@@ -85,7 +86,7 @@ def _locked(registration_id: int) -> PackageRegistration:
 def _changed(registration: PackageRegistration) -> None:
     """Bump the revision and write the search rows again, inside the transaction."""
     PackageRegistration.objects.filter(pk=registration.pk).update(revision=F("revision") + 1)
-    search.refresh([registration.pk], locked=True)
+    search_rows.refresh([registration.pk], locked=True)
 
 
 def package_subjects(registration, actor=None) -> list:
@@ -116,7 +117,7 @@ def touch(registration_ids) -> None:
     ids = sorted(set(registration_ids))
     with transaction.atomic():
         PackageRegistration.objects.filter(pk__in=ids).update(revision=F("revision") + 1)
-        search.refresh(ids)
+        search_rows.refresh(ids)
 
 
 # ------------------------------------------------------------------------ push

@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts import access
-from packages import feed
+from packages import downloads, feed
 from packages.flows import listing
 from packages.models import PackageRegistration
 from packages.nupkg import NuGetVersion
@@ -88,7 +88,7 @@ def dependency_groups(version) -> list[dict]:
 
 def _downloads(versions) -> dict[int, int]:
     """{version pk: downloads}, with those counted since the last flush."""
-    pending = feed.pending_downloads(versions)
+    pending = downloads.pending_downloads(versions)
     return {v.pk: v.download_count + pending.get(v.pk, 0) for v in versions}
 
 

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access
-from packages import feed, page_views
+from packages import downloads, page_views
 from packages.flows import owners
 
 
@@ -20,7 +20,7 @@ def _summarize(registrations, user, managed: set[int]) -> tuple[list, list]:
     version is unlisted. Each gets its latest version (the one its page shows),
     its downloads and whether the user may manage it."""
     versions = [v for registration in registrations for v in registration.versions.all()]
-    pending = feed.pending_downloads(versions) if versions else {}
+    pending = downloads.pending_downloads(versions) if versions else {}
     published, unlisted = [], []
     for registration in registrations:
         ordered = page_views._by_version(registration.versions.all())

@@ -19,7 +19,7 @@ from django.db import connection
 from django.urls import reverse
 
 from accounts import checks
-from packages import feed
+from packages import downloads
 from packages.models import PackageRegistration, PackageVersion, PendingDownload
 from tests.factories import make_key
 from tests.helpers import push
@@ -57,7 +57,7 @@ def test_the_sign_in_limit_outlives_downloads_and_other_cache_writes(
     for _ in range(3):
         b"".join(client.get(url).streaming_content)
     downloaded = PackageVersion.objects.get()
-    assert feed.pending_downloads([downloaded]) == {downloaded.pk: 3}
+    assert downloads.pending_downloads([downloaded]) == {downloaded.pk: 3}
     assert _cache_rows() == rows_before
 
     # 5,000 anonymous downloads of distinct versions, and 5,000 unrelated cache writes.
@@ -74,7 +74,7 @@ def test_the_sign_in_limit_outlives_downloads_and_other_cache_writes(
         for n in range(5_000)
     )
     for version in versions:
-        feed.count_download(version)
+        downloads.count_download(version)
     assert PendingDownload.objects.count() == 5_001  # one row per version, at most
     for n in range(5_000):
         cache.set(f"unrelated:{n}", n, 300)
@@ -86,7 +86,7 @@ def test_the_sign_in_limit_outlives_downloads_and_other_cache_writes(
     assert _cache_rows() > 5_000 > django_settings.CACHES["default"]["OPTIONS"]["MAX_ENTRIES"]
 
     # The flush moves every count and deletes what it moved.
-    assert feed.flush_download_counts() == 5_003
+    assert downloads.flush_download_counts() == 5_003
     assert not PendingDownload.objects.exists()
     downloaded.refresh_from_db()
     assert downloaded.download_count == 3
@@ -119,8 +119,8 @@ def test_downloads_are_counted_in_a_redis_hash_and_flushed_exactly(
     url = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nupkg"
     for _ in range(3):
         b"".join(client.get(url).streaming_content)
-    feed.count_download(second)
-    assert feed.pending_downloads([first, second]) == {first.pk: 3, second.pk: 1}
+    downloads.count_download(second)
+    assert downloads.pending_downloads([first, second]) == {first.pk: 3, second.pk: 1}
     assert redis_cache.hgetall("galley-test:downloads") == {
         str(first.pk).encode(): b"3",
         str(second.pk).encode(): b"1",
@@ -132,7 +132,7 @@ def test_downloads_are_counted_in_a_redis_hash_and_flushed_exactly(
     second.refresh_from_db()
     assert (first.download_count, second.download_count) == (3, 1)
     assert not redis_cache.exists("galley-test:downloads")  # deleted when flushed
-    assert feed.flush_download_counts() == 0
+    assert downloads.flush_download_counts() == 0
 
 
 # The start-up warning about Redis's eviction policy.

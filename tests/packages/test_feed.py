@@ -8,9 +8,10 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
-from packages import feed, lifecycle
+from packages import downloads, lifecycle
 from packages.models import PackageVersion
 from packages.nupkg import read_package
+from packages.search import queries
 from packages.storage import package_storage
 from tests.factories import make_key
 from tests.helpers import push, unlist
@@ -473,9 +474,9 @@ def test_skip_and_take_are_capped_and_long_queries_refused(client, secret):
         pushed(client, secret, f"Pkg{n}")
     assert _ids(client.get("/query?take=2")) == ["Pkg0", "Pkg1"]
     assert _ids(client.get("/query?skip=2&take=5")) == ["Pkg2"]
-    assert feed.SearchParameters.from_query({"take": "100000"}).take == feed.MAX_TAKE
-    assert feed.SearchParameters.from_query({"skip": "999999"}).skip == feed.MAX_SKIP
-    assert feed.SearchParameters.from_query({"take": "x", "skip": "-4"}).take == 20
+    assert queries.SearchParameters.from_query({"take": "100000"}).take == queries.MAX_TAKE
+    assert queries.SearchParameters.from_query({"skip": "999999"}).skip == queries.MAX_SKIP
+    assert queries.SearchParameters.from_query({"take": "x", "skip": "-4"}).take == 20
     assert _ids(client.get("/query?take=abc&skip=-1")) == ["Pkg0", "Pkg1", "Pkg2"]
     long = client.get("/query", {"q": "a" * 257})
     assert long.status_code == 400 and "longer than 256" in long.json()["error"]
@@ -506,10 +507,10 @@ def test_downloads_are_counted_aside_and_flushed_once(client, secret):
     client.get(url, headers={"Range": "bytes=5-9"})  # a resumed download: not counted
     version = PackageVersion.objects.get()
     assert version.download_count == 0  # no database write per download
-    assert feed.pending_downloads([version]) == {version.pk: 3}
+    assert downloads.pending_downloads([version]) == {version.pk: 3}
     call_command("flush_download_counts")
     version.refresh_from_db()
-    assert version.download_count == 3 and feed.pending_downloads([version]) == {}
+    assert version.download_count == 3 and downloads.pending_downloads([version]) == {}
     call_command("flush_download_counts")  # idempotent
     version.refresh_from_db()
     assert version.download_count == 3
@@ -519,12 +520,12 @@ def test_downloads_are_counted_aside_and_flushed_once(client, secret):
 
 def test_only_one_flush_runs_at_a_time(client, secret):
     pushed(client, secret)
-    feed.count_download(PackageVersion.objects.get())
+    downloads.count_download(PackageVersion.objects.get())
     cache.add("galley:downloads:flush-lock", 1)  # another instance is flushing
-    assert feed.flush_download_counts() is None
+    assert downloads.flush_download_counts() is None
     assert PackageVersion.objects.get().download_count == 0
     cache.delete("galley:downloads:flush-lock")
-    assert feed.flush_download_counts() == 1
+    assert downloads.flush_download_counts() == 1
 
 
 # --------------------------------------------------------------------- manifest

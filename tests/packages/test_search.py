@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
-from packages import feed, search
+from packages import downloads
 from packages.models import PackageRegistration, PackageSearch, PackageVersion
+from packages.search import rows as search
 from tests.factories import PackageRegistrationFactory, UserFactory, make_key
 from tests.helpers import push, unlist
 from tests.packages.builders import add_version, nupkg
@@ -204,7 +205,7 @@ def test_flushed_downloads_reorder_ties(client, secret):
     assert found(client, "contoso")[0] == [("Contoso.Alpha", "1.0.0"), ("Contoso.Beta", "1.0.0")]
     beta = PackageVersion.objects.get(registration__normalized_id="contoso.beta")
     for _ in range(3):
-        feed.count_download(beta)
+        downloads.count_download(beta)
     assert found(client, "contoso")[0][0] == ("Contoso.Alpha", "1.0.0")  # counted, not flushed
     call_command("flush_download_counts")
     assert found(client, "contoso")[0] == [("Contoso.Beta", "1.0.0"), ("Contoso.Alpha", "1.0.0")]

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import DatabaseError
 from django.test import Client
 
-from packages import feed, lifecycle
+from packages import downloads, lifecycle
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
 from packages.storage import package_storage, unique_name
 from tests.factories import make_key
@@ -132,7 +132,7 @@ def test_a_download_is_a_short_lived_presigned_redirect_to_the_bucket(
     # The client follows it to the store itself: Python is out of the byte path.
     with urllib.request.urlopen(response["Location"], timeout=10) as stored:
         assert stored.read() == data
-    assert feed.pending_downloads([version]) == {version.pk: 1}
+    assert downloads.pending_downloads([version]) == {version.pk: 1}
 
 
 def test_the_presigned_url_lives_five_minutes_by_default(client, alice, s3_storage):

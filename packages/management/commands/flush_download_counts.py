@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from packages.feed import flush_download_counts
+from packages.downloads import flush_download_counts
 
 
 class Command(BaseCommand):

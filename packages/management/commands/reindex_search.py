@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from packages import search
 from packages.models import PackageSearch
+from packages.search import rows as search
 
 
 class Command(BaseCommand):

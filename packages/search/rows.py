@@ -9,7 +9,7 @@ GIN-indexed vector on PostgreSQL) and the package's total downloads.
 
 The rows change with the versions, in the transaction that changes them: every
 change to a version goes through packages/lifecycle.py, which calls `refresh`;
-downloads flushed (feed.flush_download_counts) call `refresh_downloads`. No model
+downloads flushed (packages/downloads.py) call `refresh_downloads`. No model
 signal is involved, so how a row happened to be saved never matters. Versions
 written around the lifecycle (a bulk import, SQL by hand) need `rebuild()`
 (`manage.py reindex_search`).
