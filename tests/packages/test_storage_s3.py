@@ -23,7 +23,7 @@ from tests.servers import ROOT
 
 pytestmark = pytest.mark.django_db
 NUPKG_URL = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nupkg"
-NUSPEC_URL = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nuspec"
+NUSPEC_URL = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.nuspec"
 
 
 def objects(s3_server, bucket):
