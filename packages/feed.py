@@ -323,6 +323,12 @@ class Links:
         return f"{self.content}{lower_id}/{lower_version}/{lower_id}.{lower_version}.nupkg"
 
 
+def full_version(version: PackageVersion) -> str:
+    """The normalized version with its build metadata ("1.0.0-rc.1+build.7"): the
+    docs' "full version string after normalization", which may carry build data."""
+    return NuGetVersion.parse(version.original_version or version.version).full
+
+
 def published(version: PackageVersion) -> str:
     return UNLISTED_PUBLISHED if not version.listed else version.created.isoformat()
 
@@ -333,7 +339,7 @@ def catalog_entry(version: PackageVersion, links: Links) -> dict:
         "@id": links.leaf(version),
         "@type": "PackageDetails",
         "id": version.registration.package_id,
-        "version": version.version,
+        "version": full_version(version),
         "listed": version.listed,
         "published": published(version),
         "description": version.description,
@@ -397,10 +403,10 @@ def _page(registration, page, links: Links, *, inline: bool) -> dict:
         "count": len(page),
         "lower": lower,
         "upper": upper,
-        "parent": index_url,
     }
-    if inline:
+    if inline:  # "parent" only with "items", as documented
         document["items"] = [_leaf(version, links) for version in page]
+        document["parent"] = index_url
     return document
 
 
@@ -650,7 +656,7 @@ def _search_result(versions, owners, downloads: int, links: Links) -> dict:
         "@type": "Package",
         "registration": links.index(registration.normalized_id),
         "id": registration.package_id,
-        "version": latest.version,
+        "version": full_version(latest),
         "description": latest.description,
         "summary": latest.summary,
         "title": latest.title or registration.package_id,
@@ -664,7 +670,7 @@ def _search_result(versions, owners, downloads: int, links: Links) -> dict:
         "verified": False,
         "packageTypes": [{"name": name} for name in types],
         "versions": [
-            {"version": v.version, "downloads": v.download_count, "@id": links.leaf(v)}
+            {"version": full_version(v), "downloads": v.download_count, "@id": links.leaf(v)}
             for v in versions
         ],
     }
@@ -701,7 +707,7 @@ def autocomplete_versions(package_id: str, params: SearchParameters, reader) -> 
     )
     if versions and not reader.can_read(versions[0].registration):
         versions = []
-    listed = [version.version for version in sorted_versions(versions)]
+    listed = [full_version(version) for version in sorted_versions(versions)]
     return {"totalHits": len(listed), "data": listed}
 
 

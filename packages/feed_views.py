@@ -18,6 +18,7 @@ from django.http import (
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from packages import feed
@@ -326,10 +327,13 @@ def _blocks(stored, remaining: int):
 
 
 # -------------------------------------------------------------- registration
+# RegistrationsBaseUrl/3.4.0 and /3.6.0 are documented as gzipped: one hive
+# answers for every type, compressed for clients that accept it.
 
 
 @feed_reader
 @require_safe
+@gzip_page
 def registration_index(request, package_id):
     return _answer(
         request,
@@ -339,6 +343,7 @@ def registration_index(request, package_id):
 
 @feed_reader
 @require_safe
+@gzip_page
 def registration_page(request, package_id, lower, upper):
     return _answer(
         request,
@@ -350,6 +355,7 @@ def registration_page(request, package_id, lower, upper):
 
 @feed_reader
 @require_safe
+@gzip_page
 def registration_leaf(request, package_id, version):
     return _answer(
         request,

@@ -441,7 +441,8 @@ def test_prerelease_and_semver2_versions_only_when_asked(client, secret):
     assert versions("&prerelease=true") == {"Contoso.Core": ["1.0.0", "1.1.0-beta"]}
     assert versions("&prerelease=true&semVerLevel=2.0.0") == {
         "Contoso.Core": ["1.0.0", "1.1.0-beta", "1.2.0-beta.1"],
-        "Contoso.Next": ["1.0.0"],
+        # "The full SemVer 2.0.0 version string … (could contain build metadata)"
+        "Contoso.Next": ["1.0.0+build.7"],
     }
     assert client.get("/autocomplete?id=contoso.core&prerelease=true").json()["data"] == [
         "1.0.0",
