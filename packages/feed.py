@@ -45,7 +45,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from packages import search as search_rows
-from packages.models import PackageRegistration, PackageSearch, PackageVersion
+from packages.models import PackageRegistration, PackageSearch, PackageVersion, ReservedPrefix
 from packages.nupkg import NuGetVersion, PackageManifest
 from packages.storage import package_storage
 
@@ -611,8 +611,9 @@ _RESULT_FIELDS = [
 
 
 def search(params: SearchParameters, reader, links: Links) -> dict:
-    """nuget.org's search answer. Four queries: the page of packages, their
-    versions, their owners, and the count (not needed when the page is the last)."""
+    """nuget.org's search answer. Five queries: the page of packages, their
+    versions, their owners, their owners' reserved prefixes (`verified`), and the
+    count (not needed when the page is the last)."""
     matches, ranked = _matching(params, reader)
     page = list(
         ranked.order_by("-tier", "-relevance", "-downloads", "normalized_id").values_list(
@@ -637,14 +638,49 @@ def search(params: SearchParameters, reader, links: Links) -> dict:
     through = PackageRegistration.owners.through.objects.filter(
         packageregistration_id__in=by_registration
     )
-    for registration_id, name in through.values_list("packageregistration_id", "user__username"):
+    owner_ids: dict[int, set[int]] = {pk: set() for pk, _downloads in page}
+    for registration_id, owner_id, name in through.values_list(
+        "packageregistration_id", "user_id", "user__username"
+    ):
         owners[registration_id].append(name)
+        owner_ids[registration_id].add(owner_id)
+    reservations = _reservations(owner_ids)
     data = []
     for registration_id, downloads in page:
         versions = sorted_versions(by_registration[registration_id])
         if versions:  # else unlisted between the two queries
-            data.append(_search_result(versions, owners[registration_id], downloads, links))
+            result = _search_result(versions, owners[registration_id], downloads, links)
+            result["verified"] = _verified(
+                versions[-1].registration.normalized_id, owner_ids[registration_id], reservations
+            )
+            data.append(result)
     return {"totalHits": total, "data": data}
+
+
+def _reservations(owner_ids: dict[int, set[int]]) -> list[tuple[str, int]]:
+    """(normalized prefix, owner) of every reservation held by an owner on the page:
+    one query, none for an empty page."""
+    everyone = set().union(*owner_ids.values())
+    if not everyone:
+        return []
+    return list(
+        ReservedPrefix.objects.filter(owner_id__in=everyone).values_list(
+            "normalized_prefix", "owner_id"
+        )
+    )
+
+
+def _verified(normalized_id: str, owners: set[int], reservations) -> bool:
+    """search-query-service-resource.md: "a verified package is one which has a package
+    ID matching a reserved ID prefix and owned by one of the reserved prefix's owners"."""
+    return any(
+        owner in owners
+        and (
+            prefix == normalized_id
+            or (prefix.endswith("*") and normalized_id.startswith(prefix[:-1]))
+        )
+        for prefix, owner in reservations
+    )
 
 
 def _search_result(versions, owners, downloads: int, links: Links) -> dict:

@@ -93,3 +93,41 @@ def pushed(client, secret, package_id="Contoso.Core", version="1.0.0", **options
     response = push(client, secret, data)
     assert response.status_code == 201, response.content
     return data
+
+
+TYPED_NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
+<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
+  <metadata>
+    <id>{id}</id>
+    <version>{version}</version>
+    <title>{title}</title>
+    <authors>Microsoft, .NET Foundation</authors>
+    <description>{description}</description>
+    <summary>Summary of {id}.</summary>
+    <tags>{tags}</tags>
+    <iconUrl>https://example.com/icon.png</iconUrl>
+    <licenseUrl>https://example.com/license</licenseUrl>
+    <projectUrl>https://example.com/project</projectUrl>
+    <packageTypes><packageType name="{package_type}" /></packageTypes>
+  </metadata>
+</package>
+"""
+
+
+def typed(
+    package_id,
+    version="1.0.0",
+    *,
+    title="",
+    description="A package.",
+    tags="",
+    package_type="Dependency",
+):
+    return TYPED_NUSPEC.format(
+        id=package_id,
+        version=version,
+        title=title or package_id,
+        description=description,
+        tags=tags,
+        package_type=package_type,
+    )

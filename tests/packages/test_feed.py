@@ -343,8 +343,9 @@ def test_queries_do_not_grow_with_the_number_of_versions(
     with django_assert_num_queries(1 + 1 + 5):
         client.get("/v3-flatcontainer/contoso.core/1.0.1/contoso.core.1.0.1.nupkg")
     # Search: the page of packages (one search row each), their versions, their
-    # owners; no count, as the page is the last (tests/packages/test_search.py).
-    with django_assert_num_queries(3):
+    # owners, the owners' reserved prefixes; no count, as the page is the last
+    # (tests/packages/test_search.py).
+    with django_assert_num_queries(4):
         assert client.get("/query?q=contoso").json()["totalHits"] == 1
 
 
