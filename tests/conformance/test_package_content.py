@@ -258,9 +258,11 @@ def test_nuspec_answers_head_with_the_headers_of_get(feed, client, publisher):
         assert head[name] == get[name], name
 
 
-def test_a_manifest_is_an_inert_download_never_a_page(feed, client, publisher):
+def test_a_manifest_is_an_inert_download_never_a_page(feed, client, publisher, settings):
     """Security finding: a pushed manifest in the XHTML namespace rendered as a page of the
-    site. It is served as an attachment, sandboxed with nothing allowed, and never sniffed."""
+    site. It is served as an attachment, sandboxed with nothing allowed, and never sniffed
+    (whatever the site-wide SECURE_CONTENT_TYPE_NOSNIFF says)."""
+    settings.SECURE_CONTENT_TYPE_NOSNIFF = False
     nuspec = XHTML_NUSPEC.format(id="Evil.Page", version="1.0.0")
     pushed(client, publisher, "Evil.Page", nuspec=nuspec)
     response = feed.get(f"{BASE}/evil.page/1.0.0/evil.page.nuspec")
