@@ -269,3 +269,19 @@ def test_package_details_template_is_https_in_production(client, versioning, set
     assert templates["PackageDetailsUriTemplate/5.1.0"] == (
         "https://testserver/packages/{id}/{version}"
     )
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"GALLEY_ABUSE_EMAIL": "abuse@example.net,not-an-address"}, "GALLEY_ABUSE_EMAIL must"),
+        ({"GALLEY_ABUSE_REPORTS_PER_HOUR": "0"}, "GALLEY_ABUSE_REPORTS_PER_HOUR must be at least"),
+    ],
+)
+def test_abuse_settings_that_cannot_be_read_stop_start_up(override, message):
+    """A value that cannot be read stops start-up with a message naming the variable."""
+    from tests.helpers import PRODUCTION, manage
+
+    result = manage("check", **{**PRODUCTION, **override})
+    assert result.returncode != 0 and message in result.stderr
+    assert manage("check", **{**PRODUCTION, "GALLEY_ABUSE_EMAIL": "a@example.net"}).returncode == 0
