@@ -17,13 +17,14 @@ from django.http import (
 )
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
-from django.utils.http import content_disposition_header, http_date
+from django.utils.http import http_date
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from packages import feed
 from packages.feed import FeedError
 from packages.readers import feed_reader
+from packages.responses import stored_file_headers
 from packages.storage import accel_redirect, download_redirect, package_storage
 
 INDEX_MAX_AGE = 60  # versions and registration indexes change with each push
@@ -160,29 +161,13 @@ def package_content(request, package_id, version, filename):
         return _error(error)
 
 
-def _stored_file_headers(download_name: str) -> dict:
-    """Headers of every stored file the feed serves: a download under the package's
-    own name (never the storage's internal one), which no browser renders.
-
-    A manifest is the pusher's XML, and a browser would render one in the XHTML
-    namespace as a page of this site (scripts, forms, a meta refresh): attachment
-    makes it a download, and the sandbox and nosniff keep it inert even where a
-    browser shows it anyway.
-    """
-    return {
-        "Content-Disposition": content_disposition_header(True, download_name),
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-        "X-Content-Type-Options": "nosniff",
-    }
-
-
 def _package_file(request, version):
     download_name = f"{version.registration.normalized_id}.{version.normalized_version}.nupkg"
     headers = {
         "ETag": f'"{version.sha512}"',
         "Last-Modified": http_date(version.created.timestamp()),
         "Cache-Control": _cache_control(FILE_MAX_AGE),
-        **_stored_file_headers(download_name),
+        **stored_file_headers(download_name, "application/octet-stream"),
     }
     response = _served_elsewhere(request, version.file.name, headers, version.created)
     if response is None:
@@ -231,7 +216,7 @@ def _nuspec_file(request, version):
         "ETag": f'"{version.sha512}-nuspec"',
         "Last-Modified": http_date(version.created.timestamp()),
         "Cache-Control": _cache_control(FILE_MAX_AGE),
-        **_stored_file_headers(f"{version.registration.normalized_id}.nuspec"),
+        **stored_file_headers(f"{version.registration.normalized_id}.nuspec", NUSPEC_CONTENT_TYPE),
     }
     not_modified = get_conditional_response(
         request, etag=headers["ETag"], last_modified=int(version.created.timestamp())
