@@ -455,6 +455,16 @@ GALLEY_INVITATION_DAYS = envint("GALLEY_INVITATION_DAYS", 7, minimum=1)
 # How long an organization's invitation to a member, or a package's ownership
 # request, waits to be accepted (days); then it disappears.
 GALLEY_CONSENT_DAYS = envint("GALLEY_CONSENT_DAYS", 14, minimum=1)
+# Where abuse reports (the ReportAbuse page) are e-mailed: these addresses, or,
+# unset, every active staff member's confirmed addresses.
+GALLEY_ABUSE_EMAIL = envlist("GALLEY_ABUSE_EMAIL", [])
+for _address in GALLEY_ABUSE_EMAIL:
+    if not re.fullmatch(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+", _address):
+        raise ImproperlyConfigured(
+            f"GALLEY_ABUSE_EMAIL must list e-mail addresses, not {_address!r}"
+        )
+# Abuse reports one client address may send in an hour.
+GALLEY_ABUSE_REPORTS_PER_HOUR = envint("GALLEY_ABUSE_REPORTS_PER_HOUR", 5, minimum=1)
 # Authenticator apps, and security keys and passkeys (WebAuthn: allauth's scripts are
 # static files and their settings JSON data blocks, so the CSP needs no exception).
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from packages import lifecycle
-from packages.models import PackageRegistration, PackageVersion, ReservedPrefix
+from packages.models import AbuseReport, PackageRegistration, PackageVersion, ReservedPrefix
 
 
 class DeleteForGoodForm(forms.Form):
@@ -164,3 +164,35 @@ class ReservedPrefixAdmin(admin.ModelAdmin):
     list_display = ["prefix", "owner", "created"]
     search_fields = ["prefix", "owner__username"]
     autocomplete_fields = ["owner"]
+
+
+@admin.register(AbuseReport)
+class AbuseReportAdmin(admin.ModelAdmin):
+    """Reports made on the ReportAbuse page, as they were sent: read-only (the answer
+    to one, such as deleting the version for good, is an action of its own)."""
+
+    list_display = ["created", "package_id", "version", "reason", "reporter_email"]
+    list_filter = ["reason"]
+    search_fields = ["package_id", "reporter_email", "reporter__username"]
+    date_hierarchy = "created"
+    readonly_fields = [
+        "created",
+        "package_id",
+        "version",
+        "package_version",
+        "reason",
+        "message",
+        "reporter",
+        "reporter_email",
+        "ip_address",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -71,6 +71,12 @@ def read_nuspec(version: PackageVersion) -> tuple[object | None, bytes | None]:
 # ------------------------------------------------------------------ versions
 
 
+def full_version(version: PackageVersion) -> str:
+    """The normalized version with its build metadata ("1.0.0-rc.1+build.7"): the
+    docs' "full version string after normalization", which may carry build data."""
+    return NuGetVersion.of(version.original_version or version.version).full
+
+
 def sorted_versions(versions) -> list[PackageVersion]:
     """Versions in NuGet's order, oldest first (1.0.0-beta < 1.0.0 < 1.0.1 < 1.10.0)."""
     return sorted(versions, key=lambda v: NuGetVersion.of(v.version))

@@ -8,28 +8,43 @@ and proxies can revalidate with a 304.
 import re
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from packages import downloads, feed, lifecycle, registrations
 from packages.feed import FeedError
 from packages.readers import feed_reader
+from packages.responses import stored_file_headers
 from packages.search import queries
 from packages.storage import accel_redirect, download_redirect, package_storage
 
 INDEX_MAX_AGE = 60  # versions and registration indexes change with each push
 SEARCH_MAX_AGE = 30
 SERVICE_INDEX_MAX_AGE = 3600
-FILE_MAX_AGE = 365 * 24 * 3600  # a version's files never change once pushed
+# A version's files never change once pushed, but they can disappear: an
+# administrator deletes a version for good (malware, a leaked secret). So no
+# `immutable` and no year-long lifetime, which would let every CDN and proxy keep
+# serving a deleted package: an hour bounds how long a copy outlives its deletion
+# (docs/deploy.md says how to purge a CDN at once), and after it a cache
+# revalidates with the ETag, a 304 without a byte of the package.
+FILE_MAX_AGE = 3600
 _BLOCK = 256 * 1024
+NUSPEC_CONTENT_TYPE = "application/xml"
 
 
-def _cache_control(max_age: int, *, immutable: bool = False) -> str:
+def _cache_control(max_age: int) -> str:
     scope = "public" if settings.GALLEY_FEED_READ == "public" else "private"
-    return f"{scope}, max-age={max_age}" + (", immutable" if immutable else "")
+    return f"{scope}, max-age={max_age}"
 
 
 def _json(request, data: dict | bytes, max_age: int) -> HttpResponse:
@@ -84,7 +99,23 @@ def _resources(request) -> list[dict]:
     for suffix in ("", "/3.0.0-beta", "/3.0.0-rc", "/3.5.0"):
         resources.append((search, f"SearchQueryService{suffix}", "Search"))
         resources.append((complete, f"SearchAutocompleteService{suffix}", "Autocomplete"))
+    # Galley's own pages: without ReportAbuseUriTemplate, NuGet's clients send
+    # people (and the package's id, private or not) to nuget.org's report page.
+    # build_absolute_uri() would percent-encode the braces too.
+    root = url("/").rstrip("/")
+    report = root + _uri_template("package_report_abuse")
+    for suffix in ("/3.0.0-beta", "/3.0.0-rc", "/3.0.0"):
+        resources.append((report, f"ReportAbuseUriTemplate{suffix}", "Report abuse"))
+    details = root + _uri_template("package_version_detail")
+    resources.append((details, "PackageDetailsUriTemplate/5.1.0", "Package details"))
     return [{"@id": i, "@type": t, "comment": c} for i, t, c in resources]
+
+
+def _uri_template(name: str) -> str:
+    """The path of a package page with NuGet's `{id}` and `{version}` placeholders
+    (reverse() would percent-encode the braces)."""
+    path = reverse(name, args=["ID_PLACEHOLDER", "VERSION_PLACEHOLDER"])
+    return path.replace("ID_PLACEHOLDER", "{id}").replace("VERSION_PLACEHOLDER", "{version}")
 
 
 @feed_reader(any_key=True)
@@ -107,25 +138,37 @@ def versions_index(request, package_id):
 @feed_reader
 @require_safe
 def package_content(request, package_id, version, filename):
-    """The .nupkg or the .nuspec of a version, streamed, with 304 and ranges."""
+    """A version's .nupkg (`{id}.{version}.nupkg`) or its manifest (`{id}.nuspec`, the
+    address NuGet's Package Content docs give), streamed, with 304 and ranges.
+
+    The manifest's first address here, `{id}.{version}.nuspec`, redirects for good
+    to the documented one, so links and scripts written against it keep working.
+    """
     try:
         found = feed.find_version(package_id, version, request.feed_reader)
-        stem = f"{found.registration.normalized_id}.{found.normalized_version}"
+        lower_id, lower_version = found.registration.normalized_id, found.normalized_version
         wanted = filename.lower()
-        if wanted == f"{stem}.nupkg":
+        if wanted == f"{lower_id}.{lower_version}.nupkg":
             return _package_file(request, found)
-        if wanted == f"{stem}.nuspec":
+        if wanted == f"{lower_id}.nuspec":
             return _nuspec_file(request, found)
+        if wanted == f"{lower_id}.{lower_version}.nuspec":
+            nuspec = reverse(
+                "feed_package_content", args=[lower_id, lower_version, f"{lower_id}.nuspec"]
+            )
+            return HttpResponsePermanentRedirect(nuspec)
         raise FeedError(404, feed._not_found(package_id, version[:64]).message)
     except FeedError as error:
         return _error(error)
 
 
 def _package_file(request, version):
+    download_name = f"{version.registration.normalized_id}.{version.normalized_version}.nupkg"
     headers = {
         "ETag": f'"{version.sha512}"',
         "Last-Modified": http_date(version.created.timestamp()),
-        "Cache-Control": _cache_control(FILE_MAX_AGE, immutable=True),
+        "Cache-Control": _cache_control(FILE_MAX_AGE),
+        **stored_file_headers(download_name, "application/octet-stream"),
     }
     response = _served_elsewhere(request, version.file.name, headers, version.created)
     if response is None:
@@ -145,11 +188,14 @@ def _served_elsewhere(request, name: str, headers: dict, modified):
     """Leave the bytes to the store or to nginx where they can serve them, or None.
 
     S3: a 302 to a presigned URL that works for a few minutes (GET only: the
-    signature covers the method). Local folder behind nginx: X-Accel-Redirect to
-    its internal location, which also answers ranges and conditional requests.
+    signature covers the method), which asks the store to answer with the
+    package's own file name. Local folder behind nginx: X-Accel-Redirect to its
+    internal location, which also answers ranges and conditional requests.
     """
     storage = package_storage()
-    if request.method == "GET" and (url := download_redirect(storage, name)):
+    if request.method == "GET" and (
+        url := download_redirect(storage, name, headers["Content-Disposition"])
+    ):
         not_modified = get_conditional_response(
             request, etag=headers["ETag"], last_modified=int(modified.timestamp())
         )
@@ -170,7 +216,8 @@ def _nuspec_file(request, version):
     headers = {
         "ETag": f'"{version.sha512}-nuspec"',
         "Last-Modified": http_date(version.created.timestamp()),
-        "Cache-Control": _cache_control(FILE_MAX_AGE, immutable=True),
+        "Cache-Control": _cache_control(FILE_MAX_AGE),
+        **stored_file_headers(f"{version.registration.normalized_id}.nuspec", NUSPEC_CONTENT_TYPE),
     }
     not_modified = get_conditional_response(
         request, etag=headers["ETag"], last_modified=int(version.created.timestamp())
@@ -179,12 +226,12 @@ def _nuspec_file(request, version):
         return _with(not_modified, headers)
     stored, data = feed.read_nuspec(version)
     if stored is None:  # pushed before nuspecs were stored: read out of the package
-        response = HttpResponse(data, content_type="application/xml")
+        response = HttpResponse(data, content_type=NUSPEC_CONTENT_TYPE)
         return _with(response, headers)
     size = stored.size
     stored.close()
     opener = lambda: package_storage().open(lifecycle.manifest_name(version), "rb")  # noqa: E731
-    return _file_response(request, opener, size, headers, "application/xml", version.created)
+    return _file_response(request, opener, size, headers, NUSPEC_CONTENT_TYPE, version.created)
 
 
 def _with(response, headers: dict):
@@ -223,6 +270,11 @@ def _file_response(request, opener, size: int, headers: dict, content_type: str,
     )
     if not_modified is not None:
         return _with(not_modified, headers)
+    if request.method == "HEAD":  # what GET would answer, without opening the file
+        response = HttpResponse(content_type=content_type)
+        response["Content-Length"] = str(size)
+        response["Accept-Ranges"] = "bytes"
+        return _with(response, headers)
     span = _byte_range(request, size, etag)
     if span == "unsatisfiable":
         response = HttpResponse(status=416)
@@ -234,6 +286,8 @@ def _file_response(request, opener, size: int, headers: dict, content_type: str,
         # where there is one, and otherwise reads it in blocks: never whole in memory.
         response = FileResponse(stored, content_type=content_type)
         response["Content-Length"] = str(size)
+        # FileResponse names the download after the stored file (1_mUqXUVm.0.0.nupkg):
+        # the headers below put the package's own name back.
     else:
         start, end = span
         stored.seek(start)
@@ -259,10 +313,13 @@ def _blocks(stored, remaining: int):
 
 
 # -------------------------------------------------------------- registration
+# RegistrationsBaseUrl/3.4.0 and /3.6.0 are documented as gzipped: one hive
+# answers for every type, compressed for clients that accept it.
 
 
 @feed_reader
 @require_safe
+@gzip_page
 def registration_index(request, package_id):
     return _answer(
         request,
@@ -274,6 +331,7 @@ def registration_index(request, package_id):
 
 @feed_reader
 @require_safe
+@gzip_page
 def registration_page(request, package_id, lower, upper):
     return _answer(
         request,
@@ -285,6 +343,7 @@ def registration_page(request, package_id, lower, upper):
 
 @feed_reader
 @require_safe
+@gzip_page
 def registration_leaf(request, package_id, version):
     return _answer(
         request,

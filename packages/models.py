@@ -344,3 +344,57 @@ class PackageSearch(models.Model):
 
     def __str__(self):
         return f"{self.normalized_id} (search)"
+
+
+class AbuseReport(models.Model):
+    """Someone's report that a package version is abusive, made on the page the
+    service index's ReportAbuseUriTemplate points to (packages/flows/abuse.py).
+
+    Kept for the administrators, who are e-mailed each one. The id and version
+    are kept as written, since the usual answer to a report (deleting the
+    version for good) removes the version itself.
+    """
+
+    class Reason(models.TextChoices):
+        # nuget.org's reasons, less the bug reports it sends to the owners instead.
+        MALICIOUS_CODE = "malicious_code", _("The package contains malicious code")
+        SECURITY_VULNERABILITY = (
+            "security_vulnerability",
+            _("The package has a security vulnerability"),
+        )
+        COPYRIGHT = "copyright", _("The package infringes my copyright or trademark")
+        PRIVATE_DATA = "private_data", _("The package contains private or confidential data")
+        FRAUDULENT = "fraudulent", _("The package owner is fraudulently claiming authorship")
+        OTHER = "other", _("Other")
+
+    created = models.DateTimeField(_("reported"), auto_now_add=True, db_index=True)
+    package_id = models.CharField(_("package id"), max_length=100)
+    version = models.CharField(_("version"), max_length=80)
+    package_version = models.ForeignKey(
+        PackageVersion,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="abuse_reports",
+        verbose_name=_("package version"),
+    )
+    reason = models.CharField(_("reason"), max_length=32, choices=Reason.choices)
+    message = models.TextField(_("message"))
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reported by"),
+    )
+    reporter_email = models.EmailField(_("reporter's e-mail address"))
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("abuse report")
+        verbose_name_plural = _("abuse reports")
+
+    def __str__(self):
+        return f"{self.package_id} {self.version}: {self.get_reason_display()}"

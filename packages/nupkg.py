@@ -370,6 +370,12 @@ class NuGetVersion:
         return text
 
     @property
+    def full(self) -> str:
+        """The normalized form with its build metadata: what the registration's
+        `catalogEntry.version` and search's `version` carry."""
+        return f"{self.normalized}+{self.metadata}" if self.metadata else self.normalized
+
+    @property
     def identity_key(self) -> str:
         """Case-folded normalized version: equal keys exactly when versions are equal."""
         return self.normalized.lower()

@@ -14,8 +14,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts import access
+from apikeys.scopes import Refusal
 from packages import downloads, feed
-from packages.flows import listing
+from packages.flows import abuse, listing
+from packages.forms import ReportAbuseForm
 from packages.models import PackageRegistration
 from packages.nupkg import NuGetVersion
 from packages.readers import Reader
@@ -207,3 +209,33 @@ def manage_listing(request, package_id):
         "packages/manage_listing.html",
         {"registration": registration, "versions": _by_version(registration.versions.all())},
     )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def report_abuse(request, package_id, version):
+    """nuget.org's Report package page, where the service index's
+    ReportAbuseUriTemplate points: recorded and e-mailed to the administrators."""
+    if _feed_is_private() and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    found = abuse.reportable_version(request.user, package_id, version)
+    if found is None:
+        raise Http404
+    signed_in = request.user.is_authenticated
+    form = ReportAbuseForm(request.POST or None, signed_in=signed_in)
+    context = {"version": found, "form": form, "refusal": None}
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid():
+        outcome = abuse.report(
+            request,
+            found,
+            reason=form.cleaned_data["reason"],
+            message=form.cleaned_data["message"],
+            email=form.cleaned_data.get("email", ""),
+        )
+        if not isinstance(outcome, Refusal):
+            messages.success(
+                request, _("Your report was sent to the site’s administrators. Thank you.")
+            )
+            return redirect("package_version_detail", found.registration.package_id, found.version)
+        context["refusal"], status = outcome.message, outcome.status
+    return render(request, "packages/report_abuse.html", context, status=status)

@@ -13,6 +13,7 @@ from packages.feed import (
     FeedError,
     _versions_of,
     find_version,
+    full_version,
     memoised_json,
     parse_version,
 )
@@ -57,7 +58,7 @@ def catalog_entry(version: PackageVersion, links: Links) -> dict:
         "@id": links.leaf(version),
         "@type": "PackageDetails",
         "id": version.registration.package_id,
-        "version": version.version,
+        "version": full_version(version),
         "listed": version.listed,
         "published": published(version),
         "description": version.description,
@@ -121,10 +122,10 @@ def _page(registration, page, links: Links, *, inline: bool) -> dict:
         "count": len(page),
         "lower": lower,
         "upper": upper,
-        "parent": index_url,
     }
-    if inline:
+    if inline:  # "parent" only with "items", as documented
         document["items"] = [_leaf(version, links) for version in page]
+        document["parent"] = index_url
     return document
 
 

@@ -13,6 +13,7 @@ import unicodedata
 from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import ngettext
 
 from apikeys.models import ApiKey
@@ -79,3 +80,25 @@ def answer(request, status: int, message: str = "", *, key=None, code: str = "")
     if key is not None and (warning := expiry_warning(request, key)):
         response["X-NuGet-Warning"] = plain_ascii(warning)
     return response
+
+
+# The only stored files a browser may show in place: raster images, which run nothing.
+# SVG is an image that runs scripts; HTML, XML (a manifest) and the rest are downloads.
+INLINE_CONTENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
+
+
+def stored_file_headers(filename: str, content_type: str) -> dict[str, str]:
+    """Headers for any stored file served to a browser (a .nupkg, a manifest, an icon).
+
+    Pushers write these files, and a manifest in the XHTML namespace renders as a page
+    of this site (scripts, forms, a meta refresh). So only a raster image is shown in
+    place; anything else is a download under `filename` (never the storage's internal
+    name); and both are sandboxed with nothing allowed and never sniffed, which keeps
+    them inert even where a browser shows them anyway.
+    """
+    inline = content_type in INLINE_CONTENT_TYPES
+    return {
+        "Content-Disposition": content_disposition_header(not inline, filename),
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "X-Content-Type-Options": "nosniff",
+    }

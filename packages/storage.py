@@ -83,15 +83,20 @@ def unique_name(storage, name: str) -> str:
 # ------------------------------------------------------------------ downloads
 
 
-def download_redirect(storage, name: str) -> str | None:
+def download_redirect(storage, name: str, content_disposition: str = "") -> str | None:
     """A short-lived URL where the client fetches `name` itself, or None to serve it here.
 
     Presigned for GET only: the signature covers the method, so HEAD requests are
-    answered by Galley (they carry no body anyway).
+    answered by Galley (they carry no body anyway). S3 answers a presigned GET
+    with the `response-content-*` values the URL carries (signed with it), so the
+    download keeps the package's own name rather than the object's random one.
     """
     if not is_object_storage(storage):
         return None
-    return storage.url(name, expire=settings.GALLEY_DOWNLOAD_URL_SECONDS)
+    parameters = {"ResponseContentType": "application/octet-stream"}
+    if content_disposition:
+        parameters["ResponseContentDisposition"] = content_disposition
+    return storage.url(name, parameters=parameters, expire=settings.GALLEY_DOWNLOAD_URL_SECONDS)
 
 
 def accel_redirect(storage, name: str) -> str | None:

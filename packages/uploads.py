@@ -142,10 +142,15 @@ def _multipart_file(request, spool, size: int):
         raise _Refused(
             "bad_request", _("The request body is not valid multipart/form-data."), 400
         ) from None
-    upload = files.get("package") or next(iter(files.values()), None)
-    if upload is None:
+    # "The first item in the request body is the raw bytes of the .nupkg being pushed.
+    # Subsequent items in the multipart body are ignored. The file name or any other
+    # headers of the multipart items are ignored." (NuGet's PackagePublish docs)
+    uploads = [upload for _name, items in files.lists() for upload in items]
+    for ignored in uploads[1:]:
+        ignored.close()
+    if not uploads:
         raise _no_package()
-    return upload
+    return uploads[0]
 
 
 def _no_package() -> _Refused:

@@ -70,4 +70,10 @@ urlpatterns = [
         page_views.package_detail,
         name="package_version_detail",
     ),
+    # ReportAbuseUriTemplate/3.0.0 (the service index), as nuget.org's address.
+    path(
+        "packages/<str:package_id>/<str:version>/ReportAbuse",
+        page_views.report_abuse,
+        name="package_report_abuse",
+    ),
 ]

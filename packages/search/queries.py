@@ -12,8 +12,8 @@ from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from packages.feed import FeedError, sorted_versions
-from packages.models import PackageRegistration, PackageSearch, PackageVersion
+from packages.feed import FeedError, full_version, sorted_versions
+from packages.models import PackageRegistration, PackageSearch, PackageVersion, ReservedPrefix
 from packages.registrations import Links
 from packages.search import rows as search_rows
 
@@ -180,8 +180,9 @@ _RESULT_FIELDS = [
 
 
 def search(params: SearchParameters, reader, links: Links) -> dict:
-    """nuget.org's search answer. Four queries: the page of packages, their
-    versions, their owners, and the count (not needed when the page is the last)."""
+    """nuget.org's search answer. Five queries: the page of packages, their
+    versions, their owners, their owners' reserved prefixes (`verified`), and the
+    count (not needed when the page is the last)."""
     matches, ranked = _matching(params, reader)
     page = list(
         ranked.order_by("-tier", "-relevance", "-downloads", "normalized_id").values_list(
@@ -206,14 +207,49 @@ def search(params: SearchParameters, reader, links: Links) -> dict:
     through = PackageRegistration.owners.through.objects.filter(
         packageregistration_id__in=by_registration
     )
-    for registration_id, name in through.values_list("packageregistration_id", "user__username"):
+    owner_ids: dict[int, set[int]] = {pk: set() for pk, _downloads in page}
+    for registration_id, owner_id, name in through.values_list(
+        "packageregistration_id", "user_id", "user__username"
+    ):
         owners[registration_id].append(name)
+        owner_ids[registration_id].add(owner_id)
+    reservations = _reservations(owner_ids)
     data = []
     for registration_id, downloads in page:
         versions = sorted_versions(by_registration[registration_id])
         if versions:  # else unlisted between the two queries
-            data.append(_search_result(versions, owners[registration_id], downloads, links))
+            result = _search_result(versions, owners[registration_id], downloads, links)
+            result["verified"] = _verified(
+                versions[-1].registration.normalized_id, owner_ids[registration_id], reservations
+            )
+            data.append(result)
     return {"totalHits": total, "data": data}
+
+
+def _reservations(owner_ids: dict[int, set[int]]) -> list[tuple[str, int]]:
+    """(normalized prefix, owner) of every reservation held by an owner on the page:
+    one query, none for an empty page."""
+    everyone = set().union(*owner_ids.values())
+    if not everyone:
+        return []
+    return list(
+        ReservedPrefix.objects.filter(owner_id__in=everyone).values_list(
+            "normalized_prefix", "owner_id"
+        )
+    )
+
+
+def _verified(normalized_id: str, owners: set[int], reservations) -> bool:
+    """search-query-service-resource.md: "a verified package is one which has a package
+    ID matching a reserved ID prefix and owned by one of the reserved prefix's owners"."""
+    return any(
+        owner in owners
+        and (
+            prefix == normalized_id
+            or (prefix.endswith("*") and normalized_id.startswith(prefix[:-1]))
+        )
+        for prefix, owner in reservations
+    )
 
 
 def _search_result(versions, owners, downloads: int, links: Links) -> dict:
@@ -225,7 +261,7 @@ def _search_result(versions, owners, downloads: int, links: Links) -> dict:
         "@type": "Package",
         "registration": links.index(registration.normalized_id),
         "id": registration.package_id,
-        "version": latest.version,
+        "version": full_version(latest),
         "description": latest.description,
         "summary": latest.summary,
         "title": latest.title or registration.package_id,
@@ -239,7 +275,7 @@ def _search_result(versions, owners, downloads: int, links: Links) -> dict:
         "verified": False,
         "packageTypes": [{"name": name} for name in types],
         "versions": [
-            {"version": v.version, "downloads": v.download_count, "@id": links.leaf(v)}
+            {"version": full_version(v), "downloads": v.download_count, "@id": links.leaf(v)}
             for v in versions
         ],
     }
@@ -276,5 +312,5 @@ def autocomplete_versions(package_id: str, params: SearchParameters, reader) -> 
     )
     if versions and not reader.can_read(versions[0].registration):
         versions = []
-    listed = [version.version for version in sorted_versions(versions)]
+    listed = [full_version(version) for version in sorted_versions(versions)]
     return {"totalHits": len(listed), "data": listed}

@@ -42,6 +42,7 @@ SIGNED_IN_PAGES = [
     "/packages/Contoso.Core",
     "/packages/Contoso.Core/1.0.0",
     "/packages/Contoso.Core/Manage",
+    "/packages/Contoso.Core/1.0.0/ReportAbuse",
     # Consent: an invitation and an ownership request that alice may answer, and
     # Contoso's page with a pending member.
     "/account/Organizations/Fabrikam/invitation",

@@ -225,7 +225,7 @@ def test_install_latest_exact_prerelease_semver2_and_unlisted(nuget58, galley_se
     base = f"{server.url}/v3-flatcontainer/{WIDGETS.lower()}"
     for version, package in packages.items():
         normalised = version.split("+")[0].lower()
-        url = f"{base}/{normalised}/{WIDGETS.lower()}.{normalised}.nuspec"
+        url = f"{base}/{normalised}/{WIDGETS.lower()}.nuspec"  # the documented address
         status, _, body = fetch(url)
         assert status == 200, url
         assert body == nuspec_inside(package), url

@@ -17,7 +17,7 @@ NUPKG = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nupkg"
 READ_URLS = [
     "/v3-flatcontainer/contoso.core/index.json",
     NUPKG,
-    "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nuspec",
+    "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.nuspec",
     "/v3/registration/contoso.core/index.json",
     "/v3/registration/contoso.core/1.0.0.json",
     "/query?q=contoso",

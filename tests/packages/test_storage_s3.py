@@ -23,7 +23,7 @@ from tests.servers import ROOT
 
 pytestmark = pytest.mark.django_db
 NUPKG_URL = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nupkg"
-NUSPEC_URL = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nuspec"
+NUSPEC_URL = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.nuspec"
 
 
 def objects(s3_server, bucket):
@@ -356,3 +356,19 @@ def test_the_site_does_not_start_with_a_bad_storage_url():
     )
     assert result.returncode != 0
     assert "GALLEY_PACKAGE_STORAGE must be s3://bucket or s3://bucket/prefix" in result.stderr
+
+
+def test_a_presigned_download_keeps_the_packages_own_name(client, alice, s3_server, s3_storage):
+    """The object's key has a random part (contoso.core/1.0.0.<random>.nupkg); the
+    presigned URL asks the store to answer with the package's own name, signed with it."""
+    _, secret = make_key(alice)
+    push(client, secret)
+    location = client.get(NUPKG_URL)["Location"]
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+    disposition = 'attachment; filename="contoso.core.1.0.0.nupkg"'
+    assert query["response-content-disposition"] == [disposition]
+    assert query["response-content-type"] == ["application/octet-stream"]
+    with urllib.request.urlopen(location, timeout=10) as stored:
+        assert stored.headers["Content-Disposition"] == disposition
+    head = client.head(NUPKG_URL)  # answered here: the same name
+    assert head["Content-Disposition"] == disposition
