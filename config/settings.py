@@ -103,7 +103,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "config.middleware.NoStoreForSignedInMiddleware",
-    "config.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -184,7 +184,7 @@ GALLEY_ACCEL_REDIRECT = envpathprefix("GALLEY_ACCEL_REDIRECT")
 # in memory whole.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = envstr("GALLEY_UPLOAD_TEMP_DIR")
-# Slow clients (config/bodies.py): a request body that sends nothing for the
+# Slow clients (core/bodies.py): a request body that sends nothing for the
 # idle timeout, or arrives slower than the minimum rate once the grace period
 # is over, is cut, so that it cannot hold a server thread.
 GALLEY_BODY_IDLE_TIMEOUT = envint("GALLEY_BODY_IDLE_TIMEOUT", 20, minimum=1)

@@ -7,4 +7,6 @@ class PackagesConfig(AppConfig):
     verbose_name = _("Packages")
 
     def ready(self):
-        from packages import search  # noqa: F401 - its signals keep the search rows
+        # Receivers: permissions answers account_deletion_blockers; search's
+        # signals keep the search rows.
+        from packages import permissions, search  # noqa: F401
