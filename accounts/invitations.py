@@ -8,7 +8,6 @@ they receive mail there by following the link.
 """
 
 import hashlib
-import logging
 import secrets
 from datetime import timedelta
 
@@ -21,10 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import emails
 from accounts.models import Invitation, User
 from audit.events import Kind, record
-
-log = logging.getLogger("galley.mail")
 
 
 class InvitationError(Exception):
@@ -74,7 +72,7 @@ def _send(invitation: Invitation, link: str) -> None:
     message.attach_alternative(
         render_to_string("accounts/email/invitation.html", context), "text/html"
     )
-    message.send()
+    emails.queue(message, label=f"accounts/email/invitation {invitation.pk}")
 
 
 def find(token: str) -> Invitation:

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "apikeys",
     "packages",
@@ -308,6 +310,21 @@ EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "galley@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Slow work (e-mails) leaves the request as tasks (django-tasks). "database": queued
+# in the database, sent by `manage.py db_worker` (`make serve` starts one beside
+# gunicorn); "immediate": run in the process that queues them, after its commit.
+GALLEY_TASKS_BACKEND = envchoice(
+    "GALLEY_TASKS_BACKEND", "immediate" if DEBUG else "database", ("database", "immediate")
+)
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }[GALLEY_TASKS_BACKEND]
+    }
+}
 
 # Languages
 LANGUAGE_CODE = "en"
