@@ -69,3 +69,49 @@ def test_the_apps_keep_their_layers():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 1 kept, 0 broken." in result.stdout
+
+
+SENDING = {"send_mail", "send_mass_mail", "mail_admins", "mail_managers", "get_connection"}
+
+
+def direct_sends(source: str) -> list[int]:
+    """Lines that send mail themselves: django.core.mail's senders, or a message's
+    argument-less .send() (a signal's send always names its sender)."""
+    tree = ast.parse(source)
+    lines = [
+        line
+        for line, module in imported_modules(tree)
+        if module.startswith("django.core.mail.") and module.rsplit(".", 1)[1] in SENDING
+    ]
+    lines += [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "send"
+        and not node.args
+        and not node.keywords
+    ]
+    return sorted(set(lines))
+
+
+def test_the_check_finds_mail_sent_directly():
+    source = (
+        "from django.core.mail import send_mail, EmailMessage\n"
+        "EmailMessage('s', 'b', to=['a@example.com']).send()\n"
+        "signal.send(sender=None)\n"
+        "from django.core.mail import mail_admins\n"
+    )
+    assert direct_sends(source) == [1, 2, 4]
+
+
+def test_every_mail_goes_through_the_one_send_path():
+    """accounts/emails.py renders and queues every mail, and its task alone sends:
+    anything else would send inside the request, or skip the retries."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in product_files()
+        if path.relative_to(ROOT) != Path("accounts/emails.py")
+        for line in direct_sends(path.read_text())
+    ]
+    assert found == []
