@@ -32,6 +32,7 @@ test: $(VENV)/.dev node_modules/.installed
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 format: $(VENV)/.dev
@@ -49,13 +50,20 @@ messages: $(VENV)/.dev
 		--ignore=staticfiles --ignore=test-artifacts
 	DJANGO_DEBUG=1 $(PY) manage.py compilemessages -l fr --ignore=.venv
 
-## Production server: gunicorn with settings from the environment (fails fast without them).
+## Production server: gunicorn with settings from the environment (fails fast without them),
+## and beside it the worker that sends queued e-mails (GALLEY_TASKS_BACKEND=database, the
+## default); the worker stops with gunicorn.
 serve: export DJANGO_DEBUG ?= 0
 serve: $(VENV)/.runtime
 	mkdir -p $${GALLEY_DATA_DIR:-var}
 	$(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
+	worker=; \
+	if [ "$${GALLEY_TASKS_BACKEND:-database}" = database ]; then \
+		$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	fi; \
+	trap '[ -z "$$worker" ] || kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
 
 superuser: $(VENV)/.runtime

@@ -4,8 +4,9 @@ Accounts are people and organizations (see accounts/models.py). A person acts
 for themselves and for every organization they are a member of; both roles may
 push and unlist an organization's packages and pick it as a key's package owner,
 and only administrators manage its members and its packages' owners, as on
-nuget.org. Views, forms and flows ask here; none builds an owner, member or
-package queryset of its own.
+nuget.org. Views, forms and flows ask here; none builds an owner or member
+queryset of its own. Which packages those accounts may manage is the packages
+layer's question, answered on top of this one (packages/permissions.py).
 
 Lookups for a page follow one rule: a stranger gets 404, as if the thing were
 not there; a member whose role is too low gets 403.
@@ -19,7 +20,6 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Invitation, Membership, User
-from packages.models import OwnershipRequest, PackageRegistration
 
 ADMIN = Membership.Role.ADMIN
 
@@ -185,51 +185,6 @@ def member_of(membership: Membership, username: str) -> Membership:
     return other
 
 
-# Packages ----------------------------------------------------------------------------
-
-
-def can_manage(user, registration, managed: set[int] | None = None) -> bool:
-    """May `user` manage `registration` (its owners, its listing)? Pass `managed`
-    (from managed_owner_ids) when asking about many packages."""
-    managed = managed if managed is not None else managed_owner_ids(user)
-    return any(owner.pk in managed for owner in registration.owners.all())
-
-
-def is_owner(user, registration, owned: set[int] | None = None) -> bool:
-    """Is the package `user`'s own, directly or through an organization (any role)?"""
-    owned = owned if owned is not None else owner_ids(user)
-    return any(owner.pk in owned for owner in registration.owners.all())
-
-
-def managed_package(user, package_id: str):
-    """The package `user` may manage: 404 for strangers, 403 for members of an owning
-    organization whose role does not let them manage it."""
-    registration = (
-        PackageRegistration.objects.filter(normalized_id=package_id.lower())
-        .prefetch_related("owners")
-        .first()
-    )
-    if registration is None:
-        raise Http404
-    if can_manage(user, registration):
-        return registration
-    if is_owner(user, registration):
-        raise PermissionDenied
-    raise Http404
-
-
-def packages_owned_only_by(account) -> QuerySet:
-    """The packages `account` is the only owner of. (Counted over all owners: a
-    Count over the same join as the filter on the owner would always be 1.)"""
-    return (
-        PackageRegistration.objects.filter(
-            pk__in=PackageRegistration.objects.filter(owners=account).values("pk")
-        )
-        .annotate(owner_count=Count("owners"))
-        .filter(owner_count=1)
-    )
-
-
 def organizations_administered_only_by(person) -> QuerySet:
     """The organizations whose only (accepted) administrator is `person`."""
     return (
@@ -244,113 +199,32 @@ def organizations_administered_only_by(person) -> QuerySet:
     )
 
 
-def packages_of(accounts) -> QuerySet:
-    """The packages that any of `accounts` owns."""
-    return PackageRegistration.objects.filter(owners__in=accounts).distinct()
-
-
-def packages_listed_for(accounts) -> QuerySet:
-    """Manage packages: the packages any of `accounts` owns, by id, with their owners
-    and versions (three queries, however many packages)."""
-    return packages_of(accounts).prefetch_related("owners", "versions").order_by("normalized_id")
-
-
-def accounts_owning(registration) -> QuerySet:
-    """The package's owners and the administrators of those that are organizations,
-    in one query: whose security log shows an event about the package."""
-    return User.objects.filter(
-        Q(packages=registration)
-        | Q(
-            organization_memberships__organization__packages=registration,
-            organization_memberships__role=ADMIN,
-            organization_memberships__accepted=True,
-        )
-    ).distinct()
-
-
-def people_managing(registration) -> QuerySet:
-    """The people told about changes to `registration`'s owners: its owners who are
-    people, and the administrators of its owners that are organizations."""
-    owners = registration.owners.all()
-    return User.objects.filter(
-        Q(pk__in=owners.filter(is_organization=False).values("pk"))
-        | Q(
-            organization_memberships__organization__in=owners.filter(is_organization=True),
-            organization_memberships__role=ADMIN,
-            organization_memberships__accepted=True,
-        ),
-        is_active=True,
-    ).distinct()
-
-
 # Offers: invitations to the site, to an organization, to own a package -------------
 
 
-def offer_stands(offer: Invitation | Membership | OwnershipRequest) -> bool:
+def offer_stands(inviter, still_entitled) -> bool:
     """An invitation is valid only while its inviter could still make it: their
-    account still exists and is active, and they still hold the permission or role
-    it took. One rule for the three kinds of offer, asked when one is answered:
-
-    - a site invitation (Invitation): staff with "Can add user", as the admin's
-      Invite a user page asks;
-    - an organization's invitation (a pending Membership): an administrator of it;
-    - an ownership request: someone who may manage the package.
-    """
-    inviter = offer.requested_by if isinstance(offer, OwnershipRequest) else offer.invited_by
+    account still exists and is active, and `still_entitled(inviter)`: they still
+    hold the permission or role it took. One rule for the three kinds of offer
+    (invitation_stands and membership_offer_stands here; ownership requests in
+    packages/permissions.py), asked when one is answered."""
     if inviter is None or not inviter.is_active:  # deleted (SET_NULL), or deactivated
         return False
-    if isinstance(offer, Invitation):
-        return inviter.is_staff and inviter.has_perm("accounts.add_user")
-    if isinstance(offer, Membership):
-        return administrators_of(offer.organization).filter(pk=inviter.pk).exists()
-    return can_manage(inviter, offer.registration)
+    return still_entitled(inviter)
 
 
-# Ownership requests ----------------------------------------------------------------
-
-
-def ownership_requests_for(user, managed: set[int] | None = None) -> QuerySet:
-    """Pending requests `user` may accept or decline: those made to them, and to
-    the organizations they administer (pass `managed` from managed_owner_ids)."""
-    managed = managed if managed is not None else managed_owner_ids(user)
-    return (
-        OwnershipRequest.objects.pending()
-        .filter(new_owner_id__in=managed)
-        .select_related("registration", "new_owner", "requested_by")
+def invitation_stands(invitation: Invitation) -> bool:
+    """A site invitation: from staff with "Can add user", as the admin's Invite a
+    user page asks."""
+    return offer_stands(
+        invitation.invited_by,
+        lambda inviter: inviter.is_staff and inviter.has_perm("accounts.add_user"),
     )
 
 
-def ownership_requests_by(user, managed: set[int] | None = None) -> QuerySet:
-    """Pending requests on the packages `user` manages, which they may cancel."""
-    managed = managed if managed is not None else managed_owner_ids(user)
-    return (
-        OwnershipRequest.objects.pending()
-        .filter(registration__in=PackageRegistration.objects.filter(owners__in=managed))
-        .select_related("registration", "new_owner", "requested_by")
+def membership_offer_stands(invitation: Membership) -> bool:
+    """An organization's invitation (a pending Membership): from an administrator of it."""
+    return offer_stands(
+        invitation.invited_by,
+        lambda inviter: administrators_of(invitation.organization).filter(pk=inviter.pk).exists(),
     )
-
-
-def ownership_request_for(user, package_id: str, username: str) -> OwnershipRequest:
-    """The pending request for `username` to own `package_id` that `user` may answer;
-    404 for anyone else (even a package manager: they cancel, they do not accept)."""
-    found = (
-        ownership_requests_for(user)
-        .filter(registration__normalized_id=package_id.lower(), new_owner__username=username)
-        .first()
-    )
-    if found is None:
-        raise Http404
-    return found
-
-
-def cancellable_request(registration, username: str) -> OwnershipRequest:
-    """A pending request on `registration` (from managed_package); 404 otherwise."""
-    found = (
-        OwnershipRequest.objects.pending()
-        .filter(registration=registration, new_owner__username=username)
-        .select_related("new_owner", "registration")
-        .first()
-    )
-    if found is None:
-        raise Http404
-    return found

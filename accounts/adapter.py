@@ -1,10 +1,11 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts import signup
+from accounts import emails, signup
 
 AT_SIGN_MESSAGE = gettext_lazy("A user name cannot contain @.")
 
@@ -23,6 +24,23 @@ class AccountAdapter(DefaultAccountAdapter):
     allauth already refuses redirects to other hosts; this keeps the rule in
     one place that Galley's own nuget.org-style URLs (returnUrl) share.
     """
+
+    def send_mail(self, template_prefix: str, email: str, context_: dict) -> None:
+        """allauth's mails (confirmation links, password resets, security notices),
+        rendered as allauth renders them, in the request's language, then queued like
+        Galley's own (accounts/emails.py): a slow mail server never slows the page."""
+        request = context.request
+        message = self.render_mail(
+            template_prefix,
+            email,
+            {
+                "request": request,
+                "email": email,
+                "current_site": get_current_site(request),
+                **context_,
+            },
+        )
+        emails.queue(message, label=template_prefix)
 
     def is_safe_url(self, url):
         from accounts.redirects import is_local_path

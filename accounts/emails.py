@@ -1,17 +1,47 @@
+"""Galley's e-mails: one way to send them all, out of the request that causes them.
+
+`send` renders a message from templates in the recipient's language while the
+request (or command) runs, and `queue` hands it to a task (django-tasks) once the
+transaction that caused it commits: a rolled-back action sends nothing, and a slow
+or failing mail server never slows or undoes the action. allauth's own mails
+(confirmation, password reset, two-factor notices) come through the same queue
+(accounts/adapter.py), and so do invitations.
+
+The task's arguments are stored in the database with the database backend, so the
+message is sealed (encrypted and authenticated under a key derived from
+DJANGO_SECRET_KEY): a confirmation or invitation link in a queued mail is not
+readable from the table. A failed send is logged and tried again later, a bounded
+number of times with growing delays (`RETRY_MINUTES`).
+"""
+
+import json
 import logging
 import re
+from base64 import urlsafe_b64encode
+from datetime import timedelta
+from functools import partial
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
+from django.utils.encoding import force_bytes
+from django_tasks import task
 
 log = logging.getLogger("galley.mail")
 
+# A send that fails is tried again after these many minutes (then given up, logged):
+# five attempts over about an hour and a half.
+RETRY_MINUTES = (1, 4, 16, 64)
+
 
 def send(user, template: str, context: dict, to: str | None = None) -> bool:
-    """One e-mail with plain-text and HTML parts from templates/<template>_{subject,message};
-    to `user`, or to the address `to` in `user`'s language."""
+    """One e-mail with plain-text and HTML parts from templates/<template>_{subject,message},
+    to `user`, or to the address `to`, in `user`'s language; queued to be sent once the
+    current transaction commits. False when there is nobody to send it to."""
     to = to or user.email
     if not to or not user.is_active:
         return False
@@ -29,14 +59,84 @@ def send(user, template: str, context: dict, to: str | None = None) -> bool:
         subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body=body, to=[to]
     )
     message.attach_alternative(html, "text/html")
+    queue(message, label=f"{template} to user {user.pk}")
+    return True
+
+
+def queue(message: EmailMessage, *, label: str) -> None:
+    """Send `message` out of the request: enqueued once the current transaction commits
+    (at once outside one). `label` names it in the log, never its content or address."""
+    sealed = seal(message)
+    transaction.on_commit(partial(deliver.enqueue, sealed, label), robust=True)
+
+
+@task()
+def deliver(sealed: str, label: str, attempt: int = 1) -> None:
+    """The task: send one sealed message; on failure, log it and try again later."""
+    message = unseal(sealed)
     try:
         message.send()
     except Exception:
-        # A notice must never undo or hide what it reports: the key was
-        # created, regenerated or revoked whether or not the mail server answered.
-        log.exception("could not send the e-mail %s to user %s", template, user.pk)
-        return False
-    return True
+        # A notice must never undo or hide what it reports: the action is done,
+        # whether or not the mail server answers.
+        if attempt > len(RETRY_MINUTES) or not deliver.get_backend().supports_defer:
+            log.exception("could not send the e-mail %s (attempt %d, given up)", label, attempt)
+            raise
+        delay = RETRY_MINUTES[attempt - 1]
+        log.exception(
+            "could not send the e-mail %s (attempt %d, again in %d min)", label, attempt, delay
+        )
+        later = deliver.using(run_after=timezone.now() + timedelta(minutes=delay))
+        later.enqueue(sealed, label, attempt + 1)
+        raise
+
+
+# Sealing: what the queue stores ------------------------------------------------------------
+
+
+def _fernet() -> MultiFernet:
+    """Keys derived from DJANGO_SECRET_KEY and its fallbacks: rotating the secret
+    keeps queued mails readable while the old one is a fallback."""
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return MultiFernet(
+        [
+            Fernet(
+                urlsafe_b64encode(
+                    salted_hmac("galley.mail.queue", "", secret=key, algorithm="sha256").digest()
+                )
+            )
+            for key in keys
+        ]
+    )
+
+
+def seal(message: EmailMessage) -> str:
+    if message.attachments:
+        raise ValueError("queued e-mails carry no attachments")
+    fields = {
+        "subject": message.subject,
+        "body": message.body,
+        "from_email": message.from_email,
+        "to": message.to,
+        "cc": message.cc,
+        "bcc": message.bcc,
+        "reply_to": message.reply_to,
+        "headers": message.extra_headers,
+        "alternatives": [list(a) for a in getattr(message, "alternatives", [])],
+    }
+    return _fernet().encrypt(json.dumps(fields).encode()).decode()
+
+
+def unseal(sealed: str) -> EmailMultiAlternatives:
+    try:
+        fields = json.loads(_fernet().decrypt(force_bytes(sealed)))
+    except InvalidToken:
+        raise ValueError("a queued e-mail sealed under another secret key") from None
+    alternatives = fields.pop("alternatives")
+    message = EmailMultiAlternatives(**fields)
+    for content, mimetype in alternatives:
+        message.attach_alternative(content, mimetype)
+    return message
 
 
 def send_contact_confirmation(organization, link: str, actor, expire_days: int) -> bool:

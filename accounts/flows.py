@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts import access, confirmation, emails
 from accounts.models import Membership, User
+from accounts.signals import account_deletion_blockers
 from audit.events import Kind, record
 
 
@@ -30,9 +31,11 @@ class OrganizationError(Exception):
 def deletion_blockers(user) -> list[str]:
     """Why `user`'s account cannot be deleted yet: packages it alone owns, and
     organizations it alone administers, would be left without anyone."""
+    # The layers above add theirs (packages: the packages it alone owns).
     blockers = [
-        _("You are the only owner of %(id)s.") % {"id": registration.package_id}
-        for registration in access.packages_owned_only_by(user)
+        reason
+        for _receiver, reasons in account_deletion_blockers.send(sender=User, account=user)
+        for reason in reasons
     ]
     blockers += [
         _("You are the only administrator of %(name)s.") % {"name": organization.username}
@@ -118,9 +121,9 @@ def accept_invitation(request, invitation: Membership) -> None:
     """The invited person accepts: from now on they are a member, in the role offered.
 
     The offer stands only while whoever made it still administers the organization
-    (access.offer_stands).
+    (access.membership_offer_stands).
     """
-    if not access.offer_stands(invitation):
+    if not access.membership_offer_stands(invitation):
         Membership.objects.pending().filter(pk=invitation.pk).delete()
         raise OrganizationError(
             _(

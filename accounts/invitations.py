@@ -5,11 +5,10 @@ token, of which only a SHA-256 hash is stored (a token has 256 bits, so a fast
 hash is enough, as for API keys). The link works once, until it expires, and
 the account it creates has the address already confirmed: the person proved
 they receive mail there by following the link. It works only while whoever sent
-it could still invite (access.offer_stands).
+it could still invite (access.invitation_stands).
 """
 
 import hashlib
-import logging
 import secrets
 from datetime import timedelta
 
@@ -22,11 +21,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import access
+from accounts import access, emails
 from accounts.models import Invitation, User
 from audit.events import Kind, record
-
-log = logging.getLogger("galley.mail")
 
 
 class InvitationError(Exception):
@@ -76,7 +73,7 @@ def _send(invitation: Invitation, link: str) -> None:
     message.attach_alternative(
         render_to_string("accounts/email/invitation.html", context), "text/html"
     )
-    message.send()
+    emails.queue(message, label=f"accounts/email/invitation {invitation.pk}")
 
 
 def find(token: str) -> Invitation:
@@ -86,7 +83,7 @@ def find(token: str) -> Invitation:
         raise InvitationError(_("This invitation link is not valid or was already used."))
     if invitation.expires <= timezone.now():
         raise InvitationError(_("This invitation has expired. Ask an administrator for a new one."))
-    if not access.offer_stands(invitation):
+    if not access.invitation_stands(invitation):
         raise InvitationError(
             _(
                 "Whoever invited you can no longer invite people: the invitation was withdrawn. "

@@ -1,12 +1,16 @@
 import time
 
-from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.account.signals import user_signed_up
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
-from config.middleware import SessionTimeoutMiddleware
+from accounts.middleware import SessionTimeoutMiddleware
+
+# Sent before an account is deleted (accounts/flows.py): each receiver, in a layer
+# above accounts, returns a list of reasons the account cannot be deleted yet.
+account_deletion_blockers = Signal()
 
 
 @receiver(user_logged_in)

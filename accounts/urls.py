@@ -45,9 +45,6 @@ urlpatterns = [
         name="organization_leave",
     ),
     path(
-        "account/Organizations/<str:name>/keys", views.organization_keys, name="organization_keys"
-    ),
-    path(
         "account/Organizations/<str:name>/email",
         views.organization_email,
         name="organization_email",
@@ -56,10 +53,5 @@ urlpatterns = [
         "account/Organizations/<str:name>/email/confirm/<str:token>",
         views.organization_confirm_email,
         name="organization_confirm_email",
-    ),
-    path(
-        "account/Organizations/<str:name>/keys/<int:pk>/revoke",
-        views.revoke_organization_key,
-        name="organization_revoke_key",
     ),
 ]

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -25,8 +25,6 @@ from accounts.forms import (
 )
 from accounts.models import Membership
 from accounts.redirects import is_local_path
-from apikeys import flows as key_flows
-from apikeys.models import ApiKey, RevocationSource
 from audit.models import AuditEvent
 
 _login_view = LoginView.as_view()
@@ -335,47 +333,6 @@ def organization_invitation(request, name):
         request, _("You declined the invitation to %(name)s.") % {"name": organization}
     )
     return redirect("organizations")
-
-
-@login_required
-def organization_keys(request, name):
-    """Every key that members hold for the organization: never a secret, revocable here."""
-    membership = _admin_membership(request, name)
-    keys = (
-        ApiKey.objects.filter(owner=membership.organization)
-        .select_related("holder", "owner")
-        .prefetch_related("packages")
-    )
-    member_ids = access.member_ids(membership.organization)
-    for key in keys:
-        key.holder_left = key.holder_id not in member_ids
-    return render(
-        request,
-        "accounts/organization_keys.html",
-        {"membership": membership, "organization": membership.organization, "keys": keys},
-    )
-
-
-@login_required
-@require_POST
-def revoke_organization_key(request, name, pk):
-    membership = _admin_membership(request, name)
-    key = get_object_or_404(
-        ApiKey.objects.select_related("holder", "owner"), pk=pk, owner=membership.organization
-    )
-    reason = _("Revoked by %(admin)s, an administrator of %(organization)s.") % {
-        "admin": request.user.username,
-        "organization": membership.organization.username,
-    }
-    if key_flows.revoke_key(
-        key, by=request.user, source=RevocationSource.ORGANIZATION, reason=reason, request=request
-    ):
-        messages.success(
-            request,
-            _("The key “%(name)s” of %(holder)s was revoked.")
-            % {"name": key.name, "holder": key.holder.username},
-        )
-    return redirect("organization_keys", name=membership.organization.username)
 
 
 @require_http_methods(["GET", "POST"])

@@ -9,7 +9,15 @@ from django.utils.translation import ngettext
 from accounts import access
 from apikeys import globs
 from apikeys.models import ApiKey, Scope
-from packages.models import PackageRegistration
+
+
+def package_registrations():
+    """The package registrations a key may be limited to (its `packages` field's model).
+
+    The packages app is a layer above this one (its publish API checks keys), so the
+    model is reached through the key's own relation, named there by string."""
+    return ApiKey._meta.get_field("packages").related_model.objects
+
 
 MAX_PATTERNS = 50
 
@@ -34,16 +42,16 @@ class PackageSelectionForm(forms.Form):
     )
     packages = forms.ModelMultipleChoiceField(
         label=_("Packages"),
-        queryset=PackageRegistration.objects.none(),
+        queryset=None,  # the owner's packages, set in __init__
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
 
     def __init__(self, *args, owner_queryset, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["packages"].queryset = PackageRegistration.objects.filter(
-            owners__in=owner_queryset
-        ).distinct()
+        self.fields["packages"].queryset = (
+            package_registrations().filter(owners__in=owner_queryset).distinct()
+        )
 
     def clean_glob_patterns(self):
         lines = [
@@ -87,7 +95,7 @@ class PackageSelectionForm(forms.Form):
     def check_packages_belong_to(self, owner):
         """A forged POST must not select another owner's package."""
         selected = {package.pk for package in self.cleaned_data.get("packages") or []}
-        owned = PackageRegistration.objects.filter(pk__in=selected, owners=owner).count()
+        owned = package_registrations().filter(pk__in=selected, owners=owner).count()
         if owned != len(selected):
             self.add_error(
                 "packages", _("The package owner does not own some of the selected packages.")

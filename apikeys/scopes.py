@@ -8,13 +8,13 @@ ask for better), and each carries a stable machine-readable code.
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.apps import apps
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts import access
 from apikeys import globs
 from apikeys.models import ApiKey, Scope
-from packages.models import ReservedPrefix
 
 
 class Action(StrEnum):
@@ -182,7 +182,10 @@ def permit(caller: Caller, action: Action, package_id: str, registration) -> Ref
 def _reservation_refusal(key: ApiKey, package_id: str) -> Refusal | None:
     """A new id under a reserved prefix may only be pushed for one of its owners;
     packages that existed before keep their owners (the owner rule covers them)."""
-    reservations = list(ReservedPrefix.objects.matching(package_id).select_related("owner"))
+    # Reserved prefixes are the packages app's (a layer above, whose publish API
+    # asks here): reached through the app registry, as a string relation would.
+    reserved_prefixes = apps.get_model("packages", "ReservedPrefix").objects
+    reservations = list(reserved_prefixes.matching(package_id).select_related("owner"))
     if not reservations or any(r.owner_id == key.owner_id for r in reservations):
         return None
     return Refusal(

@@ -13,11 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access, confirmation
 from apikeys import flows, secret_scanning
-from apikeys.forms import CreateApiKeyForm, EditApiKeyForm
+from apikeys.forms import CreateApiKeyForm, EditApiKeyForm, package_registrations
 from apikeys.models import ApiKey, KeyConflict, RevocationSource
 from apikeys.scopes import Refusal
-from packages.models import PackageRegistration
-from trustedpublishing.models import Policy
 
 # How a new secret reaches the user exactly once: it is rendered into the
 # response to the POST that made it (Create or Regenerate), never stored in the
@@ -26,6 +24,12 @@ from trustedpublishing.models import Policy
 # anew; a reload re-sends the POST, which then fails harmlessly (the name is
 # taken, or the regenerate form's hint no longer matches the key) instead of
 # showing or silently minting a secret.
+
+
+def _policies():
+    """Trusted Publishing's policies (a layer above: it issues keys through this app),
+    reached through the key's own relation to them, named there by string."""
+    return ApiKey._meta.get_field("trusted_publishing_policy").related_model.objects
 
 
 @sensitive_variables("new_key", "context")
@@ -48,7 +52,7 @@ def _render_page(request, *, form=None, new_key=None, status=200):
     # Each owner's packages appear once, in the create form; a key's Edit form
     # is loaded when it is opened (the edit view), so that fifty keys of an
     # owner with hundreds of packages stay a light page.
-    packages_by_owner = PackageRegistration.objects.by_owner({owner.pk for owner in owners})
+    packages_by_owner = package_registrations().by_owner({owner.pk for owner in owners})
     for owner in owners:
         owner.package_list = packages_by_owner.get(owner.pk, [])
     # The create form's owners are the accounts the user acts for (access.owners_for).
@@ -62,7 +66,7 @@ def _render_page(request, *, form=None, new_key=None, status=200):
         "confirmed": confirmed,
         "keys": keys,
         "new_key": new_key,
-        "policies": Policy.objects.created_by(user).with_current_keys(),
+        "policies": _policies().created_by(user).with_current_keys(),
         # nuget.org's banners above the list.
         "expired_keys": [key for key in keys if key.status_code == "expired"],
         "revoked_keys": [key for key in keys if key.status_code == "revoked"],
@@ -157,7 +161,7 @@ def edit(request, pk):
 
 
 def _render_edit(request, key, form, status=200):
-    packages = PackageRegistration.objects.by_owner({key.owner_id}).get(key.owner_id, [])
+    packages = package_registrations().by_owner({key.owner_id}).get(key.owner_id, [])
     selected = {str(pk) for pk in form["packages"].value() or []}
     context = {"key": key, "form": form, "packages": packages, "selected": selected}
     return render(request, "apikeys/edit.html", context, status=status)

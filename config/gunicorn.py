@@ -1,7 +1,7 @@
 """gunicorn settings for `make serve` and production (gunicorn -c config/gunicorn.py config.wsgi).
 
 Threaded workers: a request whose body is still arriving holds one thread, not a
-whole process, so slow clients cannot starve the site; config/bodies.py cuts
+whole process, so slow clients cannot starve the site; core/bodies.py cuts
 bodies that stall or crawl. gunicorn also de-chunks `Transfer-Encoding:
 chunked` uploads, which current NuGet clients send.
 """

@@ -1,9 +1,5 @@
-import time
-
 from allauth.mfa.utils import is_mfa_enabled
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import add_never_cache_headers
@@ -11,35 +7,6 @@ from django.utils.translation import gettext as _
 
 from accounts import staff_two_factor
 from accounts.staff_two_factor import TWO_FACTOR_TYPES
-
-
-class SessionTimeoutMiddleware:
-    """Signs people out after a spell of inactivity, and after a fixed time in any case.
-
-    The last-activity time is written at most once a minute, so the session is
-    not saved on every request.
-    """
-
-    STARTED = "galley_session_started"
-    SEEN = "galley_session_seen"
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            now = int(time.time())
-            started = request.session.setdefault(self.STARTED, now)
-            seen = request.session.get(self.SEEN, now)
-            if (
-                now - seen > settings.GALLEY_SESSION_IDLE_TIMEOUT
-                or now - started > settings.GALLEY_SESSION_ABSOLUTE_TIMEOUT
-            ):
-                logout(request)
-            elif now - seen >= 60 or self.SEEN not in request.session:
-                request.session[self.SEEN] = now
-        return self.get_response(request)
 
 
 class NoStoreForSignedInMiddleware:

@@ -5,102 +5,28 @@ it cannot read, so a typo in a deployment stops start-up instead of silently
 falling back to a default.
 """
 
-import os
-import re
-from ipaddress import ip_address
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.env import (
+    envbool,
+    envchoice,
+    envemails,
+    envint,
+    envint_item,
+    envissuer,
+    envlist,
+    envpathprefix,
+    envsecret,
+    envsignup,
+    envstorage,
+    envstr,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def envstr(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return default if value in (None, "") else value
-
-
-def envbool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value in (None, ""):
-        return default
-    if value.lower() in ("1", "true", "yes", "on"):
-        return True
-    if value.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
-
-
-def envint(name: str, default: int, *, minimum: int | None = None) -> int:
-    value = os.environ.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
-    if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
-    return number
-
-
-def envint_item(name: str, value: str) -> int:
-    """One positive whole number from a comma-separated variable."""
-    if not (value.isascii() and value.isdigit()) or int(value) < 1:
-        raise ImproperlyConfigured(f"{name} must list positive whole numbers, not {value!r}")
-    return int(value)
-
-
-def envlist(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value in (None, ""):
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = envstr(name, default)
-    if value not in choices:
-        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
-    return value
-
-
-def envsecret(name: str, dev_default: str, *, debug: bool) -> str:
-    """A secret that production (`debug` off) must set: at least 50 characters, not a
-    placeholder."""
-    value = envstr(name)
-    if value is None:
-        if debug:
-            return dev_default
-        raise ImproperlyConfigured(f"{name} must be set when DJANGO_DEBUG is off.")
-    if not debug and (
-        len(value) < 50 or len(set(value)) < 5 or value.startswith("django-insecure")
-    ):
-        raise ImproperlyConfigured(
-            f"{name} is too weak: use at least 50 random characters, e.g. "
-            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
-        )
-    return value
-
-
-def envissuer(name: str, default: str) -> str:
-    """An OIDC issuer URL: https, or http only on a loopback address (tests)."""
-    value = envstr(name, default).rstrip("/")
-    parts = urlsplit(value)
-    host = parts.hostname or ""
-    try:
-        loopback = host == "localhost" or ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not host or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
-        raise ImproperlyConfigured(
-            f"{name} must be an https:// URL (http:// only on a loopback address), not {value!r}"
-        )
-    return value
-
 
 DEBUG = envbool("DJANGO_DEBUG", False)
 SECRET_KEY = envsecret(
@@ -162,6 +88,8 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "apikeys",
     "packages",
@@ -178,7 +106,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "config.middleware.NoStoreForSignedInMiddleware",
-    "config.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -245,69 +173,6 @@ GALLEY_MAX_PACKAGE_COMPRESSION_RATIO = envint(
 GALLEY_PACKAGES_DIR = Path(envstr("GALLEY_PACKAGES_DIR", str(DATA_DIR / "packages")))
 
 
-def envstorage(name: str, folder: Path) -> dict:
-    """The package storage: the folder, or `s3://bucket/prefix` in an S3-compatible store.
-
-    The endpoint, region and credentials are boto3's own variables
-    (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY), which boto3 reads itself: profiles and instance roles work too.
-    """
-    url = envstr(name)
-    if url is None:
-        return {
-            "BACKEND": "packages.storage.AtomicFileSystemStorage",
-            "OPTIONS": {"location": folder},
-        }
-    parts = urlsplit(url)
-    bucket, prefix = parts.netloc, parts.path.strip("/")
-    if (
-        parts.scheme != "s3"
-        or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)
-        or parts.query
-        or parts.fragment
-        or "//" in parts.path
-    ):
-        raise ImproperlyConfigured(
-            f"{name} must be s3://bucket or s3://bucket/prefix (a bucket name of 3 to 63 "
-            f"lower-case letters, digits, dots and hyphens), not {url!r}"
-        )
-    endpoint = envstr("AWS_ENDPOINT_URL_S3") or envstr("AWS_ENDPOINT_URL")
-    if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
-        raise ImproperlyConfigured(
-            f"AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) must be an http(s) URL, not {endpoint!r}"
-        )
-    from botocore.config import Config
-
-    return {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": bucket,
-            "location": prefix,
-            # Names are made unique by the publish API (packages.storage.unique_name):
-            # no HEAD before each PUT.
-            "file_overwrite": True,
-            "default_acl": None,
-            "querystring_auth": True,
-            "client_config": Config(
-                # Self-hosted stores (MinIO, Ceph, Garage) mostly serve buckets by path.
-                s3={
-                    "addressing_style": envchoice(
-                        "GALLEY_S3_ADDRESSING_STYLE",
-                        "path" if endpoint else "auto",
-                        ("auto", "path", "virtual"),
-                    )
-                },
-                # Presigned URLs carry X-Amz-Expires (SigV4): every current store accepts it.
-                signature_version="s3v4",
-                # A store that does not answer must not hold a worker (or /healthz) for minutes.
-                connect_timeout=5,
-                read_timeout=60,
-                retries={"mode": "standard", "max_attempts": 3},
-            ),
-        },
-    }
-
-
 # Where package files go (packages/storage.py): GALLEY_PACKAGES_DIR, or S3.
 GALLEY_PACKAGE_STORAGE = envstorage("GALLEY_PACKAGE_STORAGE", GALLEY_PACKAGES_DIR)
 # How long a presigned S3 download URL works, in seconds: the client follows
@@ -317,18 +182,12 @@ if GALLEY_DOWNLOAD_URL_SECONDS > 7 * 24 * 3600:  # SigV4's limit
     raise ImproperlyConfigured("GALLEY_DOWNLOAD_URL_SECONDS must be at most 604800 (7 days).")
 # With nginx in front of the local folder: the internal location that serves
 # it (e.g. /protected/), so nginx sends the bytes (X-Accel-Redirect), not Python.
-GALLEY_ACCEL_REDIRECT = envstr("GALLEY_ACCEL_REDIRECT", "")
-if GALLEY_ACCEL_REDIRECT and not (
-    GALLEY_ACCEL_REDIRECT.startswith("/") and GALLEY_ACCEL_REDIRECT.endswith("/")
-):
-    raise ImproperlyConfigured(
-        f"GALLEY_ACCEL_REDIRECT must be a path that starts and ends with /, not {GALLEY_ACCEL_REDIRECT!r}"
-    )
+GALLEY_ACCEL_REDIRECT = envpathprefix("GALLEY_ACCEL_REDIRECT")
 # Uploads go to a temporary file from the first byte: a package is never held
 # in memory whole.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = envstr("GALLEY_UPLOAD_TEMP_DIR")
-# Slow clients (config/bodies.py): a request body that sends nothing for the
+# Slow clients (core/bodies.py): a request body that sends nothing for the
 # idle timeout, or arrives slower than the minimum rate once the grace period
 # is over, is cut, so that it cannot hold a server thread.
 GALLEY_BODY_IDLE_TIMEOUT = envint("GALLEY_BODY_IDLE_TIMEOUT", 20, minimum=1)
@@ -440,16 +299,9 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 # from administrators' invitations) or "domains:example.com,example.org" (only
 # addresses in those domains). A private feed is closed unless told otherwise:
 # it is only private if strangers cannot register.
-GALLEY_SIGNUP = envstr(
-    "GALLEY_SIGNUP",
-    "closed" if envstr("GALLEY_FEED_READ", "public") == "authenticated" else "open",
+GALLEY_SIGNUP = envsignup(
+    "GALLEY_SIGNUP", "closed" if GALLEY_FEED_READ == "authenticated" else "open"
 )
-if GALLEY_SIGNUP not in ("open", "closed") and not (
-    GALLEY_SIGNUP.startswith("domains:") and GALLEY_SIGNUP.removeprefix("domains:").strip(", ")
-):
-    raise ImproperlyConfigured(
-        f"GALLEY_SIGNUP must be open, closed or domains:example.com,…, not {GALLEY_SIGNUP!r}"
-    )
 # How long an invitation's link works (days); it works once.
 GALLEY_INVITATION_DAYS = envint("GALLEY_INVITATION_DAYS", 7, minimum=1)
 # How long an organization's invitation to a member, or a package's ownership
@@ -457,12 +309,7 @@ GALLEY_INVITATION_DAYS = envint("GALLEY_INVITATION_DAYS", 7, minimum=1)
 GALLEY_CONSENT_DAYS = envint("GALLEY_CONSENT_DAYS", 14, minimum=1)
 # Where abuse reports (the ReportAbuse page) are e-mailed: these addresses, or,
 # unset, every active staff member's confirmed addresses.
-GALLEY_ABUSE_EMAIL = envlist("GALLEY_ABUSE_EMAIL", [])
-for _address in GALLEY_ABUSE_EMAIL:
-    if not re.fullmatch(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+", _address):
-        raise ImproperlyConfigured(
-            f"GALLEY_ABUSE_EMAIL must list e-mail addresses, not {_address!r}"
-        )
+GALLEY_ABUSE_EMAIL = envemails("GALLEY_ABUSE_EMAIL")
 # Abuse reports one client address may send in an hour.
 GALLEY_ABUSE_REPORTS_PER_HOUR = envint("GALLEY_ABUSE_REPORTS_PER_HOUR", 5, minimum=1)
 # Authenticator apps, and security keys and passkeys (WebAuthn: allauth's scripts are
@@ -482,9 +329,7 @@ EMAIL_BACKEND = {
     "console": "django.core.mail.backends.console.EmailBackend",
     "file": "django.core.mail.backends.filebased.EmailBackend",
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
-}.get(envstr("GALLEY_EMAIL_BACKEND", "console"))
-if EMAIL_BACKEND is None:
-    raise ImproperlyConfigured("GALLEY_EMAIL_BACKEND must be console, file or smtp.")
+}[envchoice("GALLEY_EMAIL_BACKEND", "console", ("console", "file", "smtp"))]
 EMAIL_FILE_PATH = envstr("GALLEY_EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
@@ -493,6 +338,21 @@ EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "galley@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Slow work (e-mails) leaves the request as tasks (django-tasks). "database": queued
+# in the database, sent by `manage.py db_worker` (`make serve` starts one beside
+# gunicorn); "immediate": run in the process that queues them, after its commit.
+GALLEY_TASKS_BACKEND = envchoice(
+    "GALLEY_TASKS_BACKEND", "immediate" if DEBUG else "database", ("database", "immediate")
+)
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }[GALLEY_TASKS_BACKEND]
+    }
+}
 
 # Languages
 LANGUAGE_CODE = "en"

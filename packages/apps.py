@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class PackagesConfig(AppConfig):
     name = "packages"
     verbose_name = _("Packages")
+
+    def ready(self):
+        # Receivers: permissions answers account_deletion_blockers.
+        from packages import permissions  # noqa: F401

@@ -32,9 +32,8 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from accounts.access import accounts_owning
 from audit.events import Kind, record
-from packages import downloads
+from packages import downloads, permissions
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
 from packages.search import rows as search_rows
 from packages.storage import package_storage, unique_name
@@ -93,7 +92,7 @@ def package_subjects(registration, actor=None) -> list:
     """Whose security log shows an event about a package, one rule for every change
     (README): the package's owners when it happens (organizations, their
     administrators and the owners who are people) and the acting account."""
-    return [*accounts_owning(registration), actor]
+    return [*permissions.accounts_owning(registration), actor]
 
 
 def _record(kind: str, actor: Actor, registration, version_text: str, **details) -> None:

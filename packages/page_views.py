@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import access
 from apikeys.scopes import Refusal
-from packages import downloads, feed
+from packages import downloads, feed, permissions
 from packages.flows import abuse, listing
 from packages.forms import ReportAbuseForm
 from packages.models import PackageRegistration
@@ -171,7 +171,7 @@ def package_detail(request, package_id, version=None):
             "dependency_groups": dependency_groups(shown),
             "is_owner": is_owner,
             "reservation": registration.reservation(),
-            "can_manage": is_owner and access.can_manage(request.user, registration),
+            "can_manage": is_owner and permissions.can_manage(request.user, registration),
             "snippets": install_snippets(
                 registration.package_id,
                 shown.version,
@@ -185,7 +185,7 @@ def package_detail(request, package_id, version=None):
 @require_http_methods(["GET", "POST"])
 def manage_listing(request, package_id):
     """nuget.org's per-package Manage page: a "Listed" box for each version."""
-    registration = access.managed_package(request.user, package_id)
+    registration = permissions.managed_package(request.user, package_id)
     if request.method == "POST":
         listed, shown = (
             {int(pk) for pk in request.POST.getlist(name) if pk.isascii() and pk.isdigit()}

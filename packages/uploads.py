@@ -23,7 +23,7 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils.translation import gettext as _
 
 from apikeys.scopes import Refusal
-from config.bodies import BodyTooSlow
+from core.bodies import BodyTooSlow
 from packages.nupkg import PackageTooLarge
 
 _CHUNK = 64 * 1024

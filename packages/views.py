@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access
-from packages import downloads, page_views
+from packages import downloads, page_views, permissions
 from packages.flows import owners
 
 
@@ -26,7 +26,7 @@ def _summarize(registrations, user, managed: set[int]) -> tuple[list, list]:
         ordered = page_views._by_version(registration.versions.all())
         registration.latest = page_views._shown_version(ordered, None) if ordered else None
         registration.downloads = sum(v.download_count + pending.get(v.pk, 0) for v in ordered)
-        registration.can_manage = access.can_manage(user, registration, managed)
+        registration.can_manage = permissions.can_manage(user, registration, managed)
         is_listed = any(v.listed for v in ordered)
         (published if is_listed else unlisted).append(registration)
     return published, unlisted
@@ -38,7 +38,7 @@ def manage_packages(request):
     user = request.user
     accounts, managed = access.acting_for(user)
     selected = _owner_filter(accounts, request.GET.get("owner", ""))
-    registrations = access.packages_listed_for([selected] if selected else accounts)
+    registrations = permissions.packages_listed_for([selected] if selected else accounts)
     published, unlisted = _summarize(list(registrations), user, managed)
     context = {
         "accounts": accounts,
@@ -46,8 +46,8 @@ def manage_packages(request):
         "published": published,
         "unlisted": unlisted,
         # Requests the user may answer, and those waiting on their packages.
-        "incoming": access.ownership_requests_for(user, managed),
-        "outgoing": access.ownership_requests_by(user, managed),
+        "incoming": permissions.ownership_requests_for(user, managed),
+        "outgoing": permissions.ownership_requests_by(user, managed),
     }
     return render(request, "packages/manage.html", context)
 
@@ -56,7 +56,7 @@ def manage_packages(request):
 @require_POST
 @reauthentication_required
 def add_package_owner(request, package_id):
-    registration = access.managed_package(request.user, package_id)
+    registration = permissions.managed_package(request.user, package_id)
     try:
         ownership = owners.add_owner(request, registration, request.POST.get("owner", "").strip())
     except owners.OwnershipError as error:
@@ -75,7 +75,7 @@ def add_package_owner(request, package_id):
 def ownership_request(request, package_id, username):
     """The invited account's page (linked from the e-mail and Manage packages):
     accept or decline. Nobody else finds the request here (404)."""
-    ownership = access.ownership_request_for(request.user, package_id, username)
+    ownership = permissions.ownership_request_for(request.user, package_id, username)
     if request.method == "GET":
         return render(request, "packages/ownership_request.html", {"ownership": ownership})
     names = {"name": ownership.new_owner.username, "id": ownership.registration.package_id}
@@ -95,8 +95,8 @@ def ownership_request(request, package_id, username):
 @login_required
 @require_POST
 def cancel_ownership_request(request, package_id, username):
-    registration = access.managed_package(request.user, package_id)
-    ownership = access.cancellable_request(registration, username)
+    registration = permissions.managed_package(request.user, package_id)
+    ownership = permissions.cancellable_request(registration, username)
     owners.cancel(request, ownership)
     messages.success(
         request,
@@ -109,7 +109,7 @@ def cancel_ownership_request(request, package_id, username):
 @login_required
 @require_POST
 def remove_package_owner(request, package_id, username):
-    registration = access.managed_package(request.user, package_id)
+    registration = permissions.managed_package(request.user, package_id)
     try:
         owners.remove_owner(request, registration, username)
     except owners.OwnershipError as error:

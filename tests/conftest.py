@@ -16,6 +16,58 @@ def required(what: str) -> bool:
     return what in os.environ.get("GALLEY_REQUIRE", "").split(",")
 
 
+def _code_depth(connection) -> int:
+    """Atomic blocks the code under test opened (not the test's own wrapping ones)."""
+    return sum(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def _run_committed_callbacks(connection) -> None:
+    """What a real commit does: run the on_commit callbacks, robust ones logged on error."""
+    import logging
+
+    while connection.run_on_commit and _code_depth(connection) == 0:
+        _savepoints, callback, robust = connection.run_on_commit.pop(0)
+        if not robust:
+            callback()
+            continue
+        try:
+            callback()
+        except Exception as error:
+            logging.getLogger("django.db.backends.base").exception(
+                "Error calling %s in on_commit() (%s).", callback.__qualname__, error
+            )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def commits_run_on_commit_callbacks():
+    """Tests run inside a transaction that is rolled back (pytest-django's `db`), where
+    Django never runs on_commit callbacks. The code enqueues its mails on commit
+    (accounts/emails.py), so here the end of the code's outermost atomic block, or
+    an on_commit call outside any block of its own, runs them as production's commit
+    would; a block rolled back drops its callbacks first, as Django does. Tests with
+    transaction=True commit for real and need none of this."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.transaction import Atomic, get_connection
+
+    original_exit, original_on_commit = Atomic.__exit__, BaseDatabaseWrapper.on_commit
+
+    def exit_and_commit(self, exc_type, exc_value, traceback):
+        result = original_exit(self, exc_type, exc_value, traceback)
+        connection = get_connection(self.using)
+        if not getattr(self, "_from_testcase", False) and connection.in_atomic_block:
+            _run_committed_callbacks(connection)
+        return result
+
+    def on_commit(self, func, robust=False):
+        original_on_commit(self, func, robust)
+        if self.in_atomic_block:
+            _run_committed_callbacks(self)
+
+    Atomic.__exit__, BaseDatabaseWrapper.on_commit = exit_and_commit, on_commit
+    yield
+    Atomic.__exit__, BaseDatabaseWrapper.on_commit = original_exit, original_on_commit
+
+
 @pytest.fixture(autouse=True)
 def english_between_tests():
     """A request in French leaves French active in the thread; each test starts in English."""

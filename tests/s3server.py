@@ -70,7 +70,7 @@ def s3_storage(s3_server, settings, monkeypatch):
     The storage entry is built by the same function as in production, from the same
     variables (GALLEY_PACKAGE_STORAGE and boto3's own).
     """
-    from config.settings import envstorage
+    from config.env import envstorage
 
     bucket = s3_server.new_bucket()
     for name, value in s3_server.env().items():

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from accounts import emails
 from accounts.models import User
 from apikeys.scopes import Refusal
 from audit.events import client_ip
@@ -136,7 +137,5 @@ def _send(to: str, language: str, context: dict) -> None:
         reply_to=[context["report"].reporter_email],
     )
     message.attach_alternative(html, "text/html")
-    try:
-        message.send()
-    except Exception:  # the report is recorded whether or not the mail server answered
-        log.exception("could not e-mail abuse report %s to %s", context["report"].pk, to)
+    # Out of the request, retried; the report is recorded whatever the mail server does.
+    emails.queue(message, label=f"abuse report {context['report'].pk}")

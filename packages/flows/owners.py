@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts import access, confirmation, emails
 from audit.events import Kind, record
+from packages import permissions
 from packages.models import OwnershipRequest, PackageRegistration
 
 
@@ -63,11 +64,11 @@ def add_owner(request, registration: PackageRegistration, name: str) -> Ownershi
 
 
 def accept(request, ownership: OwnershipRequest) -> None:
-    """The invited account becomes an owner (asked by access.ownership_request_for)."""
+    """The invited account becomes an owner (asked by permissions.ownership_request_for)."""
     registration = ownership.registration
     with transaction.atomic():
         # The offer stands only while whoever made it may still manage the package.
-        still_offered = access.offer_stands(ownership)
+        still_offered = permissions.ownership_request_stands(ownership)
         if not OwnershipRequest.objects.pending().filter(pk=ownership.pk).delete()[0]:
             raise OwnershipError(_("This ownership request is no longer open."))
         if still_offered:
@@ -100,7 +101,7 @@ def decline(request, ownership: OwnershipRequest) -> None:
 
 
 def cancel(request, ownership: OwnershipRequest) -> None:
-    """A manager of the package withdraws the request (asked by access.cancellable_request)."""
+    """A manager of the package withdraws the request (asked by permissions.cancellable_request)."""
     OwnershipRequest.objects.filter(pk=ownership.pk).delete()
     record(
         Kind.OWNERSHIP_CANCELLED,
@@ -122,7 +123,7 @@ def remove_owner(request, registration: PackageRegistration, name: str):
         if len(owners) == 1:
             raise OwnershipError(_("A package must keep at least one owner."))
         # Told before the removal too, so that the removed owner hears of it.
-        managers = list(access.people_managing(registration))
+        managers = list(permissions.people_managing(registration))
         registration.owners.remove(account)
     record(
         Kind.PACKAGE_OWNER_REMOVED,
@@ -138,5 +139,5 @@ def remove_owner(request, registration: PackageRegistration, name: str):
 
 
 def _tell_managers(request, registration, account, change: str) -> None:
-    for manager in access.people_managing(registration):
+    for manager in permissions.people_managing(registration):
         emails.send_owners_changed(manager, registration, account, change, request.user)

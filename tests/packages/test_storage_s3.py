@@ -267,7 +267,7 @@ def test_healthz_is_503_when_the_bucket_is_missing(client, s3_server, s3_storage
 
 
 def test_healthz_is_503_when_the_store_does_not_answer(client, s3_storage, monkeypatch, settings):
-    from config.settings import envstorage
+    from config.env import envstorage
     from tests.servers import free_port
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens
@@ -302,7 +302,7 @@ def test_healthz_is_503_when_the_folder_is_not_a_folder(client, settings, tmp_pa
 
 
 def test_without_the_variable_the_folder_is_the_storage(monkeypatch, tmp_path):
-    from config.settings import envstorage
+    from config.env import envstorage
 
     monkeypatch.delenv("GALLEY_PACKAGE_STORAGE", raising=False)
     assert envstorage("GALLEY_PACKAGE_STORAGE", tmp_path) == {
@@ -312,7 +312,7 @@ def test_without_the_variable_the_folder_is_the_storage(monkeypatch, tmp_path):
 
 
 def test_an_s3_url_names_the_bucket_and_the_prefix(monkeypatch):
-    from config.settings import envstorage
+    from config.env import envstorage
 
     monkeypatch.setenv("GALLEY_PACKAGE_STORAGE", "s3://nuget-feed/galley/packages/")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9000")
@@ -338,7 +338,7 @@ def test_an_s3_url_names_the_bucket_and_the_prefix(monkeypatch):
     ],
 )
 def test_a_bad_storage_url_is_refused_at_start_up(monkeypatch, url):
-    from config.settings import envstorage
+    from config.env import envstorage
 
     monkeypatch.setenv("GALLEY_PACKAGE_STORAGE", url)
     with pytest.raises(ImproperlyConfigured, match="must be s3://bucket or s3://bucket/prefix"):
