@@ -115,3 +115,19 @@ def test_every_mail_goes_through_the_one_send_path():
         for line in direct_sends(path.read_text())
     ]
     assert found == []
+
+
+def test_no_product_function_is_longer_than_a_screen():
+    """STYLE.md: each function short enough to read at once (about 60 lines)."""
+    longest = 62
+    found = []
+    for app in ("accounts", "apikeys", "audit", "config", "core", "packages", "trustedpublishing"):
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    lines = node.end_lineno - node.lineno + 1
+                    if lines > longest:
+                        found.append(f"{path.relative_to(ROOT)}:{node.name} ({lines} lines)")
+    assert found == []

@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
-from packages import nupkg as nupkg_module
 from packages.nupkg import PackageError, read_package
+from packages.nupkg import archive as nupkg_module
 from tests.packages.builders import NUSPEC
 
 
@@ -38,7 +38,7 @@ def zipfile_never_opens(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("zipfile.ZipFile was opened")
 
-    # Only packages.nupkg's view of the module: the tests still build archives.
+    # Only packages.nupkg.archive's view of the module: the tests still build archives.
     monkeypatch.setattr(
         nupkg_module,
         "zipfile",
