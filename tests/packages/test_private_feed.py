@@ -193,3 +193,41 @@ def test_an_unknown_feed_read_setting_is_refused():
     result = manage("check", DJANGO_DEBUG="1", GALLEY_FEED_READ="private")
     assert result.returncode != 0
     assert "GALLEY_FEED_READ must be one of public, authenticated" in result.stderr
+
+
+def test_a_strangers_unlist_of_a_private_id_answers_as_for_an_unknown_id(client, charlie, package):
+    """On a private feed, unlist, relist and delete must not tell which private ids exist
+    (nor their registered casing or owner)."""
+    secret = make_key(charlie, scopes=["package:unlist"])[1]
+    headers = {"X-NuGet-ApiKey": secret}
+    for method in ("delete", "post"):
+        private = getattr(client, method)("/api/v2/package/contoso.core/1.0.0", headers=headers)
+        unknown = getattr(client, method)("/api/v2/package/contoso.nothing/1.0.0", headers=headers)
+        assert private.status_code == unknown.status_code == 404
+        assert private["X-Galley-Reason"] == unknown["X-Galley-Reason"] == "not_found"
+        assert private.content.decode() == unknown.content.decode().replace(
+            "contoso.nothing", "contoso.core"
+        )
+        assert "Contoso.Core" not in private.content.decode()  # the registered casing
+        assert "alice" not in private.content.decode()
+
+
+def test_a_strangers_push_to_a_private_id_names_neither_its_casing_nor_its_owner(
+    client, charlie, package
+):
+    secret = make_key(charlie, scopes=["package:push"])[1]
+    response = push(client, secret, nupkg("CONTOSO.CORE", "2.0.0"))
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "CONTOSO.CORE" in body and "Contoso.Core" not in body and "alice" not in body
+
+
+def test_on_a_public_feed_a_strangers_unlist_keeps_nuget_orgs_answer(
+    client, charlie, package, settings
+):
+    settings.GALLEY_FEED_READ = "public"
+    secret = make_key(charlie, scopes=["package:unlist"])[1]
+    response = client.delete(
+        "/api/v2/package/contoso.core/1.0.0", headers={"X-NuGet-ApiKey": secret}
+    )
+    assert response.status_code == 403 and response["X-Galley-Reason"] == "not_owner"
