@@ -37,7 +37,7 @@ class NotificationsForm(forms.ModelForm):
 
 class OrganizationForm(forms.Form):
     name = forms.CharField(
-        label=_("Organization name"),
+        label=_("Organization Name"),
         max_length=150,
         validators=[ASCIIUsernameValidator(), refuse_at_sign],
         help_text=_(
@@ -46,7 +46,7 @@ class OrganizationForm(forms.Form):
     )
 
     contact_email = forms.EmailField(
-        label=_("Contact e-mail address"),
+        label=_("Contact E-mail Address"),
         required=False,
         help_text=_("Where the organization can be reached. It is confirmed by a link sent there."),
     )
@@ -60,7 +60,7 @@ class OrganizationForm(forms.Form):
 
 class AddMemberForm(forms.Form):
     username = forms.CharField(
-        label=_("User name"),
+        label=_("User Name"),
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
@@ -70,7 +70,7 @@ class AddMemberForm(forms.Form):
 
 
 class ContactEmailForm(forms.Form):
-    contact_email = forms.EmailField(label=_("Contact e-mail address"))
+    contact_email = forms.EmailField(label=_("Contact E-mail Address"))
 
 
 class RoleForm(forms.Form):
@@ -94,7 +94,7 @@ class InviteForm(forms.Form):
 
 class AcceptInvitationForm(forms.Form):
     username = forms.CharField(
-        label=_("User name"),
+        label=_("User Name"),
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )

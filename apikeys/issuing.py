@@ -38,7 +38,7 @@ def refusal(holder, owner, *, replacing: ApiKey | None = None) -> Refusal | None
             "unconfirmed",
             _(
                 "Confirm your e-mail address before getting an API key: follow the link in "
-                "the confirmation e-mail, or send it again from Account settings."
+                "the confirmation e-mail, or send it again from Account Settings."
             ),
         )
     if not owner.is_active:

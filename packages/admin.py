@@ -73,7 +73,7 @@ class PackageRegistrationAdmin(admin.ModelAdmin):
             owners,
             _("Owners are added and removed by the package's owners, on Manage packages."),
             reverse("package_detail", args=[registration.package_id]),
-            _("View the package page"),
+            _("View the Package Page"),
         )
 
     def has_delete_permission(self, request, obj=None):

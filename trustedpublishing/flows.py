@@ -340,7 +340,7 @@ def _policy_refusal(creator, owner) -> Refusal | None:
             refusal.code,
             _(
                 "Confirm your e-mail address before using Trusted Publishing: follow the link "
-                "in the confirmation e-mail, or send it again from Account settings."
+                "in the confirmation e-mail, or send it again from Account Settings."
             ),
         )
     return refusal

@@ -58,7 +58,7 @@ def test_an_invited_member_is_pending_and_mailed_a_link(client, alice, bob, cont
     invitation = Membership.objects.get(member=bob)
     assert not invitation.accepted and invitation.invited_by == alice
     assert [m.to for m in mailoutbox] == [["bob@example.com"]]
-    assert "alice invited you to join the organization Contoso as Administrator." in (
+    assert "alice invited you to join the organization Contoso as administrator." in (
         mailoutbox[0].body
     )
     assert link_in(mailoutbox[0]) == reverse("organization_invitation", args=["Contoso"])
@@ -114,7 +114,7 @@ def test_accepting_makes_a_member_and_tells_the_administrators(
     assert Membership.objects.get(member=bob).accepted
     assert access.is_member(bob, contoso)
     assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
-    assert "bob accepted the invitation and joined Contoso as Collaborator." in (mailoutbox[0].body)
+    assert "bob accepted the invitation and joined Contoso as collaborator." in (mailoutbox[0].body)
     assert AuditEvent.objects.filter(kind="org.member_added", user=bob).exists()
 
 
@@ -246,7 +246,7 @@ def test_administrators_are_told_of_role_changes_and_removals(
     sign_in(client, alice)
     client.post(reverse("organization_change_role", args=["Contoso", "bob"]), {"role": "admin"})
     assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
-    assert "alice changed the role of bob in Contoso to Administrator." in mailoutbox[0].body
+    assert "alice changed the role of bob in Contoso to administrator." in mailoutbox[0].body
     mailoutbox.clear()
     client.post(reverse("organization_remove_member", args=["Contoso", "bob"]))
     subjects = {m.to[0]: m.subject for m in mailoutbox}

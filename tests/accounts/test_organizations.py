@@ -315,7 +315,7 @@ def test_packages_page_groups_organization_packages(
     content = client.get(reverse("packages")).content.decode()
     assert (
         '<option value="Contoso">Contoso</option>' in content
-        and ">Contoso.Core</a>" in content
+        and ">Contoso.<wbr>Core</a>" in content
         and "Alice.Own" not in content
     )
     # session, user, memberships, registrations, their owners, their versions

@@ -302,7 +302,7 @@ def test_list_is_newest_first(signed_in, alice):
     make_key(alice, name="older")
     make_key(alice, name="newer")
     content = signed_in.get(reverse("apikeys")).content.decode()
-    assert content.index("newer") < content.index("older")
+    assert content.index("<h3>newer</h3>") < content.index("<h3>older</h3>")
 
 
 def test_packages_show_the_first_few_then_more(signed_in, alice):

@@ -31,7 +31,7 @@ def test_register_confirm_sign_in_and_sign_out(page, mailoutbox):
 
     page.get_by_text("dana", exact=True).click()  # the user menu, top right
     menu = page.locator("[data-user-menu] .menu")
-    assert menu.get_by_role("link", name="Account settings").is_visible()
-    menu.get_by_role("button", name="Sign out").click()
+    assert menu.get_by_role("link", name="Account Settings").is_visible()
+    menu.get_by_role("button", name="Sign Out").click()
     page.get_by_text("You have signed out.").wait_for()
-    assert page.get_by_role("link", name="Sign in").first.is_visible()
+    assert page.get_by_role("link", name="Sign In").first.is_visible()

@@ -45,7 +45,7 @@ def test_create_copy_reload_regenerate_delete(page):
 
     key = page.locator(".key", has_text="CI pipeline")
     key.get_by_text("Regenerate", exact=True).click()
-    key.get_by_role("button", name="Regenerate the key").click()
+    key.get_by_role("button", name="Regenerate the Key").click()
     confirm_password_if_asked(page)
     regenerated = page.locator("#new-key-value").input_value()
     assert KEY_RE.fullmatch(regenerated) and regenerated != shown
@@ -55,7 +55,7 @@ def test_create_copy_reload_regenerate_delete(page):
     page.goto("/account/apikeys")
     key = page.locator(".key", has_text="CI pipeline")
     key.get_by_text("Delete", exact=True).click()
-    key.get_by_role("button", name="Delete the key").click()
+    key.get_by_role("button", name="Delete the Key").click()
     page.get_by_text("was deleted").wait_for()
     assert page.locator(".key").count() == 0
     assert not ApiKey.objects.exists()

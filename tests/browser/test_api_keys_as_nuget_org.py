@@ -20,7 +20,7 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 WORDS = {
     "en-US": {
         "confirm": "To get an API Key you will need to confirm your account.",
-        "resend": "Send the confirmation e-mail again",
+        "resend": "Send the Confirmation E-mail Again",
         "secret": "Always keep your API keys a secret!",
         "warning": "Make sure to copy your new API key now using the Copy button below.",
         "copy": "Copy",

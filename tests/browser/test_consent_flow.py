@@ -65,7 +65,7 @@ def test_invitation_and_ownership_request_then_an_organization_push(
 
     # alice asks Contoso to become an owner of her package; it waits for an answer.
     page.goto("/account/Packages")
-    page.get_by_text("Add an owner").click()
+    page.get_by_text("Add an Owner").click()
     page.get_by_label("User or organization name").fill("Contoso")
     page.get_by_role("button", name="Add", exact=True).click()
     page.get_by_text("Contoso (pending) as an owner of Contoso.Core").wait_for()

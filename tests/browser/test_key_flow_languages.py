@@ -23,7 +23,7 @@ WORDS = {
         "copy": "Copy",
         "copied": "Copied to the clipboard.",
         "regenerate": "Regenerate",
-        "regenerate_confirm": "Regenerate the key",
+        "regenerate_confirm": "Regenerate the Key",
         "confirm": "Confirm",
         "manage": "Manage",
     },

@@ -24,7 +24,7 @@ def test_manage_packages_to_package_page_copy_snippet_and_unlist(page):
 
     sign_in(page, "alice")
     page.get_by_text("alice", exact=True).click()
-    page.locator("[data-user-menu]").get_by_role("link", name="Manage packages").click()
+    page.locator("[data-user-menu]").get_by_role("link", name="Manage Packages").click()
     page.screenshot(path="/tmp/manage-packages.png", full_page=True)
     page.get_by_role("link", name="Contoso.Core", exact=True).click()
     page.get_by_role("heading", name="Contoso.Core 1.1.0").wait_for()
@@ -40,7 +40,7 @@ def test_manage_packages_to_package_page_copy_snippet_and_unlist(page):
         == '<PackageReference Include="Contoso.Core" Version="1.1.0" />'
     )
 
-    page.get_by_role("link", name="Manage package").click()
+    page.get_by_role("link", name="Manage Package").click()
     page.get_by_role("heading", name="Manage Contoso.Core").wait_for()
     page.get_by_label("List 1.1.0 in search results").uncheck()
     page.screenshot(path="/tmp/package-manage.png", full_page=True)

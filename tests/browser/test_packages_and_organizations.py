@@ -19,7 +19,7 @@ WORDS = {
     "en-US": {
         "published": "Published Packages",
         "unlisted": "Unlisted Packages",
-        "owner": "Package owner",
+        "owner": "Package Owner",
         "filter": "Filter",
         "you": "alice (you)",
         "changed": "The role of bob was changed.",

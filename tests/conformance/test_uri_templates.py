@@ -52,7 +52,7 @@ def test_report_abuse_template_expands_to_galleys_own_page(client, versioning):
         assert template == f"{BASE}/packages/{{id}}/{{version}}/ReportAbuse"
         response = client.get(expand(template, "NuGet.Versioning", "4.3.0"))
         assert response.status_code == 200
-        assert "Report package NuGet.Versioning 4.3.0" in response.content.decode()
+        assert "Report Package NuGet.Versioning 4.3.0" in response.content.decode()
 
 
 def test_report_abuse_id_and_version_are_case_and_normalization_insensitive(client, versioning):

@@ -30,9 +30,10 @@ def sections(client, query="") -> tuple[str, str]:
 
 
 def row(section: str, package_id: str) -> str:
-    """The table row of `package_id` in a section ("" when it is not there)."""
+    """The table row of `package_id` in a section ("" when it is not there); the id
+    is written with a line-break opportunity after each dot."""
     for part in section.split("<tr ")[1:]:
-        if f">{package_id}</a>" in part:
+        if f">{package_id.replace('.', '.<wbr>')}</a>" in part:
             return part.split("</tr>")[0]
     return ""
 
@@ -73,7 +74,7 @@ def test_downloads_are_summed_over_versions(client, alice):
     add_version(core, "1.1.0").__class__.objects.filter(version="1.1.0").update(download_count=2)
     client.force_login(alice)
     published, _ = sections(client)
-    assert '<td class="number">42</td>' in row(published, "Contoso.Core")
+    assert '<td class="number" data-label="Downloads">42</td>' in row(published, "Contoso.Core")
 
 
 def test_owner_filter_shows_one_owners_packages(client, alice, contoso):
@@ -100,8 +101,8 @@ def test_owner_filter_never_reaches_another_owner(client, alice, contoso, fabrik
     assert not row(published, "Fabrikam.Core") and row(published, "Alice.Own")
     page = client.get(reverse("packages") + "?owner=Fabrikam").content.decode()
     assert "Fabrikam.Core" not in page and '<option value="Fabrikam"' not in page
-    assert '<option value="" selected' not in page  # "All owners" is the unselected first option
-    assert '<option value="">All owners</option>' in page
+    assert '<option value="" selected' not in page  # "All Owners" is the unselected first option
+    assert '<option value="">All Owners</option>' in page
 
 
 def test_manage_link_only_where_the_user_may_manage(client, alice, bob, contoso):

@@ -41,7 +41,7 @@ def page(client, *args) -> str:
 def test_page_shows_latest_listed_version_and_its_install_snippets(client, core):
     content = page(client, "Contoso.Core")
     # 1.10.0 is newer than 1.9.0 in NuGet's order; the unlisted 2.0.0 is not offered.
-    assert 'Contoso.Core <span class="package-version">1.10.0</span>' in content
+    assert 'Contoso.<wbr>Core <span class="package-version">1.10.0</span>' in content
     assert "Core 1.10.0 does things." in content
     assert "Contoso Ltd" in content
     assert "Contoso" in content  # the owner
@@ -166,7 +166,7 @@ def test_public_feed_pages_need_no_sign_in(client, core, settings):
 def test_manage_packages_links_each_package_to_its_page(client, core, alice):
     client.force_login(alice)
     content = client.get(reverse("packages")).content.decode()
-    assert '<a href="/packages/Contoso.Core">Contoso.Core</a>' in content
+    assert '<a href="/packages/Contoso.Core">Contoso.<wbr>Core</a>' in content
     assert 'href="/packages/Contoso.Core/Manage"' in content
 
 
@@ -218,9 +218,11 @@ def test_page_shows_license_project_tags_dependencies_and_downloads(client, core
     )
     assert "<li>contoso</li><li>utilities</li>" in content
     assert '<h3 class="framework">net8.0</h3>' in content
-    assert '<a href="/packages/Contoso.Base">Contoso.Base</a> (&gt;= 1.2.0)' in content
+    assert '<a href="/packages/Contoso.Base">Contoso.<wbr>Base</a> (&gt;= 1.2.0)' in content
     assert '<h3 class="framework">netstandard2.0</h3>' in content
-    assert '<td class="number">45</td>' in content  # 40 flushed + 5 counted since
+    assert (
+        '<td class="number" data-label="Downloads">45</td>' in content
+    )  # 40 flushed + 5 counted since
     assert "<dd>47</dd>" in content  # all versions: 45 + 2
 
 
@@ -260,7 +262,7 @@ def test_download_link_fetches_the_pushed_package(client, alice, package_dir):
     assert push(client, secret, data).status_code == 201
     content = page(client, "Contoso.Tools")
     url = "/v3-flatcontainer/contoso.tools/1.0.0/contoso.tools.1.0.0.nupkg"
-    assert f'href="{url}" download>Download package</a>' in content
+    assert f'href="{url}" download>Download Package</a>' in content
     response = client.get(url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == data

@@ -76,12 +76,12 @@ def test_the_package_page_marks_a_reserved_package(client, alice, charlie, conto
     _, secret = make_key(alice, owner=contoso)
     push(Client(), secret, nupkg(package_id="Contoso.Core"))
     page = client.get("/packages/Contoso.Core").content.decode()
-    assert "Reserved prefix" in page and "The prefix Contoso.* is reserved for Contoso." in page
+    assert "Reserved Prefix" in page and "The prefix Contoso.* is reserved for Contoso." in page
     # A package under the prefix that the reservation's owner does not own is not marked.
     legacy = PackageRegistrationFactory(package_id="Contoso.Legacy", owners=[charlie])
     _, other = make_key(charlie)
     push(Client(), other, nupkg(package_id=legacy.package_id))
-    assert "Reserved prefix" not in client.get("/packages/Contoso.Legacy").content.decode()
+    assert "Reserved Prefix" not in client.get("/packages/Contoso.Legacy").content.decode()
 
 
 def test_a_reservation_must_be_an_id_or_a_prefix(alice):

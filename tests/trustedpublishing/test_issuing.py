@@ -133,7 +133,7 @@ def test_unconfirmed_account_cannot_create_a_policy(client, eve, mailoutbox):
     assert response.status_code == 403
     assert response.context["form"].non_field_errors() == [
         "Confirm your e-mail address before using Trusted Publishing: follow the link in the "
-        "confirmation e-mail, or send it again from Account settings."
+        "confirmation e-mail, or send it again from Account Settings."
     ]
     assert "Confirm your e-mail address before using Trusted Publishing" in (
         response.content.decode()
