@@ -425,8 +425,9 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        # allauth draws the TOTP QR code as an inline data: SVG image.
-        "img-src": ["'self'", "data:"],
+        # allauth draws the TOTP QR code, and Galley its identicons, as data: images;
+        # package READMEs may show images from the hosts the administrator allows.
+        "img-src": ["'self'", "data:", *(f"https://{h}" for h in GALLEY_README_IMAGE_HOSTS)],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],

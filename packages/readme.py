@@ -26,8 +26,6 @@ ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
     "code": {"class"},  # "language-cs" from a fenced block
-    "th": {"style"},  # markdown-it's column alignment ("text-align:right")
-    "td": {"style"},
     "ol": {"start"},
 }
 

@@ -356,3 +356,28 @@ def autocomplete_versions(package_id: str, params: SearchParameters, reader) -> 
         versions = []
     listed = [full_version(version) for version in sorted_versions(versions)]
     return {"totalHits": len(listed), "data": listed}
+
+
+def dependents(package_id: str, reader, limit: int = 10) -> tuple[int, list[dict]]:
+    """nuget.org's Used By: (how many packages, the most downloaded few) whose latest
+    listed version depends on `package_id`, among those `reader` may read. One row
+    per package (its search row's latest version, pre-releases included); the
+    dependency is found in the stored groups' JSON text, then checked exactly."""
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
+    rows = (
+        _rows(SearchParameters(prerelease=True, semver2=True), reader)
+        .exclude(normalized_id=package_id.lower())
+        .annotate(groups=Cast("latest__dependency_groups", TextField()))
+        .filter(groups__icontains=f'"{package_id}"')
+        .order_by("-downloads", "normalized_id")
+        .values_list("registration__package_id", "downloads", "latest__dependency_groups")
+    )
+    wanted = package_id.lower()
+    found = [
+        {"id": pid, "downloads": downloads}
+        for pid, downloads, groups in rows[:500]
+        if any(d.get("id", "").lower() == wanted for g in groups for d in g.get("dependencies", []))
+    ]
+    return len(found), found[:limit]

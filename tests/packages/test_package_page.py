@@ -49,11 +49,12 @@ def test_page_shows_latest_listed_version_and_its_install_snippets(client, core)
         "dotnet add package Contoso.Core --version 1.10.0",
         '<PackageReference Include="Contoso.Core" Version="1.10.0" />',
         "paket add Contoso.Core --version 1.10.0",
-        "nuget install Contoso.Core -Version 1.10.0",
+        "NuGet\\Install-Package Contoso.Core -Version 1.10.0",
         "http://testserver/v3/index.json",
     ]:
         assert html.escape(snippet) in content
-    assert content.count("data-copy=") == 5
+    # nuget.org's eight install tabs; Central Package Management and Cake show two snippets.
+    assert content.count("data-copy=") == 10
     assert "<script>" not in content  # the page's CSP allows no inline script
     assert "js/copy.js" in content
 
@@ -182,12 +183,12 @@ def test_query_count_does_not_grow_with_versions(client, core, alice, django_ass
     # session, user, registration, its owners, its versions, alice's memberships,
     # the downloads not yet flushed (one read of their table, or of Redis),
     # alice's administered organizations (may she manage it?), the reserved
-    # prefix it is under (with its owner)
-    with django_assert_num_queries(9):
+    # prefix it is under (with its owner), the packages that depend on it (Used By)
+    with django_assert_num_queries(10):
         client.get("/packages/Contoso.Core")
     for minor in range(20):
         add_version(core, f"3.{minor}.0")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get("/packages/Contoso.Core")
     assert response.content.count(b"<tr") == 1 + 24
 
@@ -216,7 +217,10 @@ def test_page_shows_license_project_tags_dependencies_and_downloads(client, core
         '<a href="https://contoso.example/core" rel="noopener noreferrer nofollow">'
         "contoso.example</a>" in content
     )
-    assert "<li>contoso</li><li>utilities</li>" in content
+    assert (
+        '<li><a href="/packages?q=contoso">contoso</a></li>'
+        '<li><a href="/packages?q=utilities">utilities</a></li>' in content
+    )
     assert '<h3 class="framework">net8.0</h3>' in content
     assert '<a href="/packages/Contoso.Base">Contoso.Base</a> (&gt;= 1.2.0)' in content
     assert '<h3 class="framework">netstandard2.0</h3>' in content
