@@ -250,10 +250,19 @@ def manage_listing(request, package_id):
             else _("Nothing changed."),
         )
         return redirect("package_manage", registration.package_id)
+    versions = _by_version(registration.versions.all())
     return render(
         request,
         "packages/manage_listing.html",
-        {"registration": registration, "versions": _by_version(registration.versions.all())},
+        {
+            "registration": registration,
+            "versions": versions,
+            "owners": list(registration.owners.all()),
+            "pending": permissions.ownership_requests_by(request.user).filter(
+                registration=registration
+            ),
+            "readme_version": next((v for v in versions if v.readme), None),
+        },
     )
 
 
