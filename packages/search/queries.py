@@ -189,6 +189,7 @@ _RESULT_FIELDS = [
     "authors",
     "package_types",
     "created",
+    "icon_file",
 ]
 
 
