@@ -282,3 +282,44 @@ def test_a_stored_version_normalised_past_64_characters_renders(client, alice):
     assert page.status_code == 200 and version in page.content.decode()
     client.force_login(alice)
     assert client.get("/packages/Contoso.Long/Manage").status_code == 200
+
+
+def test_query_count_is_the_same_for_one_version_and_two_hundred_with_fifty_dependencies(
+    client, alice
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from packages import lifecycle
+    from packages.models import PackageVersion
+
+    groups = [
+        {
+            "targetFramework": "net8.0",
+            "dependencies": [{"id": f"Dep.N{d}", "range": "[1.0.0, )"} for d in range(50)],
+        }
+    ]
+    counts = []
+    for package_id, versions in [("Bench.One", 1), ("Bench.Many", 200)]:
+        registration = PackageRegistrationFactory(package_id=package_id, owners=[alice])
+        PackageVersion.objects.bulk_create(
+            PackageVersion(
+                registration=registration,
+                version=f"1.{i}.0",
+                normalized_version=f"1.{i}.0",
+                original_version=f"1.{i}.0",
+                size=1,
+                sha512="x" * 88,
+                readme="# Readme",
+                dependency_groups=groups if versions > 1 else [],
+            )
+            for i in range(versions)
+        )
+        lifecycle.touch([registration.pk])
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/packages/{package_id}")
+        assert response.status_code == 200
+        counts.append(len(queries))
+    # signed out: registration, its owners, its versions, the downloads not yet
+    # flushed, the reserved prefix, the packages that depend on it (Used By)
+    assert counts == [6, 6]
