@@ -300,3 +300,73 @@ def test_private_feed_icon_and_readme_need_a_reader(client, pushed, settings, ch
     client.force_login(charlie)
     assert client.get("/v3-flatcontainer/contoso.core/1.0.0/icon").status_code == 404
     assert client.get("/packages/Contoso.Core/1.0.0/License").status_code == 404
+
+
+def test_manage_packages_links_owners_to_their_profiles(client, packages, alice):
+    client.force_login(alice)
+    content = client.get(reverse("packages")).content.decode()
+    assert '<a href="/profiles/alice">alice</a>' in content
+
+
+def test_install_tabs_show_nuget_org_snippets(client, packages):
+    content = client.get("/packages/Contoso.Core").content.decode()
+    import html
+
+    for snippet in [
+        "dotnet add package Contoso.Core --version 1.0.0",
+        "NuGet\\Install-Package Contoso.Core -Version 1.0.0",
+        '<PackageReference Include="Contoso.Core" Version="1.0.0" />',
+        '<PackageVersion Include="Contoso.Core" Version="1.0.0" />',
+        '<PackageReference Include="Contoso.Core" />',
+        "paket add Contoso.Core --version 1.0.0",
+        '#r "nuget: Contoso.Core, 1.0.0"',
+        "#:package Contoso.Core@1.0.0",
+        "#addin nuget:?package=Contoso.Core&version=1.0.0",
+        "#tool nuget:?package=Contoso.Core&version=1.0.0",
+    ]:
+        assert html.escape(snippet) in content, snippet
+
+
+def test_banners_for_a_prerelease_and_an_older_version(client, alice):
+    package("Contoso.Core", [alice], ["1.0.0", "1.1.0", "2.0.0-beta"])
+    older = client.get("/packages/Contoso.Core/1.0.0").content.decode()
+    assert "There is a newer version of this package available." in older
+    assert 'href="/packages/Contoso.Core/1.1.0">latest version, 1.1.0</a>' in older
+    latest = client.get("/packages/Contoso.Core").content.decode()
+    assert "There is a newer version" not in latest
+    beta = client.get("/packages/Contoso.Core/2.0.0-beta").content.decode()
+    assert "This is a prerelease version of" in beta
+
+
+def test_versions_tab_can_leave_prereleases_out_without_javascript(client, alice):
+    package("Contoso.Core", [alice], ["1.0.0", "2.0.0-beta"])
+    every = client.get("/packages/Contoso.Core", {"tab": "versions"}).content.decode()
+    stable = client.get(
+        "/packages/Contoso.Core", {"tab": "versions", "prerel": "false"}
+    ).content.decode()
+    assert ">2.0.0-beta</a>" in every
+    assert ">2.0.0-beta</a>" not in stable and ">1.0.0</a>" in stable
+
+
+def test_used_by_lists_readable_dependents(client, alice, dana, fabrikam, settings):
+    core = package("Contoso.Core", [alice])
+    dependent = package(
+        "Fabrikam.App",
+        [fabrikam],
+        dependency_groups=[{"targetFramework": "", "dependencies": [{"id": "contoso.core"}]}],
+    )
+    # The JSON text holds the name, but not as a dependency's id: not a dependent.
+    package(
+        "Odd.Package",
+        [alice],
+        dependency_groups=[{"targetFramework": "Contoso.Core", "dependencies": []}],
+    )
+    content = client.get("/packages/Contoso.Core", {"tab": "used-by"}).content.decode()
+    assert '<a href="/packages/Fabrikam.App">Fabrikam.App</a>' in content
+    assert "Odd.Package" not in content
+    assert "1 package on this feed depends on this one." in content
+    settings.GALLEY_FEED_READ = "authenticated"
+    client.force_login(alice)  # may read Contoso.Core, not Fabrikam's package
+    content = client.get("/packages/Contoso.Core", {"tab": "used-by"}).content.decode()
+    assert "Fabrikam.App" not in content
+    assert core and dependent
