@@ -372,3 +372,13 @@ def test_used_by_lists_readable_dependents(client, alice, dana, fabrikam, settin
     content = client.get("/packages/Contoso.Core", {"tab": "used-by"}).content.decode()
     assert "Fabrikam.App" not in content
     assert core and dependent
+
+
+def test_a_readme_over_one_megabyte_is_left_out_and_the_push_kept(client, alice, fresh_feed):
+    secret = make_key(alice, scopes=["package:push"])[1]
+    nuspec = NUSPEC.format(icon="icon.png").replace("docs\\README.md", "README.md")
+    data = nupkg(nuspec=nuspec, extra={"README.md": "x" * 1_000_001, "icon.png": PNG})
+    assert push(client, secret, data).status_code == 201
+    version = PackageVersion.objects.get()
+    assert version.readme == ""
+    assert client.get("/v3-flatcontainer/contoso.core/1.0.0/readme").status_code == 404
