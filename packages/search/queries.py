@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, replace
 
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, IntegerField, Q, TextField, Value, When
+from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 
 from packages.feed import FeedError, full_version, sorted_versions
@@ -364,9 +364,6 @@ def dependents(package_id: str, reader, limit: int = 10) -> tuple[int, list[dict
     listed version depends on `package_id`, among those `reader` may read. One row
     per package (its search row's latest version, pre-releases included); the
     dependency is found in the stored groups' JSON text, then checked exactly."""
-    from django.db.models import TextField
-    from django.db.models.functions import Cast
-
     rows = (
         _rows(SearchParameters(prerelease=True, semver2=True), reader)
         .exclude(normalized_id=package_id.lower())
