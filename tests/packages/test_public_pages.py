@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from packages.models import PackageVersion
-from tests.factories import PackageRegistrationFactory, make_key
+from tests.factories import PackageRegistrationFactory, UserFactory, make_key
 from tests.helpers import push
 from tests.packages.builders import add_version, nupkg
 
@@ -382,3 +382,40 @@ def test_a_readme_over_one_megabyte_is_left_out_and_the_push_kept(client, alice,
     version = PackageVersion.objects.get()
     assert version.readme == ""
     assert client.get("/v3-flatcontainer/contoso.core/1.0.0/readme").status_code == 404
+
+
+# ---------------------------------------------------------------- the Manage page
+
+
+def test_manage_page_has_owners_listing_and_readme_sections(client, alice, dana):
+    from packages.models import OwnershipRequest
+
+    core = package("Contoso.Core", [alice, dana], readme="# Hello readme")
+    OwnershipRequest.objects.create(
+        registration=core, new_owner=UserFactory(username="erin"), requested_by=alice
+    )
+    client.force_login(alice)
+    content = client.get("/packages/Contoso.Core/Manage").content.decode()
+    for heading in ("Owners", "Listing", "Readme"):
+        assert f'">{heading}</h2>' in content
+    assert '<a href="/profiles/dana">dana</a>' in content
+    assert '<a href="/profiles/erin">erin</a> <span class="badge">Pending</span>' in content
+    assert "# Hello readme" in content  # the source, as pushed
+    assert "push a new version" in content
+
+
+def test_owner_forms_on_the_manage_page_come_back_to_it(client, alice, dana):
+    core = package("Contoso.Core", [alice, dana])
+    client.force_login(alice)
+    response = client.post(
+        reverse("package_remove_owner", args=["Contoso.Core", "dana"]), {"back": "manage"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/packages/Contoso.Core/Manage"
+    assert list(core.owners.all()) == [alice]
+
+
+def test_manage_page_is_404_for_a_stranger(client, alice, charlie):
+    package("Contoso.Core", [alice])
+    client.force_login(charlie)
+    assert client.get("/packages/Contoso.Core/Manage").status_code == 404
