@@ -41,10 +41,6 @@ def set_language(request):
     return response
 
 
-def home(request):
-    return render(request, "accounts/home.html")
-
-
 def log_on(request):
     """nuget.org's sign-in URL. `returnUrl` (or `next`) is honoured only for a
     local path; anything else is dropped before allauth's form echoes it."""

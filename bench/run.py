@@ -11,6 +11,7 @@
 7. Bodies as current and hostile clients send them (bench/bodies.py): a chunked
    200 MiB push, a 5-million-entry zip, fifty slow connections.
 8. The API Keys page with many keys (bench/pages.py).
+9. The page of a package with 200 versions and 50 dependencies (bench/package_page.py).
 
 Sections 1-3 run on SQLite, and with --postgres on PostgreSQL too (a fresh
 database on 127.0.0.1:5432, dropped afterwards). Everything runs on loopback
@@ -40,6 +41,7 @@ from pathlib import Path
 from bench import bodies as bodies_bench
 from bench import client, nupkgs, report, wrk
 from bench import feed as feed_bench
+from bench import package_page as package_page_bench
 from bench import pages as pages_bench
 from bench import storage as storage_bench
 from bench.server import ROOT, Gunicorn, read_status
@@ -422,6 +424,7 @@ def main(argv=None) -> int:
             results["memory"] = large_push(sqlite, keys)
             results["storage"] = storage_bench.run(sqlite, keys, say)
             results["pages"] = pages_bench.run(say)
+            results["package_page"] = package_page_bench.run(say)
             results["bodies"] = bodies_bench.run(sqlite, keys, say)
         if args.postgres:
             with postgres_database() as url:
@@ -437,6 +440,7 @@ def main(argv=None) -> int:
     print(report.console(results))
     print("\n" + storage_bench.markdown(results["storage"]))
     print("\n" + pages_bench.markdown(results["pages"]))
+    print("\n" + package_page_bench.markdown(results["package_page"]))
     print("\n" + bodies_bench.markdown(results["bodies"]))
     if not args.no_write:
         DOCS.parent.mkdir(exist_ok=True)
@@ -448,6 +452,7 @@ def main(argv=None) -> int:
             kept = "\n" + KEEP_MARKER + previous.split(KEEP_MARKER, 1)[1]
         storage = "\n" + storage_bench.markdown(results["storage"])
         storage += "\n" + pages_bench.markdown(results["pages"])
+        storage += "\n" + package_page_bench.markdown(results["package_page"])
         storage += "\n" + bodies_bench.markdown(results["bodies"])
         DOCS.write_text(report.markdown(results) + storage + kept, encoding="utf-8")
         print(f"\nWritten to {DOCS.relative_to(ROOT)}.")

@@ -67,6 +67,17 @@ def envemails(name: str) -> list[str]:
     return addresses
 
 
+def envhosts(name: str) -> list[str]:
+    """A comma-separated list of host names (lowercased; empty when unset)."""
+    hosts = [host.lower() for host in envlist(name, [])]
+    for host in hosts:
+        if not re.fullmatch(
+            r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", host
+        ):
+            raise ImproperlyConfigured(f"{name} must list host names, not {host!r}")
+    return hosts
+
+
 def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = envstr(name, default)
     if value not in choices:

@@ -15,6 +15,7 @@ from config.env import (
     envbool,
     envchoice,
     envemails,
+    envhosts,
     envint,
     envint_item,
     envissuer,
@@ -310,6 +311,9 @@ GALLEY_CONSENT_DAYS = envint("GALLEY_CONSENT_DAYS", 14, minimum=1)
 # Where abuse reports (the ReportAbuse page) are e-mailed: these addresses, or,
 # unset, every active staff member's confirmed addresses.
 GALLEY_ABUSE_EMAIL = envemails("GALLEY_ABUSE_EMAIL")
+# Hosts a package README may show images from (https only); by default none, so a
+# README cannot make readers' browsers call out to a tracker.
+GALLEY_README_IMAGE_HOSTS = envhosts("GALLEY_README_IMAGE_HOSTS")
 # Abuse reports one client address may send in an hour.
 GALLEY_ABUSE_REPORTS_PER_HOUR = envint("GALLEY_ABUSE_REPORTS_PER_HOUR", 5, minimum=1)
 # Authenticator apps, and security keys and passkeys (WebAuthn: allauth's scripts are
@@ -421,8 +425,9 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        # allauth draws the TOTP QR code as an inline data: SVG image.
-        "img-src": ["'self'", "data:"],
+        # allauth draws the TOTP QR code, and Galley its identicons, as data: images;
+        # package READMEs may show images from the hosts the administrator allows.
+        "img-src": ["'self'", "data:", *(f"https://{h}" for h in GALLEY_README_IMAGE_HOSTS)],
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import views as account_views
 from config.views import healthz
+from packages import public_views
 
 # Django's own admin login would bypass allauth's rate limits and two-factor
 # authentication; send staff through allauth's sign-in instead.
@@ -16,7 +17,7 @@ admin.site.site_header = admin.site.site_title = format_lazy(
 )
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", public_views.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("apikeys.urls")),
     path("", include("trustedpublishing.urls")),

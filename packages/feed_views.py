@@ -18,11 +18,13 @@ from django.http import (
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
+from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from packages import downloads, feed, lifecycle, registrations
 from packages.feed import FeedError
+from packages.nupkg.archive import MAX_ICON_BYTES, read_stored_entry
 from packages.readers import feed_reader
 from packages.responses import stored_file_headers
 from packages.search import queries
@@ -108,6 +110,12 @@ def _resources(request) -> list[dict]:
         resources.append((report, f"ReportAbuseUriTemplate{suffix}", "Report abuse"))
     details = root + _uri_template("package_version_detail")
     resources.append((details, "PackageDetailsUriTemplate/5.1.0", "Package details"))
+    readme = links.content + "{lower_id}/{lower_version}/readme"
+    resources.append((readme, "ReadmeUriTemplate/6.13.0", "Package README"))
+    owners = root + reverse("profile", args=["OWNER_PLACEHOLDER"]).replace(
+        "OWNER_PLACEHOLDER", "{owner}"
+    )
+    resources.append((owners, "OwnerDetailsUriTemplate/6.11.0", "Owner profile"))
     return [{"@id": i, "@type": t, "comment": c} for i, t, c in resources]
 
 
@@ -152,6 +160,10 @@ def package_content(request, package_id, version, filename):
             return _package_file(request, found)
         if wanted == f"{lower_id}.nuspec":
             return _nuspec_file(request, found)
+        if wanted == "readme" and found.readme:  # ReadmeUriTemplate/6.13.0
+            return _readme_file(found)
+        if wanted == "icon" and found.icon_file:  # the embedded icon, as nuget.org's
+            return _icon_file(found)
         if wanted == f"{lower_id}.{lower_version}.nuspec":
             nuspec = reverse(
                 "feed_package_content", args=[lower_id, lower_version, f"{lower_id}.nuspec"]
@@ -232,6 +244,44 @@ def _nuspec_file(request, version):
     stored.close()
     opener = lambda: package_storage().open(lifecycle.manifest_name(version), "rb")  # noqa: E731
     return _file_response(request, opener, size, headers, NUSPEC_CONTENT_TYPE, version.created)
+
+
+def _readme_file(version):
+    """The README's markdown as pushed (the docs: "the readme content itself")."""
+    response = HttpResponse(version.readme, content_type="text/markdown; charset=utf-8")
+    headers = {
+        "ETag": f'"{version.sha512}-readme"',
+        "Cache-Control": _cache_control(FILE_MAX_AGE),
+        **stored_file_headers("README.md", "text/markdown"),
+    }
+    return _with(response, headers)
+
+
+# Magic numbers of the images a browser may show in place (responses.INLINE_CONTENT_TYPES).
+_IMAGE_TYPES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+)
+
+
+def _icon_file(version):
+    """The icon embedded in the package (<icon>): shown in place only if its bytes are
+    a PNG, JPEG or GIF image, whatever its name says; anything else is a download."""
+    with package_storage().open(version.file.name, "rb") as stored:
+        data = read_stored_entry(stored, version.icon_file, MAX_ICON_BYTES)
+    if data is None:
+        raise FeedError(404, _("This package has no icon."))
+    content_type = next(
+        (t for magic, t in _IMAGE_TYPES if data.startswith(magic)), "application/octet-stream"
+    )
+    name = version.icon_file.replace("\\", "/").rpartition("/")[2] or "icon"
+    headers = {
+        "ETag": f'"{version.sha512}-icon"',
+        "Cache-Control": _cache_control(FILE_MAX_AGE),
+        **stored_file_headers(name, content_type),
+    }
+    return _with(HttpResponse(data, content_type=content_type), headers)
 
 
 def _with(response, headers: dict):

@@ -147,6 +147,11 @@ def manifest_fields(manifest) -> dict:
             for group in manifest.dependency_groups
         ],
         "package_types": f" {' '.join(manifest.package_types)} " if manifest.package_types else "",
+        "readme": manifest.readme,
+        "release_notes": manifest.release_notes,
+        "icon_file": manifest.icon_file[:500],
+        "license_file": manifest.license_file[:500],
+        "lib_frameworks": list(manifest.lib_frameworks),
         "is_prerelease": manifest.version.is_prerelease,
         "is_semver2": manifest.is_semver2,
     }

@@ -103,6 +103,15 @@ class PackageVersion(models.Model):
     min_client_version = models.CharField(_("minimum client version"), max_length=64, blank=True)
     # [{"targetFramework": "net8.0", "dependencies": [{"id": ..., "range": ...}]}]
     dependency_groups = models.JSONField(_("dependencies"), default=list, blank=True)
+    # Read from the package at push time (lifecycle.manifest_fields): the README's
+    # markdown (bounded), the release notes, the package's files named by <icon> and
+    # <license type="file"> (served from the .nupkg), and the target frameworks of
+    # its lib/ folders.
+    readme = models.TextField(_("README"), blank=True)
+    release_notes = models.TextField(_("release notes"), blank=True)
+    icon_file = models.CharField(_("icon file"), max_length=500, blank=True)
+    license_file = models.CharField(_("license file"), max_length=500, blank=True)
+    lib_frameworks = models.JSONField(_("lib/ frameworks"), default=list, blank=True)
     # Space-separated, with a space at each end, so that one type is found with
     # a case-insensitive " name " containment on every database.
     package_types = models.CharField(_("package types"), max_length=1000, blank=True)

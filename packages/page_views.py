@@ -9,18 +9,22 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts import access
 from apikeys.scopes import Refusal
-from packages import downloads, feed, permissions
+from packages import downloads, feed, frameworks, permissions, public_views, readme
 from packages.flows import abuse, listing
 from packages.forms import ReportAbuseForm
 from packages.models import PackageRegistration
 from packages.nupkg import NuGetVersion
+from packages.nupkg.archive import MAX_LICENSE_BYTES, read_stored_entry
 from packages.readers import Reader
+from packages.search import queries
+from packages.storage import package_storage
 
 
 def _feed_is_private() -> bool:
@@ -102,34 +106,47 @@ def _download_url(version, registration) -> str:
     )
 
 
-def install_snippets(package_id: str, version: str, feed_url: str) -> list[dict]:
-    """What nuget.org's install tabs show, plus the feed to add as a package source."""
+def install_snippets(package_id: str, version: str, prerelease: bool) -> list[dict]:
+    """nuget.org's install tabs, each with the text it shows (a tab may show two
+    snippets, each under its own heading, as Central Package Management's and Cake's)."""
+    cake = f"nuget:?package={package_id}&version={version}" + ("&prerelease" if prerelease else "")
     return [
+        {"name": "dotnet-cli", "label": ".NET CLI", "parts": [("", f"dotnet add package {package_id} --version {version}")]},
+        {"name": "package-manager", "label": "Package Manager", "parts": [("", f"NuGet\\Install-Package {package_id} -Version {version}")]},
+        {"name": "package-reference", "label": "PackageReference", "parts": [("", f'<PackageReference Include="{package_id}" Version="{version}" />')]},
         {
-            "name": "dotnet",
-            "label": ".NET CLI",
-            "text": f"dotnet add package {package_id} --version {version}",
+            "name": "central-package-management",
+            "label": "Central Package Management",
+            "parts": [
+                ("Directory.Packages.props", f'<PackageVersion Include="{package_id}" Version="{version}" />'),
+                (_("Project file"), f'<PackageReference Include="{package_id}" />'),
+            ],
         },
+        {"name": "paket-cli", "label": "Paket CLI", "parts": [("", f"paket add {package_id} --version {version}")]},
+        {"name": "script-interactive", "label": "Script & Interactive", "parts": [("", f'#r "nuget: {package_id}, {version}"')]},
+        {"name": "file-based-apps", "label": "File-based apps", "parts": [("", f"#:package {package_id}@{version}")]},
         {
-            "name": "packagereference",
-            "label": "PackageReference",
-            "text": f'<PackageReference Include="{package_id}" Version="{version}" />',
+            "name": "cake",
+            "label": "Cake",
+            "parts": [
+                (_("Install %(id)s as a Cake Addin") % {"id": package_id}, f"#addin {cake}"),
+                (_("Install %(id)s as a Cake Tool") % {"id": package_id}, f"#tool {cake}"),
+            ],
         },
-        {
-            "name": "paket",
-            "label": "Paket CLI",
-            "text": f"paket add {package_id} --version {version}",
-        },
-        {
-            "name": "nuget",
-            "label": "nuget.exe",
-            "text": f"nuget install {package_id} -Version {version}",
-        },
-        {"name": "source", "label": _("Package source (feed URL)"), "text": feed_url},
-    ]
+    ]  # fmt: skip
 
 
-def package_detail(request, package_id, version=None):
+TABS = ("readme", "frameworks", "dependencies", "used-by", "versions", "release-notes")
+
+
+def _chosen(request, name: str, choices, default: str) -> str:
+    value = request.GET.get(name, "")
+    return value if value in choices else default
+
+
+def _viewable_registration(request, package_id: str):
+    """The registration the page is about, if the viewer may read it (else 404), or
+    a redirect to sign in on a private feed."""
     if _feed_is_private() and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     registration = get_object_or_404(
@@ -140,6 +157,13 @@ def package_detail(request, package_id, version=None):
         # The same rule as the feed's: on a private feed, a package its reader may
         # not read does not exist for them.
         raise Http404
+    return registration
+
+
+def package_detail(request, package_id, version=None):
+    registration = _viewable_registration(request, package_id)
+    if not isinstance(registration, PackageRegistration):
+        return registration
     mine = access.owner_ids(request.user)
     is_owner = any(owner.pk in mine for owner in registration.owners.all())
     every_version = _by_version(registration.versions.all())
@@ -151,34 +175,56 @@ def package_detail(request, package_id, version=None):
     shown = _shown_version(every_version if version else visible, version)
     if version is not None and version != shown.version:
         return redirect("package_version_detail", registration.package_id, shown.version)
+    context = _detail_context(request, registration, shown, visible, every_version)
+    context["is_owner"] = is_owner
+    context["can_manage"] = is_owner and permissions.can_manage(request.user, registration)
+    return render(request, "packages/detail.html", context)
+
+
+def _detail_context(request, registration, shown, visible, every_version) -> dict:
     downloads = _downloads(every_version)
     for each in visible:
         each.downloads = downloads[each.pk]
-    return render(
-        request,
-        "packages/detail.html",
-        {
-            "registration": registration,
-            "version": shown,
-            "versions": visible,
-            "total_downloads": sum(downloads.values()),
-            "version_downloads": downloads[shown.pk],
-            "download_url": _download_url(shown, registration),
-            "project_url": web_url(shown.project_url),
-            "project_host": urlsplit(shown.project_url.strip()).netloc,
-            "license_url": web_url(shown.license_url),
-            "tags": shown.tags.split(),
-            "dependency_groups": dependency_groups(shown),
-            "is_owner": is_owner,
-            "reservation": registration.reservation(),
-            "can_manage": is_owner and permissions.can_manage(request.user, registration),
-            "snippets": install_snippets(
-                registration.package_id,
-                shown.version,
-                request.build_absolute_uri(reverse("service_index")),
-            ),
-        },
+    prerelease = request.GET.get("prerel", "true") != "false"
+    listed = [v for v in visible if v.listed]
+    newest = next((v for v in listed if not v.is_prerelease), None) or (listed or [shown])[0]
+    days = max((timezone.now() - registration.created).days, 1)
+    tab = _chosen(request, "tab", TABS, "readme" if shown.readme else "dependencies")
+    snippets = install_snippets(registration.package_id, shown.version, shown.is_prerelease)
+    install = _chosen(request, "install", [s["name"] for s in snippets], "dotnet-cli")
+    used_by_count, used_by = queries.dependents(
+        registration.package_id, public_views.page_reader(request)
     )
+    return {
+        "registration": registration,
+        "version": shown,
+        "versions": [v for v in visible if prerelease or not v.is_prerelease],
+        "prerelease": prerelease,
+        "newer": newest if newest.pk != shown.pk and _is_newer(newest, shown) else None,
+        "total_downloads": sum(downloads.values()),
+        "version_downloads": downloads[shown.pk],
+        "downloads_per_day": sum(downloads.values()) // days,
+        "download_url": _download_url(shown, registration),
+        "project_url": web_url(shown.project_url),
+        "project_host": urlsplit(shown.project_url.strip()).netloc,
+        "license_url": web_url(shown.license_url),
+        "tags": shown.tags.split(),
+        "dependency_groups": dependency_groups(shown),
+        "frameworks": frameworks.package_frameworks(shown.dependency_groups, shown.lib_frameworks),
+        "readme_html": readme.render(shown.readme),
+        "used_by": used_by,
+        "used_by_count": used_by_count,
+        "tab": tab,
+        "tabs": TABS,
+        "reservation": registration.reservation(),
+        "snippets": snippets,
+        "install": install,
+        "feed_url": request.build_absolute_uri(reverse("service_index")),
+    }
+
+
+def _is_newer(candidate, shown) -> bool:
+    return NuGetVersion.of(candidate.version) > NuGetVersion.of(shown.version)
 
 
 @login_required
@@ -204,10 +250,19 @@ def manage_listing(request, package_id):
             else _("Nothing changed."),
         )
         return redirect("package_manage", registration.package_id)
+    versions = _by_version(registration.versions.all())
     return render(
         request,
         "packages/manage_listing.html",
-        {"registration": registration, "versions": _by_version(registration.versions.all())},
+        {
+            "registration": registration,
+            "versions": versions,
+            "owners": list(registration.owners.all()),
+            "pending": permissions.ownership_requests_by(request.user).filter(
+                registration=registration
+            ),
+            "readme_version": next((v for v in versions if v.readme), None),
+        },
     )
 
 
@@ -239,3 +294,29 @@ def report_abuse(request, package_id, version):
             return redirect("package_version_detail", found.registration.package_id, found.version)
         context["refusal"], status = outcome.message, outcome.status
     return render(request, "packages/report_abuse.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD"])
+def license_file(request, package_id, version):
+    """The license file a package carries (<license type="file">), as text inside a
+    Galley page (escaped by the template), as nuget.org's License page."""
+    registration = _viewable_registration(request, package_id)
+    if not isinstance(registration, PackageRegistration):
+        return registration
+    every_version = _by_version(registration.versions.all())
+    shown = _shown_version(every_version, version) if every_version else None
+    if shown is None or not shown.license_file:
+        raise Http404
+    with package_storage().open(shown.file.name, "rb") as stored:
+        data = read_stored_entry(stored, shown.license_file, MAX_LICENSE_BYTES)
+    if data is None:
+        raise Http404
+    return render(
+        request,
+        "packages/license.html",
+        {
+            "registration": registration,
+            "version": shown,
+            "text": data.decode("utf-8-sig", errors="replace"),
+        },
+    )

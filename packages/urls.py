@@ -1,6 +1,6 @@
 from django.urls import path
 
-from packages import feed_views, page_views, publish_views, views
+from packages import feed_views, page_views, public_views, publish_views, views
 
 urlpatterns = [
     # The NuGet V3 read protocol (packages/feed_views.py).
@@ -62,6 +62,8 @@ urlpatterns = [
         views.cancel_ownership_request,
         name="package_cancel_ownership_request",
     ),
+    path("packages", public_views.package_search, name="package_search"),
+    path("profiles/<str:username>", public_views.profile, name="profile"),
     path("packages/<str:package_id>", page_views.package_detail, name="package_detail"),
     # Before the version route: "Manage" is not a version.
     path("packages/<str:package_id>/Manage", page_views.manage_listing, name="package_manage"),
@@ -69,6 +71,11 @@ urlpatterns = [
         "packages/<str:package_id>/<str:version>",
         page_views.package_detail,
         name="package_version_detail",
+    ),
+    path(
+        "packages/<str:package_id>/<str:version>/License",
+        page_views.license_file,
+        name="package_license",
     ),
     # ReportAbuseUriTemplate/3.0.0 (the service index), as nuget.org's address.
     path(

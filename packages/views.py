@@ -52,6 +52,14 @@ def manage_packages(request):
     return render(request, "packages/manage.html", context)
 
 
+def _back(request, registration):
+    """Back where the form was: the package's Manage page (its Owners section) or
+    Manage packages."""
+    if request.POST.get("back") == "manage":
+        return redirect("package_manage", registration.package_id)
+    return redirect("packages")
+
+
 @login_required
 @require_POST
 @reauthentication_required
@@ -67,7 +75,7 @@ def add_package_owner(request, package_id):
             _("%(name)s was asked to become an owner of %(id)s. Nothing changes until they accept.")
             % {"name": ownership.new_owner.username, "id": registration.package_id},
         )
-    return redirect("packages")
+    return _back(request, registration)
 
 
 @login_required
@@ -103,7 +111,7 @@ def cancel_ownership_request(request, package_id, username):
         _("The request to %(name)s for %(id)s was cancelled.")
         % {"name": username, "id": registration.package_id},
     )
-    return redirect("packages")
+    return _back(request, registration)
 
 
 @login_required
@@ -118,4 +126,4 @@ def remove_package_owner(request, package_id, username):
         messages.success(
             request, _("The owners of %(id)s were changed.") % {"id": registration.package_id}
         )
-    return redirect("packages")
+    return _back(request, registration)

@@ -343,3 +343,18 @@ def test_envemails_refuses_what_is_not_an_address(monkeypatch, value):
     monkeypatch.setenv("GALLEY_X_EMAILS", value)
     with pytest.raises(ImproperlyConfigured, match="GALLEY_X_EMAILS must list e-mail addresses"):
         envemails("GALLEY_X_EMAILS")
+
+
+# envhosts --------------------------------------------------------------------------
+
+
+def test_envhosts_reads_lowercased_host_names(monkeypatch):
+    monkeypatch.setenv("GALLEY_TEST_HOSTS", "Raw.GitHubusercontent.com, img.example")
+    assert env.envhosts("GALLEY_TEST_HOSTS") == ["raw.githubusercontent.com", "img.example"]
+
+
+@pytest.mark.parametrize("value", ["https://img.example", "img.example/path", "*.example", "a b"])
+def test_envhosts_refuses_what_is_not_a_host_name(monkeypatch, value):
+    monkeypatch.setenv("GALLEY_TEST_HOSTS", value)
+    with pytest.raises(ImproperlyConfigured):
+        env.envhosts("GALLEY_TEST_HOSTS")

@@ -1,7 +1,8 @@
 """Safe reading of uploaded ``.nupkg`` and ``.snupkg`` files (zip archives).
 
 Everything in an upload is attacker-controlled, so this module never trusts the
-zip's declared sizes, never expands more than it needs (only the nuspec is read),
+zip's declared sizes, never expands more than it needs (the nuspec, and a README
+named by it, each bounded),
 and refuses entry names that could escape a folder once a client unescapes them.
 The limits a package is held to default to the deployment's settings
 (GALLEY_MAX_PACKAGE_*), read when a package is.
@@ -10,6 +11,7 @@ The limits a package is held to default to the deployment's settings
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import lzma
 import re
@@ -102,7 +104,64 @@ def read_package(
         _check_entries(infos, max_entries)
         _check_sizes(infos, max_uncompressed, max_ratio)
         data = _read_nuspec_bytes(archive, _root_nuspec(infos), max_nuspec_bytes)
-    return parse_nuspec(data)
+        manifest = parse_nuspec(data)
+        return dataclasses.replace(
+            manifest,
+            readme=_readme(archive, infos, manifest.readme_file),
+            lib_frameworks=lib_frameworks(info.filename for info in infos),
+        )
+
+
+# nuget.org refuses READMEs over 1 MB; Galley keeps the push and leaves the README out.
+MAX_README_BYTES = 1_000_000
+MAX_ICON_BYTES = 1_000_000  # nuget.org's limit for an embedded icon
+MAX_LICENSE_BYTES = 1_000_000
+
+
+def _entry_named(infos, name: str):
+    """The entry a manifest element names ("docs\\README.md", any case), or None."""
+    wanted = name.replace("\\", "/").lstrip("/").lower()
+    if not wanted:
+        return None
+    return next((i for i in infos if i.filename.replace("\\", "/").lower() == wanted), None)
+
+
+def _bounded(archive: zipfile.ZipFile, info, limit: int) -> bytes | None:
+    """The entry's bytes, or None if larger than `limit`, encrypted or unreadable."""
+    if info is None or info.file_size > limit or info.flag_bits & 0x1:
+        return None
+    try:
+        with archive.open(info) as entry:
+            data = entry.read(limit + 1)
+    except (NotImplementedError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError):
+        return None
+    return data if len(data) <= limit else None
+
+
+def _readme(archive: zipfile.ZipFile, infos, name: str) -> str:
+    data = _bounded(archive, _entry_named(infos, name), MAX_README_BYTES)
+    return data.decode("utf-8-sig", errors="replace") if data else ""
+
+
+def lib_frameworks(names) -> tuple[str, ...]:
+    """The target frameworks of a package's lib/ folders ("lib/net8.0/a.dll"), in order."""
+    found: list[str] = []
+    for name in names:
+        parts = name.replace("\\", "/").split("/")
+        if len(parts) >= 3 and parts[0].lower() == "lib" and parts[1]:
+            framework = unquote(parts[1]).lower()[:64]
+            if framework not in found:
+                found.append(framework)
+    return tuple(found)
+
+
+def read_stored_entry(fileobj: BinaryIO, name: str, limit: int) -> bytes | None:
+    """A file of a stored package (its icon, its license), bounded; None if absent."""
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            return _bounded(archive, _entry_named(archive.infolist(), name), limit)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        return None
 
 
 def _check_entries(infos: list[zipfile.ZipInfo], max_entries: int) -> None:

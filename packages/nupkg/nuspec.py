@@ -82,6 +82,13 @@ class PackageManifest:
     min_client_version: str = ""
     dependency_groups: tuple[DependencyGroup, ...] = ()
     package_types: tuple[str, ...] = ()
+    release_notes: str = ""
+    readme_file: str = ""  # <readme>: a file in the package
+    icon_file: str = ""  # <icon>: a file in the package
+    license_file: str = ""  # <license type="file">: a file in the package
+    # Read from the archive, not the manifest (archive.read_package).
+    readme: str = ""
+    lib_frameworks: tuple[str, ...] = ()
     # The manifest as stored in the package, byte for byte (served as .nuspec).
     nuspec: bytes = b""
 
@@ -119,9 +126,11 @@ def parse_nuspec(data: bytes) -> PackageManifest:
 
     package_id, version, original_version = _identity(text_of("id"), text_of("version"))
     license_element = metadata.find(namespace + "license")
-    license_expression = ""
+    license_expression = license_file = ""
     if license_element is not None and license_element.get("type") == "expression":
         license_expression = (license_element.text or "").strip()
+    if license_element is not None and license_element.get("type") == "file":
+        license_file = (license_element.text or "").strip()
     return PackageManifest(
         id=package_id,
         version=version,
@@ -139,6 +148,10 @@ def parse_nuspec(data: bytes) -> PackageManifest:
         min_client_version=(metadata.get("minClientVersion") or "").strip(),
         dependency_groups=_dependency_groups(metadata, namespace),
         package_types=_package_types(metadata, namespace),
+        release_notes=text_of("releaseNotes"),
+        readme_file=text_of("readme"),
+        icon_file=text_of("icon"),
+        license_file=license_file,
         nuspec=data,
     )
 

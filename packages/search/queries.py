@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, replace
 
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, IntegerField, Q, TextField, Value, When
+from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 
 from packages.feed import FeedError, full_version, sorted_versions
@@ -29,6 +29,14 @@ MAX_QUERY_LENGTH = 256
 SEARCH_CONFIG = "english"
 
 
+# How each sort orders the matching search rows (ties by id, for stable pages).
+SORTS = {
+    "relevance": ("-tier", "-relevance", "-downloads", "normalized_id"),
+    "downloads": ("-downloads", "normalized_id"),
+    "updated": ("-latest__created", "normalized_id"),
+}
+
+
 @dataclass(frozen=True)
 class SearchParameters:
     q: str = ""
@@ -37,6 +45,9 @@ class SearchParameters:
     prerelease: bool = False
     semver2: bool = False
     package_type: str = ""
+    # "relevance" (nuget.org's default), "downloads" (most first) or "updated"
+    # (recently updated first): the search page's "Sort by".
+    sort: str = "relevance"
 
     @classmethod
     def from_query(cls, params) -> SearchParameters:
@@ -57,6 +68,7 @@ class SearchParameters:
             prerelease=params.get("prerelease", "").lower() == "true",
             semver2=_number(semver.split(".")[0], 0) >= 2,
             package_type=params.get("packageType", "").strip()[:100],
+            sort=params.get("sortBy", "") if params.get("sortBy", "") in SORTS else "relevance",
         )
 
 
@@ -176,25 +188,38 @@ _RESULT_FIELDS = [
     "tags",
     "authors",
     "package_types",
+    "created",
+    "icon_file",
 ]
 
 
-def search(params: SearchParameters, reader, links: Links) -> dict:
-    """nuget.org's search answer. Five queries: the page of packages, their
-    versions, their owners, their owners' reserved prefixes (`verified`), and the
-    count (not needed when the page is the last)."""
+@dataclass
+class Found:
+    """One package on a page of search results: its versions this kind of search
+    shows (oldest first), its owners' names and its downloads."""
+
+    registration_id: int
+    versions: list
+    owners: list[str]
+    downloads: int
+    verified: bool
+
+
+def search_page(params: SearchParameters, reader) -> tuple[int, list[Found]]:
+    """(total hits, the page of packages), for the feed's /query and the search page.
+    Five queries: the page of packages, their versions, their owners, their owners'
+    reserved prefixes (`verified`), and the count (not needed when the page is the last)."""
     matches, ranked = _matching(params, reader)
     page = list(
-        ranked.order_by("-tier", "-relevance", "-downloads", "normalized_id").values_list(
-            "registration_id", "downloads"
-        )[params.skip : params.skip + params.take]
+        ranked.order_by(*SORTS[params.sort]).values_list("registration_id", "downloads")[
+            params.skip : params.skip + params.take
+        ]
     )
     if 0 < len(page) < params.take or (not page and not params.skip):
         total = params.skip + len(page)
     else:
         total = matches.count()
     by_registration: dict[int, list[PackageVersion]] = {pk: [] for pk, _downloads in page}
-    owners: dict[int, list[str]] = {pk: [] for pk, _downloads in page}
     # Every version this kind of search shows, whatever its package type (the
     # type filter is on the latest, as nuget.org's).
     shown = _eligible(replace(params, package_type=""))
@@ -204,25 +229,43 @@ def search(params: SearchParameters, reader, links: Links) -> dict:
         .only(*_RESULT_FIELDS)
     ):
         by_registration[version.registration_id].append(version)
+    owners, owner_ids = _owners(by_registration)
+    reservations = _reservations(owner_ids)
+    found = []
+    for registration_id, downloads in page:
+        versions = sorted_versions(by_registration[registration_id])
+        if versions:  # else unlisted between the two queries
+            lower_id = versions[-1].registration.normalized_id
+            verified = _verified(lower_id, owner_ids[registration_id], reservations)
+            found.append(
+                Found(registration_id, versions, owners[registration_id], downloads, verified)
+            )
+    return total, found
+
+
+def _owners(by_registration) -> tuple[dict[int, list[str]], dict[int, set[int]]]:
+    """The owners' names and ids of each package on the page, in one query."""
+    owners: dict[int, list[str]] = {pk: [] for pk in by_registration}
+    owner_ids: dict[int, set[int]] = {pk: set() for pk in by_registration}
     through = PackageRegistration.owners.through.objects.filter(
         packageregistration_id__in=by_registration
     )
-    owner_ids: dict[int, set[int]] = {pk: set() for pk, _downloads in page}
     for registration_id, owner_id, name in through.values_list(
         "packageregistration_id", "user_id", "user__username"
     ):
         owners[registration_id].append(name)
         owner_ids[registration_id].add(owner_id)
-    reservations = _reservations(owner_ids)
+    return owners, owner_ids
+
+
+def search(params: SearchParameters, reader, links: Links) -> dict:
+    """nuget.org's search answer (the queries of `search_page`)."""
+    total, found = search_page(params, reader)
     data = []
-    for registration_id, downloads in page:
-        versions = sorted_versions(by_registration[registration_id])
-        if versions:  # else unlisted between the two queries
-            result = _search_result(versions, owners[registration_id], downloads, links)
-            result["verified"] = _verified(
-                versions[-1].registration.normalized_id, owner_ids[registration_id], reservations
-            )
-            data.append(result)
+    for each in found:
+        result = _search_result(each.versions, each.owners, each.downloads, links)
+        result["verified"] = each.verified
+        data.append(result)
     return {"totalHits": total, "data": data}
 
 
@@ -314,3 +357,25 @@ def autocomplete_versions(package_id: str, params: SearchParameters, reader) -> 
         versions = []
     listed = [full_version(version) for version in sorted_versions(versions)]
     return {"totalHits": len(listed), "data": listed}
+
+
+def dependents(package_id: str, reader, limit: int = 10) -> tuple[int, list[dict]]:
+    """nuget.org's Used By: (how many packages, the most downloaded few) whose latest
+    listed version depends on `package_id`, among those `reader` may read. One row
+    per package (its search row's latest version, pre-releases included); the
+    dependency is found in the stored groups' JSON text, then checked exactly."""
+    rows = (
+        _rows(SearchParameters(prerelease=True, semver2=True), reader)
+        .exclude(normalized_id=package_id.lower())
+        .annotate(groups=Cast("latest__dependency_groups", TextField()))
+        .filter(groups__icontains=f'"{package_id}"')
+        .order_by("-downloads", "normalized_id")
+        .values_list("registration__package_id", "downloads", "latest__dependency_groups")
+    )
+    wanted = package_id.lower()
+    found = [
+        {"id": pid, "downloads": downloads}
+        for pid, downloads, groups in rows[:500]
+        if any(d.get("id", "").lower() == wanted for g in groups for d in g.get("dependencies", []))
+    ]
+    return len(found), found[:limit]

@@ -34,7 +34,8 @@ def test_manage_packages_to_package_page_copy_snippet_and_unlist(page):
     page.get_by_text("Copied to the clipboard.").wait_for()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == "dotnet add package Contoso.Core --version 1.1.0"
-    page.locator('button[data-copy="#snippet-packagereference"]').click()
+    page.get_by_role("link", name="PackageReference", exact=True).click()
+    page.locator('button[data-copy="#snippet-package-reference-1"]').click()
     assert (
         page.evaluate("navigator.clipboard.readText()")
         == '<PackageReference Include="Contoso.Core" Version="1.1.0" />'

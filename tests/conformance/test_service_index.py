@@ -32,6 +32,8 @@ ADVERTISED = {
     "ReportAbuseUriTemplate/3.0.0-rc": "/packages/{id}/{version}/ReportAbuse",
     "ReportAbuseUriTemplate/3.0.0": "/packages/{id}/{version}/ReportAbuse",
     "PackageDetailsUriTemplate/5.1.0": "/packages/{id}/{version}",
+    "ReadmeUriTemplate/6.13.0": "/v3-flatcontainer/{lower_id}/{lower_version}/readme",
+    "OwnerDetailsUriTemplate/6.11.0": "/profiles/{owner}",
 }
 
 
@@ -90,14 +92,12 @@ def test_the_required_resources_are_there(feed):
     [
         "Catalog",  # catalog-resource.md: optional; Galley keeps no event log for replication
         "RepositorySignatures",  # Galley does not repository-sign packages
-        "OwnerDetailsUriTemplate",
-        "ReadmeUriTemplate",
         "LegacyGallery",  # undocumented: a V2 feed, which Galley does not serve
     ],
 )
 def test_deliberately_absent_resources_are_not_advertised(feed, absent):
-    """overview.md marks Catalog, RepositorySignatures, OwnerDetailsUriTemplate and
-    ReadmeUriTemplate "Required: no"; Galley does not offer them (README, Protocol:
+    """overview.md marks Catalog and RepositorySignatures "Required: no"; Galley does
+    not offer them (README, Protocol:
     deliberate differences), so it must not advertise them either."""
     assert not [kind for kind in feed.resources() if kind.split("/")[0] == absent]
 
@@ -114,6 +114,10 @@ def test_uri_templates_carry_only_the_documented_placeholders(feed):
     for kind, url in feed.resources().items():
         if kind.split("/")[0] in ("ReportAbuseUriTemplate", "PackageDetailsUriTemplate"):
             assert set(re.findall(r"\{[^}]*\}", url)) == {"{id}", "{version}"}, kind
+        if kind.startswith("ReadmeUriTemplate"):  # readme-template-resource.md
+            assert set(re.findall(r"\{[^}]*\}", url)) == {"{lower_id}", "{lower_version}"}
+        if kind.startswith("OwnerDetailsUriTemplate"):  # owner-details-template-resource.md
+            assert set(re.findall(r"\{[^}]*\}", url)) == {"{owner}"}
 
 
 def test_service_index_revalidates_with_its_etag(feed):

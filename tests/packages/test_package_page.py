@@ -49,11 +49,12 @@ def test_page_shows_latest_listed_version_and_its_install_snippets(client, core)
         "dotnet add package Contoso.Core --version 1.10.0",
         '<PackageReference Include="Contoso.Core" Version="1.10.0" />',
         "paket add Contoso.Core --version 1.10.0",
-        "nuget install Contoso.Core -Version 1.10.0",
+        "NuGet\\Install-Package Contoso.Core -Version 1.10.0",
         "http://testserver/v3/index.json",
     ]:
         assert html.escape(snippet) in content
-    assert content.count("data-copy=") == 5
+    # nuget.org's eight install tabs; Central Package Management and Cake show two snippets.
+    assert content.count("data-copy=") == 10
     assert "<script>" not in content  # the page's CSP allows no inline script
     assert "js/copy.js" in content
 
@@ -182,12 +183,12 @@ def test_query_count_does_not_grow_with_versions(client, core, alice, django_ass
     # session, user, registration, its owners, its versions, alice's memberships,
     # the downloads not yet flushed (one read of their table, or of Redis),
     # alice's administered organizations (may she manage it?), the reserved
-    # prefix it is under (with its owner)
-    with django_assert_num_queries(9):
+    # prefix it is under (with its owner), the packages that depend on it (Used By)
+    with django_assert_num_queries(10):
         client.get("/packages/Contoso.Core")
     for minor in range(20):
         add_version(core, f"3.{minor}.0")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get("/packages/Contoso.Core")
     assert response.content.count(b"<tr") == 1 + 24
 
@@ -216,7 +217,10 @@ def test_page_shows_license_project_tags_dependencies_and_downloads(client, core
         '<a href="https://contoso.example/core" rel="noopener noreferrer nofollow">'
         "contoso.example</a>" in content
     )
-    assert "<li>contoso</li><li>utilities</li>" in content
+    assert (
+        '<li><a href="/packages?q=contoso">contoso</a></li>'
+        '<li><a href="/packages?q=utilities">utilities</a></li>' in content
+    )
     assert '<h3 class="framework">net8.0</h3>' in content
     assert '<a href="/packages/Contoso.Base">Contoso.<wbr>Base</a> (&gt;= 1.2.0)' in content
     assert '<h3 class="framework">netstandard2.0</h3>' in content
@@ -280,3 +284,44 @@ def test_a_stored_version_normalised_past_64_characters_renders(client, alice):
     assert page.status_code == 200 and version in page.content.decode()
     client.force_login(alice)
     assert client.get("/packages/Contoso.Long/Manage").status_code == 200
+
+
+def test_query_count_is_the_same_for_one_version_and_two_hundred_with_fifty_dependencies(
+    client, alice
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from packages import lifecycle
+    from packages.models import PackageVersion
+
+    groups = [
+        {
+            "targetFramework": "net8.0",
+            "dependencies": [{"id": f"Dep.N{d}", "range": "[1.0.0, )"} for d in range(50)],
+        }
+    ]
+    counts = []
+    for package_id, versions in [("Bench.One", 1), ("Bench.Many", 200)]:
+        registration = PackageRegistrationFactory(package_id=package_id, owners=[alice])
+        PackageVersion.objects.bulk_create(
+            PackageVersion(
+                registration=registration,
+                version=f"1.{i}.0",
+                normalized_version=f"1.{i}.0",
+                original_version=f"1.{i}.0",
+                size=1,
+                sha512="x" * 88,
+                readme="# Readme",
+                dependency_groups=groups if versions > 1 else [],
+            )
+            for i in range(versions)
+        )
+        lifecycle.touch([registration.pk])
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/packages/{package_id}")
+        assert response.status_code == 200
+        counts.append(len(queries))
+    # signed out: registration, its owners, its versions, the downloads not yet
+    # flushed, the reserved prefix, the packages that depend on it (Used By)
+    assert counts == [6, 6]
