@@ -402,3 +402,79 @@ def test_secrets_never_reach_the_log(client, alice, issuer, caplog):
         exchange(client, token)  # replayed: refused and logged
     assert "token exchange refused" in caplog.text
     assert token not in caplog.text and secret not in caplog.text
+
+
+# Rules pinned by the mutation pass (make mutants) ---------------------------------
+
+
+def test_a_used_token_is_remembered_until_it_expires(client, alice, issuer):
+    """The jti is kept for the token's remaining life plus the leeway, not a moment."""
+    make_policy(alice)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        token = issuer.token(github_claims(), lifetime=300)
+        assert exchange(client, token).status_code == 200
+        traveller.shift(timedelta(minutes=2))
+        error = refused(exchange(client, token), 401)
+        assert "used already" in error
+        traveller.shift(timedelta(minutes=3, seconds=30))  # expired, still inside the leeway
+        error = refused(exchange(client, token), 401)
+        assert "used already" in error
+    assert ApiKey.objects.count() == 1
+
+
+def test_gitlab_policy_checks_the_ref_itself(client, alice, gitlab_issuer):
+    # The same ref type, so that only the ref differs.
+    make_gitlab_policy(alice, ref_type="tag", ref="v1.0.0")
+    token = gitlab_issuer.token(gitlab_claims(ref="v6.6.6", ref_type="tag"))
+    error = refused(exchange(client, token), 403)
+    assert "the ref differs (the token's is v6.6.6)" in error
+    assert "v1.0.0" not in error
+    assert not ApiKey.objects.exists()
+
+
+def test_a_token_claiming_too_long_a_life_is_refused(client, alice, issuer):
+    make_policy(alice)
+    with time_machine.travel(timezone.now(), tick=False):
+        now = int(timezone.now().timestamp())
+        longest = oidc.MAX_TOKEN_LIFETIME_SECONDS
+        token = issuer.token(github_claims(iat=now, nbf=now, exp=now + longest + 1))
+        error = refused(exchange(client, token), 401)
+        assert "too long a life" in error
+        assert not ApiKey.objects.exists()
+        # Exactly the longest life is accepted.
+        token = issuer.token(github_claims(iat=now, nbf=now, exp=now + longest))
+        assert exchange(client, token).status_code == 200
+
+
+def test_a_creator_who_is_no_longer_a_member_of_the_owner_cannot_exchange(
+    client, alice, bob, dana, fabrikam, issuer
+):
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    Membership.objects.create(organization=contoso, member=bob)
+    policy = make_policy(bob, owner=contoso)
+    # bob's membership moves to Fabrikam without a delete, so no signal disables
+    # the policy first: the exchange's own rule is what refuses.
+    Membership.objects.filter(organization=contoso, member=bob).update(organization=fabrikam)
+    error = refused(exchange(client, issuer.token(github_claims()), username="bob"), 403)
+    assert error == "bob is no longer a member of Contoso; the policy was disabled."
+    assert not ApiKey.objects.exists()
+    policy.refresh_from_db()
+    assert not policy.enabled and policy.disabled_reason == "creator_left"
+    assert policy.exchange_count == 0
+
+
+def test_a_deactivated_creator_cannot_exchange(client, alice, issuer):
+    policy = make_policy(alice)
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    error = refused(exchange(client, issuer.token(github_claims())), 403)
+    assert error == "There is no active user named alice."
+    assert not ApiKey.objects.exists()
+    policy.refresh_from_db()
+    assert policy.exchange_count == 0 and not policy.is_pinned
+
+
+def test_a_token_without_jti_is_refused_by_name(client, alice, issuer):
+    make_policy(alice)
+    error = refused(exchange(client, issuer.token(github_claims(jti=None))), 401)
+    assert error == "The token has no jti claim."
+    assert not ApiKey.objects.exists()
