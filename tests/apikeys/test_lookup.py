@@ -129,3 +129,22 @@ def test_a_usable_key_loads_its_holder_and_owner_in_one_more_query(
     with django_assert_num_queries(1):  # the holder, who is also the package owner
         assert key_refusal(key) is None
     assert key.holder == alice and key.owner is key.holder
+
+
+def test_find_many_turns_junk_away_without_a_query(alice, django_assert_num_queries):
+    _, secret = make_key(alice)
+    typo = secret[:10] + ("B" if secret[10] != "B" else "C") + secret[11:]
+    junk = ["", "gly_", "not a key", "gly_" + "A" * 38, typo, "ghp_" + secret[4:]]
+    with django_assert_num_queries(0):
+        assert ApiKey.objects.find_many(junk) == {}
+
+
+def test_find_many_finds_the_keys_among_junk_in_one_query(alice, dana, django_assert_num_queries):
+    alices, alice_secret = make_key(alice)
+    danas, dana_secret = make_key(dana)
+    with django_assert_num_queries(1):
+        found = ApiKey.objects.find_many(
+            ["not a key", alice_secret, tokens.generate(), dana_secret]
+        )
+        assert found == {alice_secret: alices, dana_secret: danas}
+        assert found[dana_secret].holder == dana and found[dana_secret].owner == dana

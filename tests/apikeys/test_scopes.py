@@ -135,3 +135,14 @@ def test_status_words(alice):
     assert key.status(key.expires + timedelta(seconds=1)) == "Expired"
     key.revoke(by=alice, source="holder")
     assert key.status(now) == "Revoked"
+
+
+def test_reading_needs_the_read_scope_even_without_the_feeds_outer_check(alice, contoso_core):
+    """The private feed turns such a key away before it asks; the rule itself refuses too."""
+    for scopes in ([PUSH, UNLIST], [PUSH_VERSION]):
+        key, _ = make_key(alice, scopes=scopes)
+        refusal = authorize(key, Action.READ, "Contoso.Core", contoso_core)
+        assert refusal.code == "scope_read"
+        assert refusal.message == "The API key's scopes do not allow reading packages."
+    key, _ = make_key(alice, scopes=[Scope.READ.value])
+    assert authorize(key, Action.READ, "Contoso.Core", contoso_core) is None

@@ -214,3 +214,16 @@ def test_hash_key_refuses_empty_secret(key, secret):
 
 def test_hash_key_does_not_raise_on_junk_input():
     assert len(hash_key("\ud800 not a key", SECRET)) == 64
+
+
+@pytest.mark.parametrize("outsider", ["_", "-", "+", "/", "=", " ", "."])
+def test_a_key_with_characters_outside_the_alphabet_is_malformed_even_with_a_matching_checksum(
+    outsider,
+):
+    # The checksum is computed over the bad body, so only the alphabet check refuses it.
+    body = "A" * 10 + outsider + "b" * 21
+    key = DEFAULT_PREFIX + body + tokens._checksum(DEFAULT_PREFIX, body)
+    assert len(key) == KEY_LENGTH
+    assert not is_well_formed(key)
+    with pytest.raises(ValueError):
+        hint(key)

@@ -192,3 +192,24 @@ def test_nobody_can_be_made_the_sole_owner_of_a_package_without_consent(client, 
     registration = OwnershipRequest.objects.get().registration
     assert owners(registration) == {"charlie"}
     assert not bob.packages.exists()
+
+
+def test_a_pending_administrator_is_not_asked_or_told_about_ownership(
+    client, alice, bob, charlie, contoso, core, mailoutbox
+):
+    """charlie is invited to administer Contoso and has not accepted: no mail about
+    requests to Contoso, nor about the owners of Contoso's packages."""
+    Membership.objects.create(
+        organization=contoso, member=charlie, role=Membership.Role.ADMIN, accepted=False
+    )
+    sign_in(client, alice)
+    ask(client, "Contoso")
+    assert [m.to for m in mailoutbox] == [["bob@example.com"]]
+    mailoutbox.clear()
+    answer(bob, "accept", owner="Contoso")
+    assert owners(core) == {"alice", "Contoso"}
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+    mailoutbox.clear()
+    client.post(reverse("package_remove_owner", args=["Alice.Core", "alice"]))
+    assert owners(core) == {"Contoso"}
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]

@@ -187,3 +187,40 @@ def test_an_unknown_feed_read_setting_is_refused():
     result = manage("check", DJANGO_DEBUG="1", GALLEY_FEED_READ="private")
     assert result.returncode != 0
     assert "GALLEY_FEED_READ must be one of public, authenticated" in result.stderr
+
+
+def test_an_organizations_read_key_reads_the_organizations_packages_not_its_holders(
+    client, alice, dana
+):
+    """A read key reads what its package owner sees: Contoso's key held by alice
+    reads none of alice's personal packages, neither by id nor through search."""
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    assert push(client, make_key(alice)[1], nupkg("Alice.Personal")).status_code == 201
+    assert push(client, make_key(alice, owner=contoso)[1], nupkg("Contoso.Core")).status_code == 201
+    assert push(client, make_key(dana)[1], nupkg("Dana.Tools")).status_code == 201
+    headers = basic("alice", read_key(alice, owner=contoso))
+    assert (
+        client.get("/v3/registration/contoso.core/index.json", headers=headers).status_code == 200
+    )
+    for package in ("alice.personal", "dana.tools"):
+        url = f"/v3/registration/{package}/index.json"
+        assert client.get(url, headers=headers).status_code == 404, url
+        url = f"/v3-flatcontainer/{package}/index.json"
+        assert client.get(url, headers=headers).status_code == 404, url
+    ids = [item["id"] for item in client.get("/query", headers=headers).json()["data"]]
+    assert ids == ["Contoso.Core"]
+    # alice's own read key reads both of hers (the key's owner decides, not a rule
+    # that would hide personal packages from everyone).
+    headers = basic("alice", read_key(alice))
+    ids = [item["id"] for item in client.get("/query", headers=headers).json()["data"]]
+    assert sorted(ids) == ["Alice.Personal", "Contoso.Core"]
+
+
+def test_the_user_name_may_be_an_organization_name_with_capitals_in_any_case(
+    client, alice, package
+):
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    secret = read_key(alice, owner=contoso)
+    for name in ("Contoso", "contoso", "CONTOSO", " Contoso "):
+        assert client.get("/v3/index.json", headers=basic(name, secret)).status_code == 200, name
+    assert client.get("/v3/index.json", headers=basic("Fabrikam", secret)).status_code == 401
