@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts import access
 from accounts.models import Membership, User
 from apikeys.models import ApiKey
 from packages.models import PackageVersion
@@ -192,3 +193,83 @@ def test_an_administrator_of_one_organization_cannot_revoke_the_keys_of_another(
     key.refresh_from_db()
     assert not key.is_revoked
     assert ApiKey.objects.filter(owner=fabrikam).count() == 1
+
+
+# Rules pinned by the mutation pass (make mutants) ----------------------------------------
+
+
+def test_a_person_acts_for_themselves_first_then_their_organizations_by_name(bob, contoso, dana):
+    aardvark = User.objects.create_organization("Aardvark", admin=dana)  # created after Contoso
+    Membership.objects.create(organization=aardvark, member=bob)
+    User.objects.create_organization("Zeta", admin=dana)  # not bob's
+    assert list(access.owners_for(bob)) == [bob, aardvark, contoso]
+
+
+def test_an_organization_key_stops_when_its_holder_leaves_though_they_belong_to_another(
+    bob, contoso, fabrikam, packages
+):
+    secret = contoso_key(bob, contoso)
+    Membership.objects.create(organization=fabrikam, member=bob)
+    Membership.objects.filter(organization=contoso, member=bob).delete()
+    response = push(Client(), secret, nupkg("Contoso.Billing", "2.0.0"))
+    assert response.status_code == 403 and response["X-Galley-Reason"] == "not_a_member"
+    assert not PackageVersion.objects.filter(version="2.0.0").exists()
+
+
+def test_the_organization_key_list_marks_the_keys_of_former_members(
+    client, alice, bob, charlie, contoso, fabrikam, dana
+):
+    make_key(bob, owner=contoso, name="bob-ci")
+    make_key(charlie, owner=contoso, name="charlie-ci")  # made while charlie was a member
+    Membership.objects.create(organization=fabrikam, member=charlie)  # of another organization
+    client.force_login(alice)
+    page = client.get(reverse("organization_keys", args=["Contoso"])).content.decode()
+    assert "<td>bob</td>" in page
+    assert '<td>charlie <span class="badge badge-warn">no longer a member</span></td>' in page
+
+
+def test_deactivated_people_are_not_told_about_members_or_owners(
+    client, alice, bob, charlie, contoso, fabrikam, dana, mailoutbox
+):
+    """charlie administers Contoso and co-owns its package, but is deactivated; dana
+    administers Fabrikam, which has nothing to do with it: neither is mailed."""
+    Membership.objects.create(organization=contoso, member=charlie, role=Membership.Role.ADMIN)
+    User.objects.filter(pk=charlie.pk).update(is_active=False)
+    PackageRegistrationFactory(package_id="Contoso.Billing", owners=[contoso, charlie, alice])
+    sign_in(client, alice)
+    client.post(reverse("organization_change_role", args=["Contoso", "bob"]), {"role": "admin"})
+    assert Membership.objects.get(member=bob).role == "admin"
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+    mailoutbox.clear()
+    client.post(reverse("package_remove_owner", args=["Contoso.Billing", "alice"]))
+    assert {owner.username for owner in packages_of_name("Contoso.Billing")} == {
+        "Contoso",
+        "charlie",
+    }
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+
+
+def packages_of_name(package_id):
+    from packages.models import PackageRegistration
+
+    return PackageRegistration.objects.get(package_id=package_id).owners.all()
+
+
+def test_a_collaborator_is_not_the_last_administrator_of_their_organization(
+    client, alice, bob, contoso
+):
+    sign_in(client, bob)
+    response = client.post(reverse("delete_account"), {"confirm": "bob"}, follow=True)
+    assert "only administrator" not in response.content.decode()
+    assert not User.objects.filter(username="bob").exists()
+    assert list(access.administrators_of(contoso)) == [alice]
+
+
+def test_a_pending_administrator_does_not_relieve_the_last_one(client, alice, charlie, contoso):
+    Membership.objects.create(
+        organization=contoso, member=charlie, role=Membership.Role.ADMIN, accepted=False
+    )
+    sign_in(client, alice)
+    response = client.post(reverse("delete_account"), {"confirm": "alice"}, follow=True)
+    assert "You are the only administrator of Contoso." in response.content.decode()
+    assert User.objects.filter(username="alice").exists()
