@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts import access
 from accounts.models import Membership, User
 from apikeys.models import ApiKey
-from packages.models import PackageVersion
+from packages.models import PackageRegistration, PackageVersion
 from tests.conftest import sign_in
 from tests.factories import PackageRegistrationFactory, make_key
 from tests.helpers import push, unlist
@@ -273,3 +273,17 @@ def test_a_pending_administrator_does_not_relieve_the_last_one(client, alice, ch
     response = client.post(reverse("delete_account"), {"confirm": "alice"}, follow=True)
     assert "You are the only administrator of Contoso." in response.content.decode()
     assert User.objects.filter(username="alice").exists()
+
+
+def test_asking_about_many_packages_reuses_the_accounts_given(
+    alice, bob, contoso, packages, django_assert_num_queries
+):
+    registrations = list(
+        PackageRegistration.objects.prefetch_related("owners").order_by("package_id")
+    )
+    owned, managed = access.owner_ids(bob), access.managed_owner_ids(bob)
+    with django_assert_num_queries(0):
+        mine = [r.package_id for r in registrations if access.is_owner(bob, r, owned)]
+        managing = [r.package_id for r in registrations if access.can_manage(bob, r, managed)]
+    assert mine == ["Bob.Tools", "Contoso.Billing"]
+    assert managing == ["Bob.Tools"]

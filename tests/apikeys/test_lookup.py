@@ -148,3 +148,14 @@ def test_find_many_finds_the_keys_among_junk_in_one_query(alice, dana, django_as
         )
         assert found == {alice_secret: alices, dana_secret: danas}
         assert found[dana_secret].holder == dana and found[dana_secret].owner == dana
+
+
+def test_the_lookups_follow_the_configured_prefix(alice, settings):
+    settings.GALLEY_KEY_PREFIX = "acme_"
+    key, secret = make_key(alice)
+    assert secret.startswith("acme_")
+    assert ApiKey.objects.find(secret) == key
+    assert ApiKey.objects.find_many([secret]) == {secret: key}
+    default_shaped = "gly_" + secret.removeprefix("acme_")[:32]
+    default_shaped += tokens._checksum("gly_", default_shaped[4:])
+    assert ApiKey.objects.find(default_shaped) is None
