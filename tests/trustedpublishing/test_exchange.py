@@ -1,6 +1,7 @@
 """POST /api/v2/token: every rule of the exchange, against a local OIDC issuer."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -478,3 +479,109 @@ def test_a_token_without_jti_is_refused_by_name(client, alice, issuer):
     error = refused(exchange(client, issuer.token(github_claims(jti=None))), 401)
     assert error == "The token has no jti claim."
     assert not ApiKey.objects.exists()
+
+
+def test_gitlab_refusals_name_the_claim_and_the_tokens_value_cut_short(
+    client, alice, gitlab_issuer
+):
+    make_gitlab_policy(alice, ref_type="tag", ref="v1.0.0", environment="production")
+    cases = [
+        ({"project_path": "evil/" + "p" * 300}, "the project differs", "evil/" + "p" * 195),
+        ({"ref_type": "t" * 80}, "the ref type differs", "t" * 50),
+        ({"ref": "v" * 300}, "the ref differs", "v" * 200),
+        ({"environment": "e" * 300}, "the environment differs", "e" * 200),
+    ]
+    for claims, words, actual in cases:
+        token = gitlab_issuer.token(gitlab_claims(**claims))
+        error = refused(exchange(client, token), 403)
+        assert f"{words} (the token's is {actual})" in error, error
+    assert not ApiKey.objects.exists()
+
+
+def test_the_first_exchange_pins_the_ids_the_token_has(client, alice, bob, issuer, gitlab_issuer):
+    policy = make_policy(alice)
+    # A token without ids (a CI system that does not send them) pins nothing.
+    token = issuer.token(github_claims(repository_owner_id=None, repository_id=None))
+    assert exchange(client, token).status_code == 200
+    policy.refresh_from_db()
+    assert (policy.pinned_owner_id, policy.pinned_repository_id) == ("", "")
+    # Without the owner's id, the repository's is pinned alone.
+    assert (
+        exchange(client, issuer.token(github_claims(repository_owner_id=None))).status_code == 200
+    )
+    policy.refresh_from_db()
+    assert (policy.pinned_owner_id, policy.pinned_repository_id) == ("", "2002")
+    gitlab = make_gitlab_policy(bob)
+    token = gitlab_issuer.token(gitlab_claims(namespace_id=None, project_id=None))
+    assert exchange(client, token, username="bob").status_code == 200
+    token = gitlab_issuer.token(gitlab_claims(namespace_id=None))
+    assert exchange(client, token, username="bob").status_code == 200
+    gitlab.refresh_from_db()
+    assert (gitlab.pinned_owner_id, gitlab.pinned_repository_id) == ("", "3003")
+
+
+def test_a_recreated_repository_is_told_what_to_do(client, alice, issuer):
+    make_policy(alice, pinned_owner_id="1001", pinned_repository_id="2002")
+    error = refused(exchange(client, issuer.token(github_claims(repository_id="9999"))), 403)
+    assert error == (
+        "No Trusted Publishing policy of alice matches this token: the repository has another "
+        "id than at this policy's first use: it was deleted and re-created, or renamed. Delete "
+        "the policy and create a new one if this repository is the right one."
+    )
+
+
+def test_each_exchange_is_counted_and_names_its_key(client, alice, issuer):
+    from tests.factories import make_key
+
+    policy = make_policy(alice)
+    for _ in range(2):
+        assert exchange(client, issuer.token(github_claims())).status_code == 200
+    make_key(alice, name="Release #3")  # alice named a key of her own like the next one
+    secret = exchange(client, issuer.token(github_claims())).json()["apiKey"]
+    policy.refresh_from_db()
+    assert policy.exchange_count == 3
+    names = list(policy.api_keys.order_by("created", "pk").values_list("name", flat=True))
+    assert names[:2] == ["Release #1", "Release #2"]
+    assert re.fullmatch(r"Release #3 [0-9a-f]{6}", names[2])
+    key = ApiKey.objects.find(secret)
+    assert key.name == names[2] and key.trusted_publishing_policy == policy
+    assert timedelta(minutes=59) < key.expires - timezone.now() <= timedelta(hours=1)
+
+
+def test_refusals_are_in_the_named_users_log_once_a_minute_per_rule(client, alice, bob, issuer):
+    make_policy(alice)
+
+    def logged():
+        return list(
+            AuditEvent.objects.filter(kind=AuditEvent.Kind.TRUSTED_PUBLISHING_REFUSED)
+            .order_by("pk")
+            .values_list("user__username", "details__rule")
+        )
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        wrong_repository = github_claims(repository="contoso/gadgets")
+        for _ in range(2):
+            exchange(client, issuer.token(wrong_repository))
+        assert logged() == [("alice", "no_matching_policy")]
+        event = AuditEvent.objects.get()
+        assert event.actor is None and event.ip_address == "127.0.0.1"
+        assert event.user_agent == "nuget/login-action"
+        assert event.details["reason"].startswith("No Trusted Publishing policy of alice")
+        assert event.details["claims"]["repository"] == "contoso/gadgets"
+        exchange(client, issuer.token(github_claims()), username="bob")  # another user
+        exchange(client, issuer.token(github_claims(environment="x")))  # the same rule
+        contoso = User.objects.create_organization("Contoso", admin=bob)
+        make_policy(alice, name="Contoso", owner=contoso, repository="tools")
+        tools = github_claims(
+            repository="contoso/tools",
+            workflow_ref="contoso/tools/.github/workflows/release.yml@refs/heads/main",
+        )
+        exchange(client, issuer.token(tools))  # another rule
+        assert logged() == [
+            ("alice", "no_matching_policy"),
+            ("bob", "no_policy"),
+            ("alice", "not_a_member"),
+        ]
+        traveller.shift(timedelta(seconds=61))
+        exchange(client, issuer.token(wrong_repository))
+    assert logged()[-1] == ("alice", "no_matching_policy") and len(logged()) == 4
