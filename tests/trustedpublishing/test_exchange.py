@@ -18,6 +18,7 @@ from tests.packages.builders import nupkg
 from tests.trustedpublishing.conftest import AUDIENCE, make_gitlab_policy, make_policy
 from tests.trustedpublishing.issuer import github_claims, gitlab_claims
 from trustedpublishing import oidc
+from trustedpublishing.models import Policy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trusted_publishing")]
 
@@ -494,7 +495,10 @@ def test_gitlab_refusals_name_the_claim_and_the_tokens_value_cut_short(
     for claims, words, actual in cases:
         token = gitlab_issuer.token(gitlab_claims(**claims))
         error = refused(exchange(client, token), 403)
-        assert f"{words} (the token's is {actual})" in error, error
+        assert error == (
+            f"No Trusted Publishing policy of alice matches this token: "
+            f"{words} (the token's is {actual})."
+        )
     assert not ApiKey.objects.exists()
 
 
@@ -585,3 +589,164 @@ def test_refusals_are_in_the_named_users_log_once_a_minute_per_rule(client, alic
         traveller.shift(timedelta(seconds=61))
         exchange(client, issuer.token(wrong_repository))
     assert logged()[-1] == ("alice", "no_matching_policy") and len(logged()) == 4
+
+
+def test_each_refusal_has_its_rule_in_the_log_and_its_words_in_the_answer(
+    client, alice, issuer, caplog
+):
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    make_policy(alice, environment="release")
+    long_name = "n" * 200
+    workflow = "contoso/widgets/.github/workflows/" + "w" * 250 + ".yml@refs/heads/main"
+    used = issuer.token(github_claims())
+    assert exchange(client, used).status_code == 200
+    cases = [
+        (
+            used,
+            "alice",
+            401,
+            "replayed",
+            "This token was used already: each token is accepted once.",
+        ),
+        (
+            issuer.token(github_claims()),
+            long_name,
+            403,
+            "unknown_user",
+            f"There is no active user named {long_name[:150]}.",
+        ),
+        (
+            issuer.token(github_claims()),
+            "contoso",
+            403,
+            "organization_user",
+            "Contoso is an organization: send the user name of the person who created the "
+            "policy, not the package owner's.",
+        ),
+        (
+            issuer.token(github_claims(repository="c/" + "r" * 300)),
+            "alice",
+            403,
+            "no_matching_policy",
+            "No Trusted Publishing policy of alice matches this token: the repository differs "
+            f"(the token's is c/{'r' * 198}).",
+        ),
+        (
+            issuer.token(github_claims(workflow_ref=workflow)),
+            "alice",
+            403,
+            "no_matching_policy",
+            "No Trusted Publishing policy of alice matches this token: the workflow differs "
+            f"(the token's is {('w' * 250 + '.yml')[:200]}).",
+        ),
+        (
+            issuer.token(github_claims(workflow_ref=None)),
+            "alice",
+            403,
+            "no_matching_policy",
+            "No Trusted Publishing policy of alice matches this token: the workflow differs "
+            "(the token's is -).",
+        ),
+        (
+            issuer.token(github_claims(environment="e" * 300)),
+            "alice",
+            403,
+            "no_matching_policy",
+            "No Trusted Publishing policy of alice matches this token: the environment differs "
+            f"(the token's is {'e' * 200}).",
+        ),
+        (
+            issuer.token(github_claims()),
+            "contoso-fan",
+            403,
+            "unknown_user",
+            "There is no active user named contoso-fan.",
+        ),
+    ]
+    for token, username, status, rule, words in cases:
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+            error = refused(exchange(client, token, username=username), status)
+        assert error == words
+        assert f"token exchange refused: status={status} rule={rule}" in caplog.text
+    Policy.objects.update(enabled=False)
+    make_policy(alice, name="Other", provider="gitlab", project_path="x/y")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+        error = refused(exchange(client, issuer.token(github_claims())), 403)
+    assert error == (
+        "No Trusted Publishing policy of alice matches this token: the policy is disabled."
+    )
+    Policy.objects.all().delete()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+        error = refused(exchange(client, issuer.token(github_claims())), 403)
+    assert error == "alice has no Trusted Publishing policy for GitHub Actions."
+    assert "rule=no_policy" in caplog.text
+    assert contoso.is_organization
+
+
+def test_the_oldest_matching_policy_is_used_and_five_reasons_at_most_are_given(
+    client, alice, issuer
+):
+    from datetime import UTC, datetime
+
+    newer = make_policy(alice, name="Newer")
+    older = make_policy(alice, name="Older")
+    Policy.objects.filter(pk=older.pk).update(created=datetime(2026, 1, 1, tzinfo=UTC))
+    secret = exchange(client, issuer.token(github_claims())).json()["apiKey"]
+    assert ApiKey.objects.find(secret).trusted_publishing_policy == older
+    assert newer.pk < older.pk  # the order of creation, not of the rows
+    # Created at the same moment: the first row.
+    Policy.objects.update(created=datetime(2026, 1, 1, tzinfo=UTC))
+    secret = exchange(client, issuer.token(github_claims())).json()["apiKey"]
+    assert ApiKey.objects.find(secret).trusted_publishing_policy == newer
+    for number in range(6):
+        make_policy(alice, name=f"P{number}", repository=f"r{number}")
+    Policy.objects.filter(name__in=["Newer", "Older"]).delete()
+    error = refused(exchange(client, issuer.token(github_claims())), 403)
+    reasons = error.removeprefix("No Trusted Publishing policy of alice matches this token: ")
+    assert (
+        reasons.removesuffix(".").split("; ")
+        == ["the repository differs (the token's is contoso/widgets)"] * 5
+    )
+
+
+def test_an_issuer_named_with_a_trailing_slash_is_the_same_issuer(client, alice, issuer):
+    make_policy(alice)
+    token = issuer.token(github_claims(iss=issuer.url + "/"))
+    assert exchange(client, token).status_code == 200
+
+
+def test_an_exchange_is_audited_with_every_claim_that_earned_it(
+    client, alice, issuer, gitlab_issuer
+):
+    make_policy(alice)
+    make_gitlab_policy(alice)
+    exchange(client, issuer.token(github_claims(sha="s" * 400, environment="")))
+    exchange(client, gitlab_issuer.token(gitlab_claims()))
+    github, gitlab = AuditEvent.objects.filter(
+        kind=AuditEvent.Kind.TRUSTED_PUBLISHING_EXCHANGED
+    ).order_by("pk")
+    for event in (github, gitlab):
+        assert (event.user, event.actor, event.ip_address) == (alice, alice, "127.0.0.1")
+        assert event.details["owner"] == "alice"
+    assert (github.details["policy"], github.details["provider"]) == ("Release", "github")
+    assert github.details["claims"] == {
+        "repository": "contoso/widgets",
+        "workflow_ref": "contoso/widgets/.github/workflows/release.yml@refs/heads/main",
+        "run_id": "987654321",
+        "run_attempt": "1",
+        "actor": "alice-gh",
+        "ref": "refs/heads/main",
+        "sha": "s" * 300,
+    }
+    assert (gitlab.details["policy"], gitlab.details["provider"]) == ("GitLab release", "gitlab")
+    assert gitlab.details["claims"] == {
+        "project_path": "contoso/widgets",
+        "ref": "v1.0.0",
+        "environment": "production",
+        "pipeline_id": "555",
+        "job_id": "666",
+        "user_login": "alice-gl",
+    }
