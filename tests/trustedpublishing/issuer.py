@@ -51,6 +51,10 @@ class Issuer:
         self.keys[kid] = new_rsa_key()
         self.published.append(kid)
 
+    def configuration(self) -> dict:
+        """The discovery document (a test may replace it)."""
+        return {"issuer": self.url, "jwks_uri": f"{self.url}/.well-known/jwks"}
+
     def jwks(self) -> dict:
         keys = []
         for kid in self.published:
@@ -65,7 +69,7 @@ class Issuer:
             def do_GET(self):
                 issuer.requests.append(self.path)
                 if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/.well-known/jwks"}
+                    body = issuer.configuration()
                 elif self.path == "/.well-known/jwks":
                     body = issuer.jwks()
                 else:

@@ -750,3 +750,82 @@ def test_an_exchange_is_audited_with_every_claim_that_earned_it(
         "job_id": "666",
         "user_login": "alice-gl",
     }
+
+
+# The verifier's refusals, each in words -------------------------------------------------
+
+
+def test_each_verifier_refusal_is_401_in_words(client, alice, issuer, gitlab_issuer):
+    import jwt
+
+    make_policy(alice)
+    now = int(timezone.now().timestamp())
+    trusted = f"{issuer.url}, {gitlab_issuer.url}"
+    hs256 = jwt.encode(
+        {**github_claims(), "iss": issuer.url}, "s" * 32, algorithm="HS256", headers={"kid": "k"}
+    )
+    cases = [
+        ("x.y.z", "The bearer token is not a valid JWT."),
+        (
+            issuer.token(github_claims(iss="https://elsewhere.example")),
+            f"The token's issuer https://elsewhere.example is not one this server trusts "
+            f"({trusted}).",
+        ),
+        (hs256, "The token is signed with HS256; only RS256 is accepted."),
+        (
+            issuer.token(github_claims(), kid="", key=issuer.keys["key-1"]),
+            "The token's header names no signing key (kid).",
+        ),
+        (
+            issuer.token(github_claims(aud="https://www.nuget.org")),
+            f"The token's audience is not {AUDIENCE}: ask your CI for a token with it.",
+        ),
+        (issuer.token(github_claims(exp=now - 120)), "The token has expired."),
+        (issuer.token(github_claims(nbf=now + 600)), "The token is not valid yet."),
+        (issuer.token(github_claims(iat=now + 600)), "The token is not valid yet."),
+        (issuer.token(github_claims(exp=None)), "The token has no exp claim."),
+        (issuer.token(github_claims(iat=str(now))), "The token's iat claim is not a time."),
+        (issuer.token(github_claims(iat=True)), "The token's iat claim is not a time."),
+        (
+            issuer.token(github_claims(), key=oidc_forger_key()),
+            "The token's signature does not verify with its issuer's key.",
+        ),
+    ]
+    for token, words in cases:
+        assert refused(exchange(client, token), 401) == words
+    issuer.keys["made-up"] = oidc_forger_key()
+    assert refused(exchange(client, issuer.token(github_claims(), kid="made-up")), 401) == (
+        "The token is signed with a key (made-up) that its issuer does not publish."
+    )
+    assert not ApiKey.objects.exists()
+
+
+def test_an_issuer_whose_discovery_is_wrong_is_unavailable(client, alice, issuer, monkeypatch):
+    make_policy(alice)
+    words = "The token's issuer could not be reached to fetch its keys; try again later."
+    documents = [
+        {"issuer": "https://impostor.example", "jwks_uri": f"{issuer.url}/.well-known/jwks"},
+        {"issuer": issuer.url},
+        ["not", "an", "object"],
+    ]
+    for document in documents:
+        oidc.key_cache.clear()
+        monkeypatch.setattr(issuer, "configuration", lambda document=document: document)
+        assert refused(exchange(client, issuer.token(github_claims())), 503) == words
+    assert not ApiKey.objects.exists()
+
+
+def test_keys_without_an_id_or_of_another_type_are_passed_over(client, alice, issuer, monkeypatch):
+    make_policy(alice)
+    jwks = issuer.jwks()
+    unusable = [{"kty": "RSA"}, "not a key", {"kid": "odd", "kty": "nope"}]
+    monkeypatch.setattr(issuer, "jwks", lambda: {"keys": [*unusable, *jwks["keys"]]})
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
+
+
+def test_issuers_are_https_or_loopback_http():
+    assert oidc.is_allowed_issuer_url("http://localhost:8000")
+    assert oidc.is_allowed_issuer_url("http://[::1]:8000")
+    assert not oidc.is_allowed_issuer_url("http://10.0.0.1")
+    assert not oidc.is_allowed_issuer_url("https://")
+    assert not oidc.is_allowed_issuer_url("ftp://127.0.0.1")
