@@ -222,6 +222,9 @@ def test_the_organization_key_list_marks_the_keys_of_former_members(
     make_key(bob, owner=contoso, name="bob-ci")
     make_key(charlie, owner=contoso, name="charlie-ci")  # made while charlie was a member
     Membership.objects.create(organization=fabrikam, member=charlie)  # of another organization
+    # bob's membership is renewed, so that its row's id is not bob's own id.
+    Membership.objects.filter(organization=contoso, member=bob).delete()
+    Membership.objects.create(organization=contoso, member=bob)
     client.force_login(alice)
     page = client.get(reverse("organization_keys", args=["Contoso"])).content.decode()
     assert "<td>bob</td>" in page
@@ -287,3 +290,16 @@ def test_asking_about_many_packages_reuses_the_accounts_given(
         managing = [r.package_id for r in registrations if access.can_manage(bob, r, managed)]
     assert mine == ["Bob.Tools", "Contoso.Billing"]
     assert managing == ["Bob.Tools"]
+
+
+def test_an_invitation_from_a_deactivated_administrator_is_withdrawn(
+    client, alice, bob, charlie, contoso
+):
+    Membership.objects.filter(organization=contoso, member=bob).delete()
+    Membership.objects.create(organization=contoso, member=charlie, role=Membership.Role.ADMIN)
+    Membership.objects.create(organization=contoso, member=bob, accepted=False, invited_by=alice)
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    bob_client = sign_in(Client(), bob)
+    bob_client.post(reverse("organization_invitation", args=["Contoso"]), {"answer": "accept"})
+    assert not Membership.objects.filter(member=bob).exists()
+    assert not access.is_member(bob, contoso)
