@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format migrations-check messages superuser serve bench clean
+.PHONY: run test lint format migrations-check messages superuser serve bench mutants clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ format: $(VENV)/.dev
 ## Benchmarks on loopback (SQLite; BENCH_ARGS=--postgres adds PostgreSQL); writes docs/benchmarks.md.
 bench: $(VENV)/.dev
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+## Mutation testing of the modules that decide access, each against its own tests (the
+## list: mutants/modules.toml; accepted survivors: mutants/accepted.toml). Not part of
+## `make test`. MUTANTS_ARGS="apikeys/tokens.py --jobs 1" runs some modules only.
+mutants: $(VENV)/.dev
+	$(PY) mutants/run.py $(MUTANTS_ARGS)
 
 ## Regenerate the French catalogue from the code, then compile it (needs gettext).
 messages: $(VENV)/.dev

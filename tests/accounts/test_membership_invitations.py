@@ -252,3 +252,42 @@ def test_administrators_are_told_of_role_changes_and_removals(
     subjects = {m.to[0]: m.subject for m in mailoutbox}
     assert subjects["alice@example.com"].endswith("The members of Contoso changed")
     assert subjects["bob@example.com"].endswith("You were removed from Contoso")
+
+
+def test_a_pending_administrator_is_not_told_of_member_changes(
+    client, alice, bob, dana, contoso, fabrikam, mailoutbox
+):
+    """Invited as an administrator but not yet accepted: no mail about Contoso's members."""
+    Membership.objects.create(organization=contoso, member=bob)
+    sign_in(client, alice)
+    invite(client, name="dana", role="admin")
+    mailoutbox.clear()
+    client.post(reverse("organization_change_role", args=["Contoso", "bob"]), {"role": "admin"})
+    assert Membership.objects.get(member=bob).role == "admin"
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+    mailoutbox.clear()
+    client.post(reverse("organization_remove_member", args=["Contoso", "bob"]))
+    assert not Membership.objects.filter(member=bob).exists()
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+
+
+def test_an_expired_invitation_cannot_be_changed_or_removed(
+    client, alice, bob, charlie, contoso, fabrikam, settings
+):
+    sign_in(client, alice)
+    invite(client)
+    later = timezone.now() + timedelta(days=settings.GALLEY_CONSENT_DAYS, minutes=1)
+    with time_machine.travel(later, tick=False):
+        alice_client = sign_in(Client(), alice)  # role changes ask for the password again
+        change = reverse("organization_change_role", args=["Contoso", "bob"])
+        remove = reverse("organization_remove_member", args=["Contoso", "bob"])
+        assert alice_client.post(change, {"role": "admin"}).status_code == 404
+        assert alice_client.post(remove).status_code == 404
+        # Nor can the administrator of another organization reach it.
+        charlie_client = sign_in(Client(), charlie)
+        assert charlie_client.post(change, {"role": "admin"}).status_code == 404
+    invitation = Membership.objects.get(member=bob)
+    assert invitation.role == "collaborator" and not invitation.accepted
+    assert not AuditEvent.objects.filter(
+        kind__in=["org.role_changed", "org.member_removed"]
+    ).exists()

@@ -310,3 +310,36 @@ def test_french_page(client, alice, contoso):
         content
     )
     assert "(c’est vous)" in member_row(content, "alice")
+
+
+def queries_for(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_members_and_invitations_cost_the_same_queries_however_many(
+    client, alice, bob, charlie, contoso, fabrikam, dana
+):
+    """The member list, the pending invitations and a person's own invitations each
+    bring their accounts in their one query."""
+    Membership.objects.create(organization=contoso, member=charlie, accepted=False)
+    Membership.objects.create(organization=fabrikam, member=alice, accepted=False)
+    client.force_login(alice)
+    organization_page = queries_for(client, reverse("organization", args=["Contoso"]))
+    organizations_page = queries_for(client, reverse("organizations"))
+    for number in range(3):
+        Membership.objects.create(organization=contoso, member=UserFactory(username=f"m{number}"))
+        invited = UserFactory(username=f"i{number}")
+        Membership.objects.create(organization=contoso, member=invited, accepted=False)
+        other = User.objects.create_organization(f"Other{number}", admin=dana)
+        Membership.objects.create(organization=other, member=alice, accepted=False)
+    content = page(client)
+    assert content.count('<tr id="member-') == 5 and content.count('<tr class="pending">') == 4
+    listing = client.get(reverse("organizations")).content.decode()
+    assert listing.count("invites you as") == 4
+    assert queries_for(client, reverse("organization", args=["Contoso"])) == organization_page
+    assert queries_for(client, reverse("organizations")) == organizations_page

@@ -6,9 +6,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts import access
 from accounts.models import Membership, User
 from apikeys.models import ApiKey
-from packages.models import PackageVersion
+from packages import permissions
+from packages.models import PackageRegistration, PackageVersion
 from tests.conftest import sign_in
 from tests.factories import PackageRegistrationFactory, make_key
 from tests.helpers import push, unlist
@@ -192,3 +194,116 @@ def test_an_administrator_of_one_organization_cannot_revoke_the_keys_of_another(
     key.refresh_from_db()
     assert not key.is_revoked
     assert ApiKey.objects.filter(owner=fabrikam).count() == 1
+
+
+# Rules pinned by the mutation pass (make mutants) ----------------------------------------
+
+
+def test_a_person_acts_for_themselves_first_then_their_organizations_by_name(bob, contoso, dana):
+    aardvark = User.objects.create_organization("Aardvark", admin=dana)  # created after Contoso
+    Membership.objects.create(organization=aardvark, member=bob)
+    User.objects.create_organization("Zeta", admin=dana)  # not bob's
+    assert list(access.owners_for(bob)) == [bob, aardvark, contoso]
+
+
+def test_an_organization_key_stops_when_its_holder_leaves_though_they_belong_to_another(
+    bob, contoso, fabrikam, packages
+):
+    secret = contoso_key(bob, contoso)
+    Membership.objects.create(organization=fabrikam, member=bob)
+    Membership.objects.filter(organization=contoso, member=bob).delete()
+    response = push(Client(), secret, nupkg("Contoso.Billing", "2.0.0"))
+    assert response.status_code == 403 and response["X-Galley-Reason"] == "not_a_member"
+    assert not PackageVersion.objects.filter(version="2.0.0").exists()
+
+
+def test_the_organization_key_list_marks_the_keys_of_former_members(
+    client, alice, bob, charlie, contoso, fabrikam, dana
+):
+    make_key(bob, owner=contoso, name="bob-ci")
+    make_key(charlie, owner=contoso, name="charlie-ci")  # made while charlie was a member
+    Membership.objects.create(organization=fabrikam, member=charlie)  # of another organization
+    # bob's membership is renewed, so that its row's id is not bob's own id.
+    Membership.objects.filter(organization=contoso, member=bob).delete()
+    Membership.objects.create(organization=contoso, member=bob)
+    client.force_login(alice)
+    page = client.get(reverse("organization_keys", args=["Contoso"])).content.decode()
+    assert '<td data-label="Holder">bob</td>' in page
+    assert (
+        '<td data-label="Holder">charlie <span class="badge badge-warn">no longer a member</span></td>'
+        in page
+    )
+
+
+def test_deactivated_people_are_not_told_about_members_or_owners(
+    client, alice, bob, charlie, contoso, fabrikam, dana, mailoutbox
+):
+    """charlie administers Contoso and co-owns its package, but is deactivated; dana
+    administers Fabrikam, which has nothing to do with it: neither is mailed."""
+    Membership.objects.create(organization=contoso, member=charlie, role=Membership.Role.ADMIN)
+    User.objects.filter(pk=charlie.pk).update(is_active=False)
+    PackageRegistrationFactory(package_id="Contoso.Billing", owners=[contoso, charlie, alice])
+    sign_in(client, alice)
+    client.post(reverse("organization_change_role", args=["Contoso", "bob"]), {"role": "admin"})
+    assert Membership.objects.get(member=bob).role == "admin"
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+    mailoutbox.clear()
+    client.post(reverse("package_remove_owner", args=["Contoso.Billing", "alice"]))
+    assert {owner.username for owner in packages_of_name("Contoso.Billing")} == {
+        "Contoso",
+        "charlie",
+    }
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+
+
+def packages_of_name(package_id):
+    from packages.models import PackageRegistration
+
+    return PackageRegistration.objects.get(package_id=package_id).owners.all()
+
+
+def test_a_collaborator_is_not_the_last_administrator_of_their_organization(
+    client, alice, bob, contoso
+):
+    sign_in(client, bob)
+    response = client.post(reverse("delete_account"), {"confirm": "bob"}, follow=True)
+    assert "only administrator" not in response.content.decode()
+    assert not User.objects.filter(username="bob").exists()
+    assert list(access.administrators_of(contoso)) == [alice]
+
+
+def test_a_pending_administrator_does_not_relieve_the_last_one(client, alice, charlie, contoso):
+    Membership.objects.create(
+        organization=contoso, member=charlie, role=Membership.Role.ADMIN, accepted=False
+    )
+    sign_in(client, alice)
+    response = client.post(reverse("delete_account"), {"confirm": "alice"}, follow=True)
+    assert "You are the only administrator of Contoso." in response.content.decode()
+    assert User.objects.filter(username="alice").exists()
+
+
+def test_asking_about_many_packages_reuses_the_accounts_given(
+    alice, bob, contoso, packages, django_assert_num_queries
+):
+    registrations = list(
+        PackageRegistration.objects.prefetch_related("owners").order_by("package_id")
+    )
+    owned, managed = access.owner_ids(bob), access.managed_owner_ids(bob)
+    with django_assert_num_queries(0):
+        mine = [r.package_id for r in registrations if permissions.is_owner(bob, r, owned)]
+        managing = [r.package_id for r in registrations if permissions.can_manage(bob, r, managed)]
+    assert mine == ["Bob.Tools", "Contoso.Billing"]
+    assert managing == ["Bob.Tools"]
+
+
+def test_an_invitation_from_a_deactivated_administrator_is_withdrawn(
+    client, alice, bob, charlie, contoso
+):
+    Membership.objects.filter(organization=contoso, member=bob).delete()
+    Membership.objects.create(organization=contoso, member=charlie, role=Membership.Role.ADMIN)
+    Membership.objects.create(organization=contoso, member=bob, accepted=False, invited_by=alice)
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    bob_client = sign_in(Client(), bob)
+    bob_client.post(reverse("organization_invitation", args=["Contoso"]), {"answer": "accept"})
+    assert not Membership.objects.filter(member=bob).exists()
+    assert not access.is_member(bob, contoso)

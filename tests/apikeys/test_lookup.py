@@ -142,3 +142,33 @@ def test_the_lookup_brings_what_the_key_rules_read(alice, bob, django_assert_num
         assert key_refusal(key) is None
     assert (key.holder.username, key.owner.username) == ("bob", "Contoso")
     assert key.owner.is_organization and key.holder.is_active
+
+
+def test_find_many_turns_junk_away_without_a_query(alice, django_assert_num_queries):
+    _, secret = make_key(alice)
+    typo = secret[:10] + ("B" if secret[10] != "B" else "C") + secret[11:]
+    junk = ["", "gly_", "not a key", "gly_" + "A" * 38, typo, "ghp_" + secret[4:]]
+    with django_assert_num_queries(0):
+        assert ApiKey.objects.find_many(junk) == {}
+
+
+def test_find_many_finds_the_keys_among_junk_in_one_query(alice, dana, django_assert_num_queries):
+    alices, alice_secret = make_key(alice)
+    danas, dana_secret = make_key(dana)
+    with django_assert_num_queries(1):
+        found = ApiKey.objects.find_many(
+            ["not a key", alice_secret, tokens.generate(), dana_secret]
+        )
+        assert found == {alice_secret: alices, dana_secret: danas}
+        assert found[dana_secret].holder == dana and found[dana_secret].owner == dana
+
+
+def test_the_lookups_follow_the_configured_prefix(alice, settings):
+    settings.GALLEY_KEY_PREFIX = "acme_"
+    key, secret = make_key(alice)
+    assert secret.startswith("acme_")
+    assert ApiKey.objects.find(secret) == key
+    assert ApiKey.objects.find_many([secret]) == {secret: key}
+    default_shaped = "gly_" + secret.removeprefix("acme_")[:32]
+    default_shaped += tokens._checksum("gly_", default_shaped[4:])
+    assert ApiKey.objects.find(default_shaped) is None

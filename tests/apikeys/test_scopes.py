@@ -135,3 +135,120 @@ def test_status_words(alice):
     assert key.status(key.expires + timedelta(seconds=1)) == "Expired"
     key.revoke(by=alice, source="holder")
     assert key.status(now) == "Revoked"
+
+
+def test_reading_needs_the_read_scope_even_without_the_feeds_outer_check(alice, contoso_core):
+    """The private feed turns such a key away before it asks; the rule itself refuses too."""
+    for scopes in ([PUSH, UNLIST], [PUSH_VERSION]):
+        key, _ = make_key(alice, scopes=scopes)
+        refusal = authorize(key, Action.READ, "Contoso.Core", contoso_core)
+        assert refusal.code == "scope_read"
+        assert refusal.message == "The API key's scopes do not allow reading packages."
+    key, _ = make_key(alice, scopes=[Scope.READ.value])
+    assert authorize(key, Action.READ, "Contoso.Core", contoso_core) is None
+
+
+# Every refusal, with its code and the exact words the client shows ----------------------
+
+
+def _refusal(
+    holder,
+    *,
+    owner=None,
+    scopes=(PUSH,),
+    patterns=("*",),
+    action=Action.PUSH,
+    package_id="Contoso.Core",
+    registration=None,
+):
+    key, _ = make_key(holder, owner=owner, scopes=scopes, glob_patterns=patterns)
+    key.refresh_from_db()
+    refusal = authorize(key, action, package_id, registration)
+    return (refusal.code, refusal.message, refusal.status)
+
+
+def test_each_refusal_names_its_rule_in_words(alice, bob, dana, contoso_core, charlies_package):
+    from accounts.models import Membership, User
+    from packages.models import ReservedPrefix
+
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    membership = Membership.objects.create(organization=contoso, member=bob)
+    bobs_key_for_contoso = make_key(bob, owner=contoso)[0]
+    cases = {
+        "scope_push_new": _refusal(alice, scopes=[PUSH_VERSION], package_id="Brand.New"),
+        "scope_push new id": _refusal(alice, scopes=[UNLIST], package_id="Brand.New"),
+        "scope_push existing": _refusal(alice, scopes=[UNLIST], registration=contoso_core),
+        "scope_unlist": _refusal(alice, action=Action.UNLIST, registration=contoso_core),
+        "package_not_selected": _refusal(alice, patterns=["Fabrikam.*"], registration=contoso_core),
+        "not_owner": _refusal(alice, package_id="Contoso.Charlie", registration=charlies_package),
+    }
+    words = "The API key's scopes do not allow pushing packages."
+    assert cases == {
+        "scope_push_new": (
+            "scope_push_new",
+            "The API key may only push new versions of existing packages; "
+            "'Brand.New' is a new package.",
+            403,
+        ),
+        "scope_push new id": ("scope_push", words, 403),
+        "scope_push existing": ("scope_push", words, 403),
+        "scope_unlist": (
+            "scope_unlist",
+            "The API key's scopes do not allow unlisting or relisting packages.",
+            403,
+        ),
+        "package_not_selected": (
+            "package_not_selected",
+            "The package id 'Contoso.Core' does not match any glob pattern or package of the "
+            "API key.",
+            403,
+        ),
+        "not_owner": ("not_owner", "'alice' does not own the package 'Contoso.Charlie'.", 403),
+    }
+    # Reserved for two owners, named in order.
+    ReservedPrefix.objects.create(prefix="Brand.*", owner=dana)
+    ReservedPrefix.objects.create(prefix="Brand.*", owner=contoso)
+    assert _refusal(alice, package_id="Brand.New") == (
+        "reserved_prefix",
+        "The package id 'Brand.New' is under the prefix Brand.*, reserved for Contoso, dana: "
+        "only they may push new packages under it.",
+        403,
+    )
+    # The key's accounts: the holder, the package owner, the membership between them.
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    assert _key_words(make_key(dana)[0]) is None
+    assert _key_words(alice.api_keys.first()) == (
+        "holder_inactive",
+        "The account that holds this API key is deactivated.",
+    )
+    User.objects.filter(pk=contoso.pk).update(is_active=False)
+    assert _key_words(bobs_key_for_contoso) == (
+        "owner_inactive",
+        "The package owner Contoso is deactivated.",
+    )
+    User.objects.filter(pk=contoso.pk).update(is_active=True)
+    membership.delete()
+    assert _key_words(bobs_key_for_contoso) == (
+        "not_a_member",
+        "bob is no longer a member of Contoso.",
+    )
+
+
+def _key_words(key):
+    from apikeys.scopes import key_refusal
+
+    key.refresh_from_db()
+    refusal = key_refusal(key)
+    return refusal and (refusal.code, refusal.message)
+
+
+def test_a_revoked_key_says_when_it_was_revoked(alice, contoso_core):
+    key, _ = make_key(alice)
+    with time_machine.travel("2026-03-02 12:00Z", tick=False):
+        key.revoke(by=alice, source="holder")
+    with time_machine.travel("2026-03-09 12:00Z", tick=False):
+        refusal = authorize(key, Action.PUSH, "Contoso.Core", contoso_core)
+    assert (refusal.code, refusal.message) == (
+        "revoked",
+        "The API key was revoked on March 2, 2026.",
+    )

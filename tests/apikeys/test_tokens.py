@@ -47,7 +47,7 @@ def test_key_with_default_prefix_is_rejected_under_custom_prefix(key):
 
 @pytest.mark.parametrize("prefix", ["", "gl\u00fd_", None])
 def test_generate_rejects_unusable_prefix(prefix):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^API key prefix must be a non-empty ASCII string\.$"):
         generate(prefix=prefix)
 
 
@@ -142,6 +142,9 @@ def test_is_well_formed_with_unusable_prefix_returns_false(key):
     assert not is_well_formed(key, prefix=None)
     assert not is_well_formed(key, prefix="")
     assert not is_well_formed("gl\u00fd_" + key[4:], prefix="gl\u00fd_")
+    # Not even a key with no prefix at all whose checksum matches.
+    body = key[4:36]
+    assert not is_well_formed(body + tokens._checksum("", body), prefix="")
 
 
 # --- hint ------------------------------------------------------------------------------
@@ -161,7 +164,9 @@ def test_hint_honours_custom_prefix():
 
 def test_hint_refuses_malformed_input_without_echoing_it(key):
     damaged = key[:-1] + ("0" if key[-1] != "0" else "1")
-    with pytest.raises(ValueError) as excinfo:
+    with pytest.raises(
+        ValueError, match=r"^Cannot make a hint: not a well-formed API key\.$"
+    ) as excinfo:
         hint(damaged)
     assert damaged not in str(excinfo.value)
     assert damaged[4:] not in str(excinfo.value)
@@ -208,9 +213,22 @@ def test_hash_key_is_hmac_sha256_not_a_plain_hash(key):
 
 @pytest.mark.parametrize("secret", [b"", ""])
 def test_hash_key_refuses_empty_secret(key, secret):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^An API key hashing secret is required\.$"):
         hash_key(key, secret)
 
 
 def test_hash_key_does_not_raise_on_junk_input():
     assert len(hash_key("\ud800 not a key", SECRET)) == 64
+
+
+@pytest.mark.parametrize("outsider", ["_", "-", "+", "/", "=", " ", "."])
+def test_a_key_with_characters_outside_the_alphabet_is_malformed_even_with_a_matching_checksum(
+    outsider,
+):
+    # The checksum is computed over the bad body, so only the alphabet check refuses it.
+    body = "A" * 10 + outsider + "b" * 21
+    key = DEFAULT_PREFIX + body + tokens._checksum(DEFAULT_PREFIX, body)
+    assert len(key) == KEY_LENGTH
+    assert not is_well_formed(key)
+    with pytest.raises(ValueError):
+        hint(key)

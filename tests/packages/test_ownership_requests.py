@@ -222,3 +222,104 @@ def test_nobody_can_be_made_the_sole_owner_of_a_package_without_consent(client, 
     registration = OwnershipRequest.objects.get().registration
     assert owners(registration) == {"charlie"}
     assert not bob.packages.exists()
+
+
+def test_a_pending_administrator_is_not_asked_or_told_about_ownership(
+    client, alice, bob, charlie, contoso, core, mailoutbox
+):
+    """charlie is invited to administer Contoso and has not accepted: no mail about
+    requests to Contoso, nor about the owners of Contoso's packages."""
+    Membership.objects.create(
+        organization=contoso, member=charlie, role=Membership.Role.ADMIN, accepted=False
+    )
+    sign_in(client, alice)
+    ask(client, "Contoso")
+    assert [m.to for m in mailoutbox] == [["bob@example.com"]]
+    mailoutbox.clear()
+    answer(bob, "accept", owner="Contoso")
+    assert owners(core) == {"alice", "Contoso"}
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+    mailoutbox.clear()
+    client.post(reverse("package_remove_owner", args=["Alice.Core", "alice"]))
+    assert owners(core) == {"Contoso"}
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+
+
+def test_a_request_is_answered_only_at_its_own_package_and_account(
+    client, alice, bob, dana, contoso, core
+):
+    """bob administers Contoso, which alice asked; nothing was asked of bob himself, nor
+    of anyone about dana's package: those addresses are 404 and change nothing."""
+    dana_tools = PackageRegistrationFactory(package_id="Dana.Tools", owners=[dana])
+    sign_in(client, alice)
+    ask(client, "Contoso")
+    assert answer(bob, "accept", owner="bob").status_code == 404
+    assert answer(bob, "accept", owner="Contoso", package_id="Dana.Tools").status_code == 404
+    assert owners(core) == {"alice"} and owners(dana_tools) == {"dana"}
+    assert OwnershipRequest.objects.get().new_owner == contoso
+    answer(bob, "accept", owner="Contoso")
+    assert owners(core) == {"alice", "Contoso"}
+
+
+def test_a_manager_cancels_only_the_request_named_on_their_own_package(
+    client, alice, bob, charlie, dana, core
+):
+    dana_tools = PackageRegistrationFactory(package_id="Dana.Tools", owners=[dana])
+    OwnershipRequest.objects.create(registration=core, new_owner=bob, requested_by=alice)
+    OwnershipRequest.objects.create(registration=dana_tools, new_owner=charlie, requested_by=dana)
+    sign_in(client, alice)
+    for name in ("charlie", "dana"):  # asked on dana's package, or not at all
+        url = reverse("package_cancel_ownership_request", args=["Alice.Core", name])
+        assert client.post(url).status_code == 404
+    assert OwnershipRequest.objects.count() == 2
+    url = reverse("package_cancel_ownership_request", args=["Alice.Core", "bob"])
+    assert client.post(url).status_code == 302
+    assert list(OwnershipRequest.objects.values_list("new_owner__username", flat=True)) == [
+        "charlie"
+    ]
+
+
+def test_the_requests_a_manager_may_cancel_are_those_on_their_packages(alice, bob, dana, core):
+    from accounts import access
+
+    dana_tools = PackageRegistrationFactory(package_id="Dana.Tools", owners=[dana])
+    mine = OwnershipRequest.objects.create(registration=core, new_owner=bob, requested_by=alice)
+    OwnershipRequest.objects.create(registration=dana_tools, new_owner=bob, requested_by=dana)
+    assert list(access.ownership_requests_by(alice)) == [mine]
+    asked_of_bob = access.ownership_requests_for(bob)
+    assert {ownership.registration.package_id for ownership in asked_of_bob} == {
+        "Alice.Core",
+        "Dana.Tools",
+    }
+
+
+def queries_for(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_ownership_requests_on_manage_packages_cost_the_same_queries_however_many(
+    client, alice, bob, charlie, contoso, core
+):
+    """Each list (asked of alice or of her organizations; waiting on her packages)
+    brings its packages and accounts in its one query."""
+    contoso_core = PackageRegistrationFactory(package_id="Contoso.Core", owners=[contoso])
+    Membership.objects.filter(organization=contoso, member=bob).update(role="collaborator")
+    Membership.objects.create(organization=contoso, member=alice, role=Membership.Role.ADMIN)
+    OwnershipRequest.objects.create(registration=core, new_owner=bob, requested_by=alice)
+    OwnershipRequest.objects.create(registration=contoso_core, new_owner=charlie, requested_by=bob)
+    client.force_login(alice)
+    few = queries_for(client, reverse("packages"))
+    for number in range(3):
+        theirs = PackageRegistrationFactory(package_id=f"Other.P{number}", owners=[charlie])
+        OwnershipRequest.objects.create(registration=theirs, new_owner=alice, requested_by=charlie)
+        mine = PackageRegistrationFactory(package_id=f"Alice.P{number}", owners=[alice])
+        someone = UserFactory(username=f"someone{number}")
+        OwnershipRequest.objects.create(registration=mine, new_owner=someone, requested_by=alice)
+    page = client.get(reverse("packages")).content.decode()
+    assert page.count("asks you to become an owner") == 3 and page.count("(pending)") == 5
+    assert queries_for(client, reverse("packages")) == few

@@ -3,6 +3,7 @@
 import base64
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -231,3 +232,139 @@ def test_on_a_public_feed_a_strangers_unlist_keeps_nuget_orgs_answer(
         "/api/v2/package/contoso.core/1.0.0", headers={"X-NuGet-ApiKey": secret}
     )
     assert response.status_code == 403 and response["X-Galley-Reason"] == "not_owner"
+
+
+def test_an_organizations_read_key_reads_the_organizations_packages_not_its_holders(
+    client, alice, dana
+):
+    """A read key reads what its package owner sees: Contoso's key held by alice
+    reads none of alice's personal packages, neither by id nor through search."""
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    assert push(client, make_key(alice)[1], nupkg("Alice.Personal")).status_code == 201
+    assert push(client, make_key(alice, owner=contoso)[1], nupkg("Contoso.Core")).status_code == 201
+    assert push(client, make_key(dana)[1], nupkg("Dana.Tools")).status_code == 201
+    headers = basic("alice", read_key(alice, owner=contoso))
+    assert (
+        client.get("/v3/registration/contoso.core/index.json", headers=headers).status_code == 200
+    )
+    for package in ("alice.personal", "dana.tools"):
+        url = f"/v3/registration/{package}/index.json"
+        assert client.get(url, headers=headers).status_code == 404, url
+        url = f"/v3-flatcontainer/{package}/index.json"
+        assert client.get(url, headers=headers).status_code == 404, url
+    ids = [item["id"] for item in client.get("/query", headers=headers).json()["data"]]
+    assert ids == ["Contoso.Core"]
+    # alice's own read key reads both of hers (the key's owner decides, not a rule
+    # that would hide personal packages from everyone).
+    headers = basic("alice", read_key(alice))
+    ids = [item["id"] for item in client.get("/query", headers=headers).json()["data"]]
+    assert sorted(ids) == ["Alice.Personal", "Contoso.Core"]
+
+
+def test_the_user_name_may_be_an_organization_name_with_capitals_in_any_case(
+    client, alice, package
+):
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    secret = read_key(alice, owner=contoso)
+    for name in ("Contoso", "contoso", "CONTOSO", " Contoso "):
+        assert client.get("/v3/index.json", headers=basic(name, secret)).status_code == 200, name
+    assert client.get("/v3/index.json", headers=basic("Fabrikam", secret)).status_code == 401
+
+
+def test_each_refusal_is_plain_text_in_words_and_never_stored(client, alice, settings, package):
+    settings.GALLEY_FEED_AUTH_FAILURES_LIMIT = 1
+    push_only = basic("alice", make_key(alice, scopes=["package:push"])[1])
+    cases = [
+        ({}, 401, "This feed is private: sign in with your user name and an API key."),
+        (
+            push_only,
+            403,
+            "The API key's scopes do not allow reading packages.",
+        ),
+        (
+            basic("alice", "wrong"),
+            401,
+            "The user name or API key is not valid, or the key has expired or was revoked.",
+        ),
+        (
+            basic("alice", "wrong"),
+            429,
+            "Too many failed sign-ins from your address. Try again later.",
+        ),
+    ]
+    for headers, status, words in cases:
+        response = client.get(NUPKG, headers=headers)
+        assert (response.status_code, response.content.decode()) == (status, words + "\n")
+        assert response["Content-Type"] == "text/plain; charset=utf-8"
+        assert response["Cache-Control"] == "no-store"
+        assert response.has_header("WWW-Authenticate") == (status == 401)
+
+
+def test_a_basic_value_with_characters_outside_base64_is_refused(client, alice, package):
+    token = base64.b64encode(f"alice:{read_key(alice)}".encode()).decode()
+    assert client.get(NUPKG, headers={"Authorization": f"Basic {token}"}).status_code == 200
+    damaged = token[:8] + "!" + token[8:]  # decodes to the same bytes if junk is skipped
+    response = client.get(NUPKG, headers={"Authorization": f"Basic {damaged}"})
+    assert response.status_code == 401
+
+
+def test_the_failure_limit_counts_from_zero(client, alice, settings, package):
+    settings.GALLEY_FEED_AUTH_FAILURES_LIMIT = 1
+    good = basic("alice", read_key(alice))
+    assert client.get(NUPKG, headers=good).status_code == 200
+    assert client.get(NUPKG, headers=basic("alice", "wrong")).status_code == 401
+    assert client.get(NUPKG, headers=basic("alice", "wrong")).status_code == 429
+    assert client.get(NUPKG, headers=good).status_code == 200  # good credentials never limited
+
+
+def test_failures_are_counted_per_minute(client, alice, settings, package):
+    settings.GALLEY_FEED_AUTH_FAILURES_LIMIT = 2
+    good = basic("alice", read_key(alice))
+    # The last second of a minute (and not of any 61-second window around it).
+    last_second = 60 * 29_500_003 - 1
+    with time_machine.travel(last_second, tick=False) as traveller:
+        for _ in range(2):
+            assert client.get(NUPKG, headers=basic("alice", "wrong")).status_code == 401
+        assert client.get(NUPKG, headers=basic("alice", "wrong")).status_code == 429
+        traveller.shift(1)
+        assert client.get(NUPKG, headers=basic("alice", "wrong")).status_code == 401
+        assert client.get(NUPKG, headers=good).status_code == 200
+
+
+def test_a_failure_counts_though_its_counter_expired_a_moment_before(
+    client, alice, settings, package, monkeypatch
+):
+    """The counter can go between cache.add and cache.incr (its minute ended, or the
+    cache evicted it): the failure is still counted, as the first of a new count."""
+    settings.GALLEY_FEED_AUTH_FAILURES_LIMIT = 2
+    good = basic("alice", read_key(alice))
+
+    def gone(key, delta=1, version=None):
+        cache.delete(key)
+        raise ValueError(f"Key '{key}' not found")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cache, "incr", gone)
+        assert client.get(NUPKG, headers=basic("alice", "wrong")).status_code == 401
+    assert client.get(NUPKG, headers=good).status_code == 200
+    # one failure counted, not two: a second is still under the limit of 2
+    assert client.get(NUPKG, headers=basic("alice", "wrong")).status_code == 401
+    assert client.get(NUPKG, headers=basic("alice", "wrong")).status_code == 429
+
+
+def test_a_signed_in_session_searches_what_its_user_can_see(client, alice, charlie, package):
+    client.force_login(alice)
+    ids = [item["id"] for item in client.get("/query?q=contoso").json()["data"]]
+    assert ids == ["Contoso.Core"]
+    client.force_login(charlie)
+    assert client.get("/query?q=contoso").json() == {"totalHits": 0, "data": []}
+
+
+def test_a_read_key_searches_its_selected_packages(client, alice, package):
+    from packages.models import PackageRegistration
+
+    assert push(client, make_key(alice)[1], nupkg("Fabrikam.Tools")).status_code == 201
+    selected = PackageRegistration.objects.get(package_id="Contoso.Core")
+    headers = basic("alice", read_key(alice, glob_patterns=[], packages=[selected]))
+    ids = [item["id"] for item in client.get("/query", headers=headers).json()["data"]]
+    assert ids == ["Contoso.Core"]

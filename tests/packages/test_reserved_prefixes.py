@@ -91,3 +91,19 @@ def test_a_reservation_must_be_an_id_or_a_prefix(alice):
         with pytest.raises(ValidationError):
             ReservedPrefix(prefix=prefix, owner=alice).full_clean()
     ReservedPrefix(prefix="Contoso.*", owner=alice).full_clean()
+
+
+def test_a_reservation_is_satisfied_by_the_keys_owner_not_its_holder(alice, contoso, dana):
+    """alice's key for Contoso cannot push a new Alice.* id, although Alice.* is alice's."""
+    ReservedPrefix.objects.create(prefix="Alice.*", owner=alice)
+    ReservedPrefix.objects.create(prefix="Dana.*", owner=dana)
+    _, secret = make_key(alice, owner=contoso)
+    for package_id in ("Alice.Tools", "Dana.Tools"):
+        response = push(Client(), secret, nupkg(package_id=package_id))
+        assert response.status_code == 403, package_id
+        assert response["X-Galley-Reason"] == "reserved_prefix"
+    assert not PackageRegistration.objects.exists()
+    # alice's personal key may.
+    _, personal = make_key(alice)
+    assert push(Client(), personal, nupkg(package_id="Alice.Tools")).status_code == 201
+    assert list(PackageRegistration.objects.get().owners.all()) == [alice]

@@ -20,7 +20,7 @@ def issuer():
 
 @pytest.fixture
 def gitlab_issuer():
-    server = Issuer().start()
+    server = Issuer("gitlab").start()
     yield server
     server.stop()
 

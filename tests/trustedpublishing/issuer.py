@@ -5,6 +5,7 @@ and signs tokens RS256 with a key generated here, so verification runs end to
 end: discovery, key fetch, signature, claims.
 """
 
+import functools
 import json
 import threading
 import time
@@ -19,14 +20,24 @@ def new_rsa_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+@functools.cache
+def first_rsa_key(issuer_name: str):
+    """An issuer's first signing key, generated once per process and issuer (a 2048-bit
+    key costs a noticeable share of a test); rotations and forgers get fresh ones."""
+    return new_rsa_key()
+
+
 class Issuer:
-    def __init__(self):
-        self.keys = {"key-1": new_rsa_key()}  # kid -> private key
+    def __init__(self, name: str = "github"):
+        self.keys = {"key-1": first_rsa_key(name)}  # kid -> private key
         self.published = ["key-1"]  # the kids the JWKS lists
         self.requests: list[str] = []  # paths fetched, to count discovery and JWKS hits
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for it, twice per test (two issuers).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def start(self):
         self._thread.start()
@@ -39,6 +50,10 @@ class Issuer:
     def add_key(self, kid: str) -> None:
         self.keys[kid] = new_rsa_key()
         self.published.append(kid)
+
+    def configuration(self) -> dict:
+        """The discovery document (a test may replace it)."""
+        return {"issuer": self.url, "jwks_uri": f"{self.url}/.well-known/jwks"}
 
     def jwks(self) -> dict:
         keys = []
@@ -54,7 +69,7 @@ class Issuer:
             def do_GET(self):
                 issuer.requests.append(self.path)
                 if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/.well-known/jwks"}
+                    body = issuer.configuration()
                 elif self.path == "/.well-known/jwks":
                     body = issuer.jwks()
                 else:

@@ -1,6 +1,7 @@
 """POST /api/v2/token: every rule of the exchange, against a local OIDC issuer."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from tests.packages.builders import nupkg
 from tests.trustedpublishing.conftest import AUDIENCE, make_gitlab_policy, make_policy
 from tests.trustedpublishing.issuer import github_claims, gitlab_claims
 from trustedpublishing import oidc
+from trustedpublishing.models import Policy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trusted_publishing")]
 
@@ -402,3 +404,428 @@ def test_secrets_never_reach_the_log(client, alice, issuer, caplog):
         exchange(client, token)  # replayed: refused and logged
     assert "token exchange refused" in caplog.text
     assert token not in caplog.text and secret not in caplog.text
+
+
+# Rules pinned by the mutation pass (make mutants) ---------------------------------
+
+
+def test_a_used_token_is_remembered_until_it_expires(client, alice, issuer):
+    """The jti is kept for the token's remaining life plus the leeway, not a moment."""
+    make_policy(alice)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        token = issuer.token(github_claims(), lifetime=300)
+        assert exchange(client, token).status_code == 200
+        traveller.shift(timedelta(minutes=2))
+        error = refused(exchange(client, token), 401)
+        assert "used already" in error
+        traveller.shift(timedelta(minutes=3, seconds=30))  # expired, still inside the leeway
+        error = refused(exchange(client, token), 401)
+        assert "used already" in error
+    assert ApiKey.objects.count() == 1
+
+
+def test_gitlab_policy_checks_the_ref_itself(client, alice, gitlab_issuer):
+    # The same ref type, so that only the ref differs.
+    make_gitlab_policy(alice, ref_type="tag", ref="v1.0.0")
+    token = gitlab_issuer.token(gitlab_claims(ref="v6.6.6", ref_type="tag"))
+    error = refused(exchange(client, token), 403)
+    assert "the ref differs (the token's is v6.6.6)" in error
+    assert "v1.0.0" not in error
+    assert not ApiKey.objects.exists()
+
+
+def test_a_token_claiming_too_long_a_life_is_refused(client, alice, issuer):
+    make_policy(alice)
+    with time_machine.travel(timezone.now(), tick=False):
+        now = int(timezone.now().timestamp())
+        longest = oidc.MAX_TOKEN_LIFETIME_SECONDS
+        token = issuer.token(github_claims(iat=now, nbf=now, exp=now + longest + 1))
+        error = refused(exchange(client, token), 401)
+        assert "too long a life" in error
+        assert not ApiKey.objects.exists()
+        # Exactly the longest life is accepted.
+        token = issuer.token(github_claims(iat=now, nbf=now, exp=now + longest))
+        assert exchange(client, token).status_code == 200
+
+
+def test_a_creator_who_is_no_longer_a_member_of_the_owner_cannot_exchange(
+    client, alice, bob, dana, fabrikam, issuer
+):
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    Membership.objects.create(organization=contoso, member=bob)
+    policy = make_policy(bob, owner=contoso)
+    # bob's membership moves to Fabrikam without a delete, so no signal disables
+    # the policy first: the exchange's own rule is what refuses.
+    Membership.objects.filter(organization=contoso, member=bob).update(organization=fabrikam)
+    error = refused(exchange(client, issuer.token(github_claims()), username="bob"), 403)
+    assert error == "bob is no longer a member of Contoso: no key can act for it."
+    assert not ApiKey.objects.exists()
+    policy.refresh_from_db()
+    assert not policy.enabled and policy.disabled_reason == "creator_left"
+    assert policy.exchange_count == 0
+
+
+def test_a_deactivated_creator_cannot_exchange(client, alice, issuer):
+    policy = make_policy(alice)
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    error = refused(exchange(client, issuer.token(github_claims())), 403)
+    assert error == "The account alice is deactivated: it cannot be given API keys."
+    assert not ApiKey.objects.exists()
+    policy.refresh_from_db()
+    assert policy.exchange_count == 0 and not policy.is_pinned
+
+
+def test_a_token_without_jti_is_refused_by_name(client, alice, issuer):
+    make_policy(alice)
+    error = refused(exchange(client, issuer.token(github_claims(jti=None))), 401)
+    assert error == "The token has no jti claim."
+    assert not ApiKey.objects.exists()
+
+
+def test_gitlab_refusals_name_the_claim_and_the_tokens_value_cut_short(
+    client, alice, gitlab_issuer
+):
+    make_gitlab_policy(alice, ref_type="tag", ref="v1.0.0", environment="production")
+    cases = [
+        ({"project_path": "evil/" + "p" * 300}, "the project differs", "evil/" + "p" * 195),
+        ({"ref_type": "t" * 80}, "the ref type differs", "t" * 50),
+        ({"ref": "v" * 300}, "the ref differs", "v" * 200),
+        ({"environment": "e" * 300}, "the environment differs", "e" * 200),
+    ]
+    for claims, words, actual in cases:
+        token = gitlab_issuer.token(gitlab_claims(**claims))
+        error = refused(exchange(client, token), 403)
+        assert error == (
+            f"No Trusted Publishing policy of alice matches this token: "
+            f"{words} (the token's is {actual})."
+        )
+    assert not ApiKey.objects.exists()
+
+
+def test_the_first_exchange_pins_the_ids_the_token_has(client, alice, bob, issuer, gitlab_issuer):
+    policy = make_policy(alice)
+    # A token without ids (a CI system that does not send them) pins nothing.
+    token = issuer.token(github_claims(repository_owner_id=None, repository_id=None))
+    assert exchange(client, token).status_code == 200
+    policy.refresh_from_db()
+    assert (policy.pinned_owner_id, policy.pinned_repository_id) == ("", "")
+    # Without the owner's id, the repository's is pinned alone.
+    assert (
+        exchange(client, issuer.token(github_claims(repository_owner_id=None))).status_code == 200
+    )
+    policy.refresh_from_db()
+    assert (policy.pinned_owner_id, policy.pinned_repository_id) == ("", "2002")
+    gitlab = make_gitlab_policy(bob)
+    token = gitlab_issuer.token(gitlab_claims(namespace_id=None, project_id=None))
+    assert exchange(client, token, username="bob").status_code == 200
+    token = gitlab_issuer.token(gitlab_claims(namespace_id=None))
+    assert exchange(client, token, username="bob").status_code == 200
+    gitlab.refresh_from_db()
+    assert (gitlab.pinned_owner_id, gitlab.pinned_repository_id) == ("", "3003")
+
+
+def test_a_recreated_repository_is_told_what_to_do(client, alice, issuer):
+    make_policy(alice, pinned_owner_id="1001", pinned_repository_id="2002")
+    error = refused(exchange(client, issuer.token(github_claims(repository_id="9999"))), 403)
+    assert error == (
+        "No Trusted Publishing policy of alice matches this token: the repository has another "
+        "id than at this policy's first use: it was deleted and re-created, or renamed. Delete "
+        "the policy and create a new one if this repository is the right one."
+    )
+
+
+def test_each_exchange_is_counted_and_names_its_key(client, alice, issuer):
+    from tests.factories import make_key
+
+    policy = make_policy(alice)
+    for _ in range(2):
+        assert exchange(client, issuer.token(github_claims())).status_code == 200
+    make_key(alice, name="Release #3")  # alice named a key of her own like the next one
+    secret = exchange(client, issuer.token(github_claims())).json()["apiKey"]
+    policy.refresh_from_db()
+    assert policy.exchange_count == 3
+    names = list(policy.api_keys.order_by("created", "pk").values_list("name", flat=True))
+    assert names[:2] == ["Release #1", "Release #2"]
+    assert re.fullmatch(r"Release #3 [0-9a-f]{6}", names[2])
+    key = ApiKey.objects.find(secret)
+    assert key.name == names[2] and key.trusted_publishing_policy == policy
+    assert timedelta(minutes=59) < key.expires - timezone.now() <= timedelta(hours=1)
+
+
+def test_refusals_are_in_the_named_users_log_once_a_minute_per_rule(client, alice, bob, issuer):
+    make_policy(alice)
+
+    def logged():
+        return list(
+            AuditEvent.objects.filter(kind=AuditEvent.Kind.TRUSTED_PUBLISHING_REFUSED)
+            .order_by("pk")
+            .values_list("user__username", "details__rule")
+        )
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        wrong_repository = github_claims(repository="contoso/gadgets")
+        for _ in range(2):
+            exchange(client, issuer.token(wrong_repository))
+        assert logged() == [("alice", "no_matching_policy")]
+        event = AuditEvent.objects.get()
+        assert event.actor is None and event.ip_address == "127.0.0.1"
+        assert event.user_agent == "nuget/login-action"
+        assert event.details["reason"].startswith("No Trusted Publishing policy of alice")
+        assert event.details["claims"]["repository"] == "contoso/gadgets"
+        exchange(client, issuer.token(github_claims()), username="bob")  # another user
+        exchange(client, issuer.token(github_claims(environment="x")))  # the same rule
+        contoso = User.objects.create_organization("Contoso", admin=bob)
+        make_policy(alice, name="Contoso", owner=contoso, repository="tools")
+        tools = github_claims(
+            repository="contoso/tools",
+            workflow_ref="contoso/tools/.github/workflows/release.yml@refs/heads/main",
+        )
+        exchange(client, issuer.token(tools))  # another rule
+        assert logged() == [
+            ("alice", "no_matching_policy"),
+            ("bob", "no_policy"),
+            ("alice", "not_a_member"),
+        ]
+        traveller.shift(timedelta(seconds=61))
+        exchange(client, issuer.token(wrong_repository))
+    assert logged()[-1] == ("alice", "no_matching_policy") and len(logged()) == 4
+
+
+def test_each_refusal_has_its_rule_in_the_log_and_its_words_in_the_answer(
+    client, alice, issuer, caplog
+):
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    make_policy(alice, environment="release")
+    long_name = "n" * 200
+    workflow = "contoso/widgets/.github/workflows/" + "w" * 250 + ".yml@refs/heads/main"
+    used = issuer.token(github_claims())
+    assert exchange(client, used).status_code == 200
+    cases = [
+        (
+            used,
+            "alice",
+            401,
+            "replayed",
+            "This token was used already: each token is accepted once.",
+        ),
+        (
+            issuer.token(github_claims()),
+            long_name,
+            403,
+            "unknown_user",
+            f"There is no active user named {long_name[:150]}.",
+        ),
+        (
+            issuer.token(github_claims()),
+            "contoso",
+            403,
+            "organization_user",
+            "Contoso is an organization: send the user name of the person who created the "
+            "policy, not the package owner's.",
+        ),
+        (
+            issuer.token(github_claims(repository="c/" + "r" * 300)),
+            "alice",
+            403,
+            "no_matching_policy",
+            "No Trusted Publishing policy of alice matches this token: the repository differs "
+            f"(the token's is c/{'r' * 198}).",
+        ),
+        (
+            issuer.token(github_claims(workflow_ref=workflow)),
+            "alice",
+            403,
+            "no_matching_policy",
+            "No Trusted Publishing policy of alice matches this token: the workflow differs "
+            f"(the token's is {('w' * 250 + '.yml')[:200]}).",
+        ),
+        (
+            issuer.token(github_claims(workflow_ref=None)),
+            "alice",
+            403,
+            "no_matching_policy",
+            "No Trusted Publishing policy of alice matches this token: the workflow differs "
+            "(the token's is -).",
+        ),
+        (
+            issuer.token(github_claims(environment="e" * 300)),
+            "alice",
+            403,
+            "no_matching_policy",
+            "No Trusted Publishing policy of alice matches this token: the environment differs "
+            f"(the token's is {'e' * 200}).",
+        ),
+        (
+            issuer.token(github_claims()),
+            "contoso-fan",
+            403,
+            "unknown_user",
+            "There is no active user named contoso-fan.",
+        ),
+    ]
+    for token, username, status, rule, words in cases:
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+            error = refused(exchange(client, token, username=username), status)
+        assert error == words
+        assert f"token exchange refused: status={status} rule={rule}" in caplog.text
+    Policy.objects.update(enabled=False)
+    make_policy(alice, name="Other", provider="gitlab", project_path="x/y")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+        error = refused(exchange(client, issuer.token(github_claims())), 403)
+    assert error == (
+        "No Trusted Publishing policy of alice matches this token: the policy is disabled."
+    )
+    Policy.objects.all().delete()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+        error = refused(exchange(client, issuer.token(github_claims())), 403)
+    assert error == "alice has no Trusted Publishing policy for GitHub Actions."
+    assert "rule=no_policy" in caplog.text
+    assert contoso.is_organization
+
+
+def test_the_oldest_matching_policy_is_used_and_five_reasons_at_most_are_given(
+    client, alice, issuer
+):
+    from datetime import UTC, datetime
+
+    newer = make_policy(alice, name="Newer")
+    older = make_policy(alice, name="Older")
+    Policy.objects.filter(pk=older.pk).update(created=datetime(2026, 1, 1, tzinfo=UTC))
+    secret = exchange(client, issuer.token(github_claims())).json()["apiKey"]
+    assert ApiKey.objects.find(secret).trusted_publishing_policy == older
+    assert newer.pk < older.pk  # the order of creation, not of the rows
+    # Created at the same moment: the first row.
+    Policy.objects.update(created=datetime(2026, 1, 1, tzinfo=UTC))
+    secret = exchange(client, issuer.token(github_claims())).json()["apiKey"]
+    assert ApiKey.objects.find(secret).trusted_publishing_policy == newer
+    for number in range(6):
+        make_policy(alice, name=f"P{number}", repository=f"r{number}")
+    Policy.objects.filter(name__in=["Newer", "Older"]).delete()
+    error = refused(exchange(client, issuer.token(github_claims())), 403)
+    reasons = error.removeprefix("No Trusted Publishing policy of alice matches this token: ")
+    assert (
+        reasons.removesuffix(".").split("; ")
+        == ["the repository differs (the token's is contoso/widgets)"] * 5
+    )
+
+
+def test_an_issuer_named_with_a_trailing_slash_is_the_same_issuer(client, alice, issuer):
+    make_policy(alice)
+    token = issuer.token(github_claims(iss=issuer.url + "/"))
+    assert exchange(client, token).status_code == 200
+
+
+def test_an_exchange_is_audited_with_every_claim_that_earned_it(
+    client, alice, issuer, gitlab_issuer
+):
+    make_policy(alice)
+    make_gitlab_policy(alice)
+    exchange(client, issuer.token(github_claims(sha="s" * 400, environment="")))
+    exchange(client, gitlab_issuer.token(gitlab_claims()))
+    github, gitlab = AuditEvent.objects.filter(
+        kind=AuditEvent.Kind.TRUSTED_PUBLISHING_EXCHANGED
+    ).order_by("pk")
+    for event in (github, gitlab):
+        assert (event.user, event.actor, event.ip_address) == (alice, alice, "127.0.0.1")
+        assert event.details["owner"] == "alice"
+    assert (github.details["policy"], github.details["provider"]) == ("Release", "github")
+    assert github.details["claims"] == {
+        "repository": "contoso/widgets",
+        "workflow_ref": "contoso/widgets/.github/workflows/release.yml@refs/heads/main",
+        "run_id": "987654321",
+        "run_attempt": "1",
+        "actor": "alice-gh",
+        "ref": "refs/heads/main",
+        "sha": "s" * 300,
+    }
+    assert (gitlab.details["policy"], gitlab.details["provider"]) == ("GitLab release", "gitlab")
+    assert gitlab.details["claims"] == {
+        "project_path": "contoso/widgets",
+        "ref": "v1.0.0",
+        "environment": "production",
+        "pipeline_id": "555",
+        "job_id": "666",
+        "user_login": "alice-gl",
+    }
+
+
+# The verifier's refusals, each in words -------------------------------------------------
+
+
+def test_each_verifier_refusal_is_401_in_words(client, alice, issuer, gitlab_issuer):
+    import jwt
+
+    make_policy(alice)
+    now = int(timezone.now().timestamp())
+    trusted = f"{issuer.url}, {gitlab_issuer.url}"
+    hs256 = jwt.encode(
+        {**github_claims(), "iss": issuer.url}, "s" * 32, algorithm="HS256", headers={"kid": "k"}
+    )
+    cases = [
+        ("x.y.z", "The bearer token is not a valid JWT."),
+        (
+            issuer.token(github_claims(iss="https://elsewhere.example")),
+            f"The token's issuer https://elsewhere.example is not one this server trusts "
+            f"({trusted}).",
+        ),
+        (hs256, "The token is signed with HS256; only RS256 is accepted."),
+        (
+            issuer.token(github_claims(), kid="", key=issuer.keys["key-1"]),
+            "The token's header names no signing key (kid).",
+        ),
+        (
+            issuer.token(github_claims(aud="https://www.nuget.org")),
+            f"The token's audience is not {AUDIENCE}: ask your CI for a token with it.",
+        ),
+        (issuer.token(github_claims(exp=now - 120)), "The token has expired."),
+        (issuer.token(github_claims(nbf=now + 600)), "The token is not valid yet."),
+        (issuer.token(github_claims(iat=now + 600)), "The token is not valid yet."),
+        (issuer.token(github_claims(exp=None)), "The token has no exp claim."),
+        (issuer.token(github_claims(iat=str(now))), "The token's iat claim is not a time."),
+        (issuer.token(github_claims(iat=True)), "The token's iat claim is not a time."),
+        (
+            issuer.token(github_claims(), key=oidc_forger_key()),
+            "The token's signature does not verify with its issuer's key.",
+        ),
+    ]
+    for token, words in cases:
+        assert refused(exchange(client, token), 401) == words
+    issuer.keys["made-up"] = oidc_forger_key()
+    assert refused(exchange(client, issuer.token(github_claims(), kid="made-up")), 401) == (
+        "The token is signed with a key (made-up) that its issuer does not publish."
+    )
+    assert not ApiKey.objects.exists()
+
+
+def test_an_issuer_whose_discovery_is_wrong_is_unavailable(client, alice, issuer, monkeypatch):
+    make_policy(alice)
+    words = "The token's issuer could not be reached to fetch its keys; try again later."
+    documents = [
+        {"issuer": "https://impostor.example", "jwks_uri": f"{issuer.url}/.well-known/jwks"},
+        {"issuer": issuer.url},
+        ["not", "an", "object"],
+    ]
+    for document in documents:
+        oidc.key_cache.clear()
+        monkeypatch.setattr(issuer, "configuration", lambda document=document: document)
+        assert refused(exchange(client, issuer.token(github_claims())), 503) == words
+    assert not ApiKey.objects.exists()
+
+
+def test_keys_without_an_id_or_of_another_type_are_passed_over(client, alice, issuer, monkeypatch):
+    make_policy(alice)
+    jwks = issuer.jwks()
+    unusable = [{"kty": "RSA"}, "not a key", {"kid": "odd", "kty": "nope"}]
+    monkeypatch.setattr(issuer, "jwks", lambda: {"keys": [*unusable, *jwks["keys"]]})
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
+
+
+def test_issuers_are_https_or_loopback_http():
+    assert oidc.is_allowed_issuer_url("http://localhost:8000")
+    assert oidc.is_allowed_issuer_url("http://[::1]:8000")
+    assert not oidc.is_allowed_issuer_url("http://10.0.0.1")
+    assert not oidc.is_allowed_issuer_url("https://")
+    assert not oidc.is_allowed_issuer_url("ftp://127.0.0.1")

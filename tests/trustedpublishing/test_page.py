@@ -300,3 +300,115 @@ def test_page_query_count_does_not_grow_with_policies(client, alice, django_asse
     with django_assert_max_num_queries(8):
         response = client.get("/account/trustedpublishing")
     assert response.status_code == 200
+
+
+@pytest.mark.usefixtures("trusted_publishing")
+def test_each_change_to_a_policy_is_audited_with_who_where_and_what(client, alice, dana, issuer):
+    """Create, edit, disable, enable and delete, each in alice's log with her address and
+    the policy's details; dana's policy, and its key, are untouched throughout."""
+    danas = make_policy(dana, name="Dana's release", repository_owner="dana")
+    dana_claims = github_claims(
+        repository="dana/widgets",
+        workflow_ref="dana/widgets/.github/workflows/release.yml@refs/heads/main",
+    )
+    dana_secret = exchange(client, issuer.token(dana_claims), "dana").json()["apiKey"]
+    sign_in(client, alice)
+    client.post("/account/trustedpublishing", GITHUB_FORM)
+    policy = Policy.objects.get(creator=alice)
+    edit = {**GITHUB_FORM, "environment": "production"}
+    del edit["owner"]
+    client.post(f"/account/trustedpublishing/{policy.pk}/edit", edit)
+    secret = exchange(client, issuer.token(github_claims(environment="production"))).json()[
+        "apiKey"
+    ]
+    base = f"/account/trustedpublishing/{policy.pk}"
+    for action in ("disable", "disable", "enable", "delete"):
+        assert client.post(f"{base}/{action}").status_code == 302
+    details = {
+        "policy": "Release",
+        "owner": "alice",
+        "provider": "github",
+        "subject": "contoso/widgets · release.yml · production",
+    }
+    events = AuditEvent.objects.filter(kind__startswith="tp.policy_").order_by("pk")
+    assert [event.kind for event in events] == [
+        "tp.policy_created",
+        "tp.policy_edited",
+        "tp.policy_disabled",
+        "tp.policy_enabled",
+        "tp.policy_deleted",
+    ]
+    for event in events:
+        assert (event.user, event.actor, event.ip_address) == (alice, alice, "127.0.0.1")
+        expected = {**details, "subject": "contoso/widgets · release.yml · release"}
+        if event.kind != "tp.policy_created":
+            expected = details
+        if event.kind == "tp.policy_disabled":
+            expected = {**details, "reason": "creator"}
+        assert event.details == expected, event.kind
+    revoked = AuditEvent.objects.get(kind="key.revoked")
+    assert (revoked.actor, revoked.ip_address, revoked.user) == (alice, "127.0.0.1", alice)
+    assert ApiKey.objects.find(secret) is None
+    danas.refresh_from_db()
+    assert danas.enabled and not ApiKey.objects.find(dana_secret).is_revoked
+
+
+@pytest.mark.usefixtures("trusted_publishing")
+def test_enabling_clears_why_a_policy_was_disabled(alice, rf):
+    from trustedpublishing import flows
+
+    policy = make_policy(alice)
+    assert flows.disable(policy, reason="creator") is True
+    assert (policy.enabled, policy.disabled_reason) == (False, "creator")
+    assert flows.disable(policy, reason="creator_left") is False
+    policy.refresh_from_db()
+    assert (policy.enabled, policy.disabled_reason) == (False, "creator")
+    request = rf.post("/")
+    request.user = alice
+    flows.enable(request, policy)
+    assert (policy.enabled, policy.disabled_reason) == (True, "")
+    policy.refresh_from_db()
+    assert (policy.enabled, policy.disabled_reason) == (True, "")
+
+
+def test_leaving_an_organization_stops_only_ones_own_policies_for_it(
+    alice, bob, charlie, dana, fabrikam, contoso
+):
+    Membership.objects.create(organization=contoso, member=charlie)
+    Membership.objects.create(organization=fabrikam, member=bob)
+    bobs_for_contoso = make_policy(bob, owner=contoso)
+    bobs_for_fabrikam = make_policy(bob, name="Fabrikam", owner=fabrikam)
+    bobs_own = make_policy(bob, name="Mine")
+    charlies_for_contoso = make_policy(charlie, owner=contoso)
+    Membership.objects.get(organization=contoso, member=bob).delete()
+    states = {
+        policy.pk: (policy.enabled, policy.disabled_reason) for policy in Policy.objects.all()
+    }
+    assert states == {
+        bobs_for_contoso.pk: (False, "creator_left"),
+        bobs_for_fabrikam.pk: (True, ""),
+        bobs_own.pk: (True, ""),
+        charlies_for_contoso.pk: (True, ""),
+    }
+
+
+@pytest.mark.usefixtures("trusted_publishing")
+def test_purging_deletes_only_the_expired_keys(client, alice, issuer):
+    from datetime import timedelta
+
+    import time_machine
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    make_policy(alice)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        exchange(client, issuer.token(github_claims()))
+        traveller.shift(timedelta(minutes=30))
+        fresh = exchange(client, issuer.token(github_claims())).json()["apiKey"]
+        traveller.shift(timedelta(minutes=31))
+        from io import StringIO
+
+        out = StringIO()
+        call_command("purge_trusted_publishing_keys", stdout=out)
+    assert out.getvalue() == "Deleted 1 expired Trusted Publishing keys and 0 used CI tokens.\n"
+    assert list(ApiKey.objects.all()) == [ApiKey.objects.find(fresh)]
