@@ -18,10 +18,11 @@ from django.http import (
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
+from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
-from packages import downloads, feed, lifecycle, registrations
+from packages import advisories, downloads, feed, lifecycle, registrations
 from packages.feed import FeedError
 from packages.readers import feed_reader
 from packages.responses import stored_file_headers
@@ -108,6 +109,8 @@ def _resources(request) -> list[dict]:
         resources.append((report, f"ReportAbuseUriTemplate{suffix}", "Report abuse"))
     details = root + _uri_template("package_version_detail")
     resources.append((details, "PackageDetailsUriTemplate/5.1.0", "Package details"))
+    vulnerabilities = url(reverse("feed_vulnerability_index"))
+    resources.append((vulnerabilities, "VulnerabilityInfo/6.7.0", "Known vulnerabilities"))
     return [{"@id": i, "@type": t, "comment": c} for i, t, c in resources]
 
 
@@ -377,3 +380,29 @@ def autocomplete(request):
         return queries.autocomplete(params, request.feed_reader)
 
     return _answer(request, build, SEARCH_MAX_AGE)
+
+
+# ---------------------------------------------------------- vulnerabilities
+# VulnerabilityInfo/6.7.0 (vulnerability-info.md): an index of data files and one
+# data file, from the imported advisories (packages/advisories.py).
+
+
+@feed_reader
+@require_safe
+def vulnerability_index(request):
+    page = request.build_absolute_uri(
+        reverse("feed_vulnerability_page", args=[advisories.VULNERABILITY_PAGE])
+    )
+    return _answer(request, lambda: advisories.vulnerability_index(page))
+
+
+@feed_reader
+@require_safe
+@gzip_page
+def vulnerability_page(request, name):
+    def build():
+        if name != advisories.VULNERABILITY_PAGE:
+            raise FeedError(404, _("No such vulnerability data file."))
+        return advisories.vulnerability_page()
+
+    return _answer(request, build)

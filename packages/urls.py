@@ -30,6 +30,16 @@ urlpatterns = [
         feed_views.registration_leaf,
         name="feed_registration_leaf",
     ),
+    path(
+        "v3/vulnerabilities/index.json",
+        feed_views.vulnerability_index,
+        name="feed_vulnerability_index",
+    ),
+    path(
+        "v3/vulnerabilities/<str:name>.json",
+        feed_views.vulnerability_page,
+        name="feed_vulnerability_page",
+    ),
     path("query", feed_views.search, name="feed_search"),
     path("autocomplete", feed_views.autocomplete, name="feed_autocomplete"),
     path("api/v2/package", publish_views.push_package, name="push_package"),

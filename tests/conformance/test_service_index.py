@@ -32,6 +32,7 @@ ADVERTISED = {
     "ReportAbuseUriTemplate/3.0.0-rc": "/packages/{id}/{version}/ReportAbuse",
     "ReportAbuseUriTemplate/3.0.0": "/packages/{id}/{version}/ReportAbuse",
     "PackageDetailsUriTemplate/5.1.0": "/packages/{id}/{version}",
+    "VulnerabilityInfo/6.7.0": "/v3/vulnerabilities/index.json",
 }
 
 
