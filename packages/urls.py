@@ -76,6 +76,11 @@ urlpatterns = [
     # Before the version route: "Manage" is not a version.
     path("packages/<str:package_id>/Manage", page_views.manage_listing, name="package_manage"),
     path(
+        "packages/<str:package_id>/Manage/Deprecation",
+        page_views.manage_deprecation,
+        name="package_manage_deprecation",
+    ),
+    path(
         "packages/<str:package_id>/<str:version>",
         page_views.package_detail,
         name="package_version_detail",

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from packages.feed import FeedError, full_version, sorted_versions
 from packages.models import PackageRegistration, PackageSearch, PackageVersion, ReservedPrefix
-from packages.registrations import Links
+from packages.registrations import Links, deprecation
 from packages.search import rows as search_rows
 
 # nuget.org caps take at 1000; a self-hosted server has no need for pages that big.
@@ -176,6 +176,10 @@ _RESULT_FIELDS = [
     "tags",
     "authors",
     "package_types",
+    "deprecation_reasons",
+    "deprecation_message",
+    "deprecation_alternate_id",
+    "deprecation_alternate_version",
 ]
 
 
@@ -256,7 +260,7 @@ def _search_result(versions, owners, downloads: int, links: Links) -> dict:
     latest = versions[-1]
     registration = latest.registration
     types = latest.package_types.split() or ["Dependency"]
-    return {
+    result = {
         "@id": links.index(registration.normalized_id),
         "@type": "Package",
         "registration": links.index(registration.normalized_id),
@@ -279,6 +283,11 @@ def _search_result(versions, owners, downloads: int, links: Links) -> dict:
             for v in versions
         ],
     }
+    # search-query-service-resource.md: "The deprecation associated with the latest
+    # package version", the registration's shape.
+    if (deprecated := deprecation(latest)) is not None:
+        result["deprecation"] = deprecated
+    return result
 
 
 def autocomplete(params: SearchParameters, reader) -> dict:
