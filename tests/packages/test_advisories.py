@@ -241,3 +241,22 @@ def test_the_upstream_hook_is_where_vulnerability_data_is_merged(core, tmp_path,
     monkeypatch.setattr(advisories, "merge_upstream", lambda page: seen.append(page) or page)
     advisories.vulnerability_page()
     assert list(seen[0]) == ["contoso.core"]
+
+
+def test_the_caps_hold_inside_archives_too(core, tmp_path, settings, capsys):
+    body = json.dumps(osv()).encode()
+    with zipfile.ZipFile(tmp_path / "db.zip", "w") as archive:
+        archive.writestr("a.json", body)
+        archive.writestr("b.json", body)
+    with tarfile.open(tmp_path / "db.tar.gz", "w:gz") as archive:
+        info = tarfile.TarInfo("a.json")
+        info.size = len(body)
+        archive.addfile(info, io.BytesIO(body))
+    settings.GALLEY_ADVISORIES_MAX_FILE_BYTES = 100
+    for name in ("db.zip", "db.tar.gz"):
+        assert "larger than" in imported(tmp_path / name, capsys).err
+    assert not Advisory.objects.exists()
+    settings.GALLEY_ADVISORIES_MAX_FILE_BYTES = 1 << 20
+    settings.GALLEY_ADVISORIES_MAX_FILES = 1
+    with pytest.raises(CommandError, match="more than 1 advisory files"):
+        imported(tmp_path / "db.zip")
