@@ -12,6 +12,7 @@ from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from packages import advisories
 from packages.feed import FeedError, full_version, sorted_versions
 from packages.models import PackageRegistration, PackageSearch, PackageVersion, ReservedPrefix
 from packages.registrations import Links, deprecation
@@ -184,9 +185,9 @@ _RESULT_FIELDS = [
 
 
 def search(params: SearchParameters, reader, links: Links) -> dict:
-    """nuget.org's search answer. Five queries: the page of packages, their
-    versions, their owners, their owners' reserved prefixes (`verified`), and the
-    count (not needed when the page is the last)."""
+    """nuget.org's search answer. Six queries: the page of packages, their
+    versions, their owners, their owners' reserved prefixes (`verified`), their
+    security advisories, and the count (not needed when the page is the last)."""
     matches, ranked = _matching(params, reader)
     page = list(
         ranked.order_by("-tier", "-relevance", "-downloads", "normalized_id").values_list(
@@ -218,14 +219,21 @@ def search(params: SearchParameters, reader, links: Links) -> dict:
         owners[registration_id].append(name)
         owner_ids[registration_id].add(owner_id)
     reservations = _reservations(owner_ids)
+    listed = {pk: sorted_versions(versions) for pk, versions in by_registration.items() if versions}
+    # search-query-service-resource.md: the latest version's known vulnerabilities,
+    # an empty array when it has none.
+    vulnerable = (
+        advisories.latest_vulnerabilities([v[-1] for v in listed.values()]) if listed else {}
+    )
     data = []
     for registration_id, downloads in page:
-        versions = sorted_versions(by_registration[registration_id])
+        versions = listed.get(registration_id)
         if versions:  # else unlisted between the two queries
             result = _search_result(versions, owners[registration_id], downloads, links)
             result["verified"] = _verified(
                 versions[-1].registration.normalized_id, owner_ids[registration_id], reservations
             )
+            result["vulnerabilities"] = vulnerable[versions[-1].pk]
             data.append(result)
     return {"totalHits": total, "data": data}
 
