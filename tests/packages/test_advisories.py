@@ -260,3 +260,19 @@ def test_the_caps_hold_inside_archives_too(core, tmp_path, settings, capsys):
     settings.GALLEY_ADVISORIES_MAX_FILES = 1
     with pytest.raises(CommandError, match="more than 1 advisory files"):
         imported(tmp_path / "db.zip")
+
+
+def test_administrators_read_advisories_in_the_admin_and_cannot_edit_them(
+    client, admin_user, core, tmp_path
+):
+    imported(write(tmp_path, {"a.json": osv()}))
+    client.force_login(admin_user)
+    listing = client.get("/admin/packages/advisory/")
+    assert listing.status_code == 200 and "GHSA-aaaa-bbbb-cccc" in listing.content.decode()
+    pk = Advisory.objects.get().pk
+    assert (
+        client.post(f"/admin/packages/advisory/{pk}/change/", {"withdrawn": "on"}).status_code
+        == 403
+    )
+    assert client.get("/admin/packages/advisory/add/").status_code == 403
+    assert not Advisory.objects.get().withdrawn
