@@ -273,6 +273,23 @@ def vulnerabilities_by_version(registration, versions) -> dict[int, list[dict]]:
     return found
 
 
+def latest_vulnerabilities(latest_versions) -> dict[int, list[dict]]:
+    """{version pk: the search result's `vulnerabilities`} for the latest versions of
+    several packages (one query): `severity` a number there, a string in the registration."""
+    by_id = defaultdict(list)
+    ids = {version.registration.normalized_id for version in latest_versions}
+    for advisory in Advisory.objects.filter(normalized_id__in=ids, withdrawn=False):
+        by_id[advisory.normalized_id].append(advisory)
+    return {
+        version.pk: [
+            {"advisoryUrl": advisory.url, "severity": advisory.severity}
+            for advisory in by_id[version.registration.normalized_id]
+            if affects(advisory, version.version)
+        ]
+        for version in latest_versions
+    }
+
+
 def version_range(interval: dict) -> str:
     """An OSV interval as a NuGet version range ("[1.0.0, 1.2.3)", "(, 2.0.0)")."""
     introduced = interval.get("introduced", "0")
