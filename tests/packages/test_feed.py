@@ -344,9 +344,9 @@ def test_queries_do_not_grow_with_the_number_of_versions(
     with django_assert_num_queries(1 + 1):
         client.get("/v3-flatcontainer/contoso.core/1.0.1/contoso.core.1.0.1.nupkg")
     # Search: the page of packages (one search row each), their versions, their
-    # owners, the owners' reserved prefixes; no count, as the page is the last
-    # (tests/packages/test_search.py).
-    with django_assert_num_queries(4):
+    # owners, the owners' reserved prefixes, their security advisories; no count,
+    # as the page is the last (tests/packages/test_search.py).
+    with django_assert_num_queries(5):
         assert client.get("/query?q=contoso").json()["totalHits"] == 1
 
 
