@@ -171,6 +171,11 @@ GALLEY_MAX_PACKAGE_EXPANDED_SIZE = envint(
 GALLEY_MAX_PACKAGE_COMPRESSION_RATIO = envint(
     "GALLEY_MAX_PACKAGE_COMPRESSION_RATIO", 100, minimum=1
 )
+# Security advisories (packages/advisories.py): the caps on one import.
+GALLEY_ADVISORIES_MAX_FILES = envint("GALLEY_ADVISORIES_MAX_FILES", 100_000, minimum=1)
+GALLEY_ADVISORIES_MAX_FILE_BYTES = envint(
+    "GALLEY_ADVISORIES_MAX_FILE_BYTES", 1024 * 1024, minimum=1
+)
 GALLEY_PACKAGES_DIR = Path(envstr("GALLEY_PACKAGES_DIR", str(DATA_DIR / "packages")))
 
 

@@ -8,7 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from packages import lifecycle
-from packages.models import AbuseReport, PackageRegistration, PackageVersion, ReservedPrefix
+from packages.models import (
+    AbuseReport,
+    Advisory,
+    PackageRegistration,
+    PackageVersion,
+    ReservedPrefix,
+)
 
 
 class DeleteForGoodForm(forms.Form):
@@ -185,6 +191,36 @@ class AbuseReportAdmin(admin.ModelAdmin):
         "reporter",
         "reporter_email",
         "ip_address",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Advisory)
+class AdvisoryAdmin(admin.ModelAdmin):
+    """Security advisories as the last `import_advisories` left them: read-only (the
+    import owns them; a withdrawn one stays, marked, and is no longer served)."""
+
+    list_display = ["advisory_id", "package_id", "severity", "withdrawn", "imported"]
+    list_filter = ["severity", "withdrawn"]
+    search_fields = ["advisory_id", "normalized_id"]
+    readonly_fields = [
+        "advisory_id",
+        "package_id",
+        "url",
+        "severity",
+        "ranges",
+        "withdrawn",
+        "modified",
+        "imported",
     ]
     fields = readonly_fields
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
-from packages import downloads, feed, lifecycle, registrations
+from packages import advisories, downloads, feed, lifecycle, registrations
 from packages.feed import FeedError
 from packages.nupkg.archive import MAX_ICON_BYTES, read_stored_entry
 from packages.readers import feed_reader
@@ -116,6 +116,8 @@ def _resources(request) -> list[dict]:
         "OWNER_PLACEHOLDER", "{owner}"
     )
     resources.append((owners, "OwnerDetailsUriTemplate/6.11.0", "Owner profile"))
+    vulnerabilities = url(reverse("feed_vulnerability_index"))
+    resources.append((vulnerabilities, "VulnerabilityInfo/6.7.0", "Known vulnerabilities"))
     return [{"@id": i, "@type": t, "comment": c} for i, t, c in resources]
 
 
@@ -427,3 +429,29 @@ def autocomplete(request):
         return queries.autocomplete(params, request.feed_reader)
 
     return _answer(request, build, SEARCH_MAX_AGE)
+
+
+# ---------------------------------------------------------- vulnerabilities
+# VulnerabilityInfo/6.7.0 (vulnerability-info.md): an index of data files and one
+# data file, from the imported advisories (packages/advisories.py).
+
+
+@feed_reader
+@require_safe
+def vulnerability_index(request):
+    page = request.build_absolute_uri(
+        reverse("feed_vulnerability_page", args=[advisories.VULNERABILITY_PAGE])
+    )
+    return _answer(request, lambda: advisories.vulnerability_index(page))
+
+
+@feed_reader
+@require_safe
+@gzip_page
+def vulnerability_page(request, name):
+    def build():
+        if name != advisories.VULNERABILITY_PAGE:
+            raise FeedError(404, _("No such vulnerability data file."))
+        return advisories.vulnerability_page()
+
+    return _answer(request, build)

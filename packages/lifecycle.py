@@ -315,3 +315,55 @@ def delete_version(actor: Actor, version: PackageVersion, reason: str) -> bool:
             log.exception("could not delete %s of the deleted version %s", name, version)
     downloads.forget_downloads(pk)
     return True
+
+
+# ------------------------------------------------------------------ deprecation
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    """What nuget.org's Manage page sets on a version: the reasons ("Legacy",
+    "CriticalBugs", "Other"; none to undeprecate), a message, and an alternate
+    package (an id, and a version or "" for any)."""
+
+    reasons: tuple[str, ...] = ()
+    message: str = ""
+    alternate_id: str = ""
+    alternate_version: str = ""
+
+    def fields(self) -> dict:
+        return {
+            "deprecation_reasons": list(self.reasons),
+            "deprecation_message": self.message if self.reasons else "",
+            "deprecation_alternate_id": self.alternate_id if self.reasons else "",
+            "deprecation_alternate_version": self.alternate_version if self.reasons else "",
+        }
+
+
+def set_deprecation(actor: Actor, versions, deprecation: Deprecation) -> list[PackageVersion]:
+    """Deprecate (or, with no reasons, undeprecate) versions of one package; returns
+    those that changed. Versions already in that state change and record nothing."""
+    versions = list(versions)
+    if not versions:
+        return []
+    fields = deprecation.fields()
+    changed = []
+    with transaction.atomic():
+        registration = _locked(versions[0].registration_id)
+        for version in PackageVersion.objects.filter(
+            pk__in=[v.pk for v in versions], registration=registration
+        ):
+            if all(getattr(version, name) == value for name, value in fields.items()):
+                continue
+            PackageVersion.objects.filter(pk=version.pk).update(**fields)
+            changed.append(version)
+            _record(
+                Kind.PACKAGE_DEPRECATED if deprecation.reasons else Kind.PACKAGE_UNDEPRECATED,
+                actor,
+                registration,
+                version.version,
+                **({"reasons": list(deprecation.reasons)} if deprecation.reasons else {}),
+            )
+        if changed:
+            _changed(registration)
+    return changed

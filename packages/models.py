@@ -138,6 +138,15 @@ class PackageVersion(models.Model):
     # Kept so the page can name the key after it is deleted or regenerated.
     pushed_with_key_name = models.CharField(max_length=256, blank=True)
     pushed_with_key_hint = models.CharField(max_length=32, blank=True)
+    # Deprecation, as on nuget.org's Manage page (written by lifecycle.set_deprecation):
+    # deprecated when it has reasons ("Legacy", "CriticalBugs", "Other").
+    deprecation_reasons = models.JSONField(_("deprecation reasons"), default=list, blank=True)
+    deprecation_message = models.TextField(_("deprecation message"), blank=True)
+    deprecation_alternate_id = models.CharField(_("alternate package"), max_length=100, blank=True)
+    # "" is "any version" (the registration's range "*").
+    deprecation_alternate_version = models.CharField(
+        _("alternate package version"), max_length=80, blank=True
+    )
 
     class Meta:
         ordering = ["registration", "-created"]
@@ -407,3 +416,42 @@ class AbuseReport(models.Model):
 
     def __str__(self):
         return f"{self.package_id} {self.version}: {self.get_reason_display()}"
+
+
+class Advisory(models.Model):
+    """A security advisory about one package id, imported from the GitHub Advisory
+    Database's OSV files (packages/advisories.py); one row per advisory and package.
+
+    `ranges` are the affected intervals as OSV writes them, one dict per interval:
+    {"introduced": "1.0.0", "fixed": "1.2.3"} or {"introduced": "0", "last_affected": …}.
+    """
+
+    class Severity(models.IntegerChoices):
+        # NuGet's numbers (vulnerability-info.md, the registration's "severity").
+        LOW = 0, _("low")
+        MODERATE = 1, _("moderate")
+        HIGH = 2, _("high")
+        CRITICAL = 3, _("critical")
+
+    advisory_id = models.CharField(_("advisory"), max_length=100)
+    url = models.CharField(_("advisory URL"), max_length=2000)
+    severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity.choices)
+    package_id = models.CharField(_("package id"), max_length=100)
+    normalized_id = models.CharField(max_length=100, db_index=True, editable=False)
+    ranges = models.JSONField(_("affected ranges"), default=list)
+    withdrawn = models.BooleanField(_("withdrawn"), default=False)
+    modified = models.CharField(_("modified (as the advisory says)"), max_length=40, blank=True)
+    imported = models.DateTimeField(_("imported"), auto_now=True)
+
+    class Meta:
+        ordering = ["normalized_id", "advisory_id"]
+        verbose_name = _("security advisory")
+        verbose_name_plural = _("security advisories")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["advisory_id", "normalized_id"], name="one_advisory_row_per_package"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.advisory_id} ({self.package_id})"

@@ -12,12 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access
 from apikeys.scopes import Refusal
-from packages import downloads, feed, frameworks, permissions, public_views, readme
-from packages.flows import abuse, listing
+from packages import advisories, downloads, feed, frameworks, permissions, public_views, readme
+from packages.flows import abuse, deprecation, listing
 from packages.forms import ReportAbuseForm
 from packages.models import PackageRegistration
 from packages.nupkg import NuGetVersion
@@ -136,6 +136,39 @@ def install_snippets(package_id: str, version: str, prerelease: bool) -> list[di
     ]  # fmt: skip
 
 
+def deprecation_banner(version) -> dict | None:
+    """What nuget.org's banner says of a deprecated version: the sentence for its
+    reasons, the alternate package and the owner's message."""
+    reasons = set(version.deprecation_reasons)
+    if not reasons:
+        return None
+    if {"Legacy", "CriticalBugs"} <= reasons:
+        text = _("This package has been deprecated as it is legacy and has critical bugs.")
+    elif "Legacy" in reasons:
+        text = _("This package has been deprecated as it is legacy and is no longer maintained.")
+    elif "CriticalBugs" in reasons:
+        text = _("This package has been deprecated as it has critical bugs.")
+    else:
+        text = _("This package has been deprecated.")
+    return {
+        "text": text,
+        "alternate_id": version.deprecation_alternate_id,
+        "alternate_version": version.deprecation_alternate_version,
+        "message": version.deprecation_message,
+    }
+
+
+def vulnerability_banner(registration, version) -> dict | None:
+    """nuget.org's banner for a version with known vulnerabilities: the highest
+    severity, and each advisory's link."""
+    found = advisories.vulnerabilities_by_version(registration, [version]).get(version.pk)
+    if not found:
+        return None
+    highest = max(int(item["severity"]) for item in found)
+    severity = advisories.Advisory.Severity(highest).label
+    return {"severity": severity, "urls": sorted({item["advisoryUrl"] for item in found})}
+
+
 TABS = ("readme", "frameworks", "dependencies", "used-by", "versions", "release-notes")
 
 
@@ -210,6 +243,8 @@ def _detail_context(request, registration, shown, visible, every_version) -> dic
         "license_url": web_url(shown.license_url),
         "tags": shown.tags.split(),
         "dependency_groups": dependency_groups(shown),
+        "deprecation": deprecation_banner(shown),
+        "vulnerabilities": vulnerability_banner(registration, shown),
         "frameworks": frameworks.package_frameworks(shown.dependency_groups, shown.lib_frameworks),
         "readme_html": readme.render(shown.readme),
         "used_by": used_by,
@@ -264,6 +299,42 @@ def manage_listing(request, package_id):
             "readme_version": next((v for v in versions if v.readme), None),
         },
     )
+
+
+@login_required
+@require_POST
+def manage_deprecation(request, package_id):
+    """The Manage page's Deprecation section: deprecate the chosen versions, or
+    undeprecate them ("Undeprecate")."""
+    registration = permissions.managed_package(request.user, package_id)
+    chosen = {int(pk) for pk in request.POST.getlist("versions") if pk.isascii() and pk.isdigit()}
+    if request.POST.get("action") == "undeprecate":
+        outcome = deprecation.undeprecate(request, registration, chosen)
+    else:
+        outcome = deprecation.deprecate(
+            request,
+            registration,
+            chosen,
+            reasons=request.POST.getlist("reasons"),
+            message=request.POST.get("message", ""),
+            alternate_id=request.POST.get("alternate_id", ""),
+            alternate_version=request.POST.get("alternate_version", ""),
+        )
+    if isinstance(outcome, Refusal):
+        messages.error(request, outcome.message)
+    elif outcome:
+        messages.success(
+            request,
+            ngettext(
+                "The deprecation of %(count)d version of %(id)s was saved.",
+                "The deprecation of %(count)d versions of %(id)s was saved.",
+                len(outcome),
+            )
+            % {"count": len(outcome), "id": registration.package_id},
+        )
+    else:
+        messages.success(request, _("Nothing changed."))
+    return redirect(reverse("package_manage", args=[registration.package_id]) + "#deprecation")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from packages import advisories
 from packages.feed import (
     FeedError,
     _versions_of,
@@ -52,8 +53,28 @@ def published(version: PackageVersion) -> str:
     return UNLISTED_PUBLISHED if not version.listed else version.created.isoformat()
 
 
-def catalog_entry(version: PackageVersion, links: Links) -> dict:
-    """The fields of a version that NuGet clients read (the registration's catalogEntry)."""
+def deprecation(version: PackageVersion) -> dict | None:
+    """The catalog entry's `deprecation` (registration-base-url-resource.md, "Package
+    deprecation"; NuGet.Client's PackageDeprecationMetadata), None if not deprecated."""
+    if not version.deprecation_reasons:
+        return None
+    document = {"reasons": list(version.deprecation_reasons)}
+    if version.deprecation_message:
+        document["message"] = version.deprecation_message
+    if version.deprecation_alternate_id:
+        # "The allowed version range, or `*` if any version is allowed": nuget.org
+        # writes a chosen version as the range of it and later versions.
+        version_text = version.deprecation_alternate_version
+        document["alternatePackage"] = {
+            "id": version.deprecation_alternate_id,
+            "range": f"[{version_text}, )" if version_text else "*",
+        }
+    return document
+
+
+def catalog_entry(version: PackageVersion, links: Links, vulnerabilities=()) -> dict:
+    """The fields of a version that NuGet clients read (the registration's catalogEntry);
+    `vulnerabilities`, the version's (advisories.vulnerabilities_by_version)."""
     entry = {
         "@id": links.leaf(version),
         "@type": "PackageDetails",
@@ -92,14 +113,18 @@ def catalog_entry(version: PackageVersion, links: Links) -> dict:
     }
     if version.min_client_version:
         entry["minClientVersion"] = version.min_client_version
+    if (deprecated := deprecation(version)) is not None:
+        entry["deprecation"] = deprecated
+    if vulnerabilities:
+        entry["vulnerabilities"] = list(vulnerabilities)
     return entry
 
 
-def _leaf(version: PackageVersion, links: Links) -> dict:
+def _leaf(version: PackageVersion, links: Links, vulnerable: dict) -> dict:
     return {
         "@id": links.leaf(version),
         "@type": "Package",
-        "catalogEntry": catalog_entry(version, links),
+        "catalogEntry": catalog_entry(version, links, vulnerable.get(version.pk, ())),
         "packageContent": links.nupkg(version),
         "registration": links.index(version.registration.normalized_id),
     }
@@ -124,7 +149,8 @@ def _page(registration, page, links: Links, *, inline: bool) -> dict:
         "upper": upper,
     }
     if inline:  # "parent" only with "items", as documented
-        document["items"] = [_leaf(version, links) for version in page]
+        vulnerable = advisories.vulnerabilities_by_version(registration, page)
+        document["items"] = [_leaf(version, links, vulnerable) for version in page]
         document["parent"] = index_url
     return document
 

@@ -30,6 +30,16 @@ urlpatterns = [
         feed_views.registration_leaf,
         name="feed_registration_leaf",
     ),
+    path(
+        "v3/vulnerabilities/index.json",
+        feed_views.vulnerability_index,
+        name="feed_vulnerability_index",
+    ),
+    path(
+        "v3/vulnerabilities/<str:name>.json",
+        feed_views.vulnerability_page,
+        name="feed_vulnerability_page",
+    ),
     path("query", feed_views.search, name="feed_search"),
     path("autocomplete", feed_views.autocomplete, name="feed_autocomplete"),
     path("api/v2/package", publish_views.push_package, name="push_package"),
@@ -67,6 +77,11 @@ urlpatterns = [
     path("packages/<str:package_id>", page_views.package_detail, name="package_detail"),
     # Before the version route: "Manage" is not a version.
     path("packages/<str:package_id>/Manage", page_views.manage_listing, name="package_manage"),
+    path(
+        "packages/<str:package_id>/Manage/Deprecation",
+        page_views.manage_deprecation,
+        name="package_manage_deprecation",
+    ),
     path(
         "packages/<str:package_id>/<str:version>",
         page_views.package_detail,

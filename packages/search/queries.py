@@ -12,9 +12,10 @@ from django.db.models import Case, F, IntegerField, Q, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 
+from packages import advisories
 from packages.feed import FeedError, full_version, sorted_versions
 from packages.models import PackageRegistration, PackageSearch, PackageVersion, ReservedPrefix
-from packages.registrations import Links
+from packages.registrations import Links, deprecation
 from packages.search import rows as search_rows
 
 # nuget.org caps take at 1000; a self-hosted server has no need for pages that big.
@@ -190,6 +191,10 @@ _RESULT_FIELDS = [
     "package_types",
     "created",
     "icon_file",
+    "deprecation_reasons",
+    "deprecation_message",
+    "deprecation_alternate_id",
+    "deprecation_alternate_version",
 ]
 
 
@@ -259,12 +264,18 @@ def _owners(by_registration) -> tuple[dict[int, list[str]], dict[int, set[int]]]
 
 
 def search(params: SearchParameters, reader, links: Links) -> dict:
-    """nuget.org's search answer (the queries of `search_page`)."""
+    """nuget.org's search answer: the queries of `search_page`, and one more for the
+    latest versions' security advisories."""
     total, found = search_page(params, reader)
+    # search-query-service-resource.md: the latest version's known vulnerabilities,
+    # an empty array when it has none.
+    latest = [each.versions[-1] for each in found]
+    vulnerable = advisories.latest_vulnerabilities(latest) if latest else {}
     data = []
     for each in found:
         result = _search_result(each.versions, each.owners, each.downloads, links)
         result["verified"] = each.verified
+        result["vulnerabilities"] = vulnerable[each.versions[-1].pk]
         data.append(result)
     return {"totalHits": total, "data": data}
 
@@ -299,7 +310,7 @@ def _search_result(versions, owners, downloads: int, links: Links) -> dict:
     latest = versions[-1]
     registration = latest.registration
     types = latest.package_types.split() or ["Dependency"]
-    return {
+    result = {
         "@id": links.index(registration.normalized_id),
         "@type": "Package",
         "registration": links.index(registration.normalized_id),
@@ -322,6 +333,11 @@ def _search_result(versions, owners, downloads: int, links: Links) -> dict:
             for v in versions
         ],
     }
+    # search-query-service-resource.md: "The deprecation associated with the latest
+    # package version", the registration's shape.
+    if (deprecated := deprecation(latest)) is not None:
+        result["deprecation"] = deprecated
+    return result
 
 
 def autocomplete(params: SearchParameters, reader) -> dict:

@@ -34,6 +34,7 @@ ADVERTISED = {
     "PackageDetailsUriTemplate/5.1.0": "/packages/{id}/{version}",
     "ReadmeUriTemplate/6.13.0": "/v3-flatcontainer/{lower_id}/{lower_version}/readme",
     "OwnerDetailsUriTemplate/6.11.0": "/profiles/{owner}",
+    "VulnerabilityInfo/6.7.0": "/v3/vulnerabilities/index.json",
 }
 
 

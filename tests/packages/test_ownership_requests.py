@@ -280,7 +280,7 @@ def test_a_manager_cancels_only_the_request_named_on_their_own_package(
 
 
 def test_the_requests_a_manager_may_cancel_are_those_on_their_packages(alice, bob, dana, core):
-    from accounts import access
+    from packages import permissions as access
 
     dana_tools = PackageRegistrationFactory(package_id="Dana.Tools", owners=[dana])
     mine = OwnershipRequest.objects.create(registration=core, new_owner=bob, requested_by=alice)

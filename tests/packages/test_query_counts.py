@@ -67,8 +67,9 @@ def test_a_push_refused_by_the_keys_patterns(client, alice, used_key, django_ass
 
 @pytest.mark.parametrize("url", [INDEX, VERSIONS])
 def test_public_reads(client, used_key, url, django_assert_num_queries):
-    # 1 the registration with its revision, 2 its versions (a memo miss)
-    with django_assert_num_queries(2):
+    # 1 the registration with its revision, 2 its versions (a memo miss),
+    # and for the registration index 3 the package's security advisories
+    with django_assert_num_queries(3 if url == INDEX else 2):
         assert client.get(url).status_code == 200
     # 1 the registration with its revision; the body is the memo's
     with django_assert_num_queries(1):
@@ -84,8 +85,9 @@ def test_private_reads_cost_one_query_more(
     headers = basic("alice", used_key)
     # 1 the key with its holder, owner and membership; 2 the registration with
     # its revision, whether one of its owners is readable and whether the key
-    # selects it by name; 3 its versions (a memo miss)
-    with django_assert_num_queries(3):
+    # selects it by name; 3 its versions (a memo miss); for the registration
+    # index, 4 the package's security advisories
+    with django_assert_num_queries(4 if url == INDEX else 3):
         assert client.get(url, headers=headers).status_code == 200
     # 1 the key, 2 the registration; the body is the memo's
     with django_assert_num_queries(2):
@@ -110,7 +112,8 @@ def test_an_organizations_read_key_costs_the_same(
     from packages.models import PackageRegistration
 
     PackageRegistration.objects.get().owners.add(contoso)
-    with django_assert_num_queries(3):  # the key, the registration, its versions
+    # the key, the registration, its versions, its advisories
+    with django_assert_num_queries(4):
         assert client.get(INDEX, headers=headers).status_code == 200
     with django_assert_num_queries(2):  # the key, the registration: the memo's body
         assert client.get(INDEX, headers=headers).status_code == 200

@@ -76,12 +76,12 @@ def test_search_queries_do_not_grow_with_packages_or_versions(
         for minor in range(n % 3 + 1):
             add_version(registration, f"1.{minor}.0")
     # A full page: the page of packages, their versions, their owners, the owners'
-    # reserved prefixes (verified), the count.
-    with django_assert_num_queries(5):
+    # reserved prefixes (verified), their advisories, the count.
+    with django_assert_num_queries(6):
         ids, total = found(client, "contoso", take=2)
     assert total == packages and len(ids) == 2
     # The last page tells the count itself.
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         ids, total = found(client, "contoso", skip=packages - 1, take=5)
     assert total == packages and len(ids) == 1
     # Past the end: the count alone (no page, so no versions nor owners).
