@@ -129,6 +129,11 @@ class PackageVersion(models.Model):
     # Kept so the page can name the key after it is deleted or regenerated.
     pushed_with_key_name = models.CharField(max_length=256, blank=True)
     pushed_with_key_hint = models.CharField(max_length=32, blank=True)
+    # The service index URL of the upstream this version was fetched from and cached
+    # (packages/upstreams/); "" for a version pushed to Galley (a local version).
+    upstream = models.CharField(_("upstream"), max_length=2000, blank=True, default="")
+    # When a cached upstream version was last served (prune_upstream_cache).
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True)
 
     class Meta:
         ordering = ["registration", "-created"]
@@ -398,3 +403,10 @@ class AbuseReport(models.Model):
 
     def __str__(self):
         return f"{self.package_id} {self.version}: {self.get_reason_display()}"
+
+
+from packages.upstreams.models import (  # noqa: E402,F401  (models of the packages app)
+    BlockedUpstreamVersion,
+    UpstreamAllowance,
+    UpstreamMetadata,
+)
