@@ -407,6 +407,7 @@ class AbuseReport(models.Model):
 
 from packages.upstreams.models import (  # noqa: E402,F401  (models of the packages app)
     BlockedUpstreamVersion,
+    CachedUpstreamVersion,
     UpstreamAllowance,
     UpstreamMetadata,
 )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import models
 from django.utils import timezone
 
 from packages import lifecycle
@@ -176,3 +177,28 @@ def _measure(package) -> tuple[int, str]:
     sha512 = sha512_of(package)
     package.seek(0)
     return size, sha512
+
+
+def refresh(lower_id: str) -> bool:
+    """Read an id's metadata from the upstreams again now; False if they failed."""
+    try:
+        metadata(lower_id, refresh=True)
+    except Unavailable:
+        return False
+    return UpstreamMetadata.objects.filter(normalized_id=lower_id).exists()
+
+
+def prune(days: int, now=None) -> int:
+    """Remove cached upstream versions not served for `days` days (never served:
+    cached that long ago), through the lifecycle; how many were removed."""
+    cutoff = (now or timezone.now()) - timezone.timedelta(days=days)
+    stale = (
+        PackageVersion.objects.exclude(upstream="")
+        .filter(
+            models.Q(last_used__lt=cutoff) | models.Q(last_used__isnull=True, created__lt=cutoff)
+        )
+        .select_related("registration")
+    )
+    removed = sum(lifecycle.prune_upstream_version(SYSTEM, version) for version in stale)
+    log.info("pruned %d cached upstream versions unused for %d days", removed, days)
+    return removed

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from packages.models import PackageVersion
+
 
 class UpstreamMetadata(models.Model):
     """An upstream's registration entries for one id, reused for
@@ -75,3 +77,19 @@ class BlockedUpstreamVersion(models.Model):
 
     def __str__(self):
         return f"{self.normalized_id} {self.normalized_version}"
+
+
+class CachedUpstreamManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().exclude(upstream="")
+
+
+class CachedUpstreamVersion(PackageVersion):
+    """The versions cached from an upstream, for the admin's own list."""
+
+    objects = CachedUpstreamManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("cached upstream version")
+        verbose_name_plural = _("cached upstream versions")

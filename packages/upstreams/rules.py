@@ -72,3 +72,19 @@ def push_refusal(package_id: str, registration) -> Refusal | None:
         % {"id": package_id},
         status=403,
     )
+
+
+def allow(allowance: UpstreamAllowance, request) -> None:
+    """Save an administrator's allowance, audited in their security log."""
+    from audit.events import Kind, record
+
+    allowance.created_by = allowance.created_by or request.user
+    allowance.save()
+    record(
+        Kind.UPSTREAM_ALLOWED,
+        request=request,
+        user=request.user,
+        actor=request.user,
+        package_id=allowance.package_id,
+        reason=allowance.reason,
+    )
