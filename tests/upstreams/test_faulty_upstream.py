@@ -2,6 +2,8 @@
 client, is at fault, and NuGet reports it and retries rather than taking the id
 for missing), nothing is stored, nothing answers 500."""
 
+import logging
+
 import pytest
 from django.core.cache import cache as shared_cache
 
@@ -32,11 +34,19 @@ def refused_cleanly(response, package_dir):
 
 @pytest.mark.parametrize("fault", ["500", "slow", "truncated", "huge"])
 def test_a_faulty_package_download_is_a_502_and_stores_nothing(
-    client, serilog, package_dir, settings, fault
+    client, serilog, package_dir, settings, fault, caplog
 ):
     settings.GALLEY_MAX_PACKAGE_SIZE = 1024 * 1024  # "huge" sends 4 MiB
     serilog.faults["/v3-flatcontainer/"] = fault
-    refused_cleanly(client.get(NUPKG), package_dir)
+    with caplog.at_level(logging.INFO, "galley.upstreams"):
+        refused_cleanly(client.get(NUPKG), package_dir)
+    reason = {
+        "500": "answered 500",
+        "slow": "ReadTimeout",
+        "truncated": "RemoteProtocolError",
+        "huge": "is over 1048576 bytes",
+    }[fault]
+    assert reason in caplog.text
 
 
 @pytest.mark.parametrize("fault", ["500", "slow", "truncated", "huge"])
@@ -49,10 +59,12 @@ def test_faulty_metadata_with_nothing_cached_is_a_502(client, serilog, package_d
 
 
 def test_an_oversized_package_is_refused_by_its_declared_length(
-    client, serilog, package_dir, settings
+    client, serilog, package_dir, settings, caplog
 ):
     settings.GALLEY_MAX_PACKAGE_SIZE = 100
-    refused_cleanly(client.get(NUPKG), package_dir)
+    with caplog.at_level(logging.INFO, "galley.upstreams"):
+        refused_cleanly(client.get(NUPKG), package_dir)
+    assert "bytes, over 100" in caplog.text
 
 
 def test_a_package_claiming_another_id_is_refused(client, serilog, package_dir):
@@ -77,12 +89,16 @@ def test_a_request_waits_for_the_fetch_under_way_instead_of_fetching_again(seril
     shared_cache.add(lock, 1)
     entry = {"version": "3.1.1", "listed": True}
 
+    waited = []
+
     def the_first_request_finishes(_seconds):
+        waited.append(True)
         shared_cache.delete(lock)
         cache._fetch_and_store("serilog", "3.1.1", entry, serilog.index)
 
     monkeypatch.setattr(cache.time, "sleep", the_first_request_finishes)
     version = cache.fetch_package("serilog", "3.1.1", entry, serilog.index)
+    assert waited == [True]
     fetches = [path for path in serilog.requests if path.endswith(".nupkg")]
     assert fetches == ["/v3-flatcontainer/serilog/3.1.1/serilog.3.1.1.nupkg"]
     assert version == PackageVersion.objects.get()

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
+from django.urls import reverse
 
 from audit.models import AuditEvent
 from packages.models import PackageVersion
@@ -125,3 +126,14 @@ def test_a_private_feed_serves_upstream_packages_to_any_read_key(client, alice, 
     assert [d["id"] for d in found] == ["Serilog"]
     _push, push_only = make_key(alice, scopes=["package:push"])
     assert client.get(NUPKG, headers=basic("alice", push_only)).status_code == 403
+
+
+def test_a_private_feed_shows_a_cached_upstream_package_page_to_anyone_signed_in(
+    client, bob, cached, settings
+):
+    settings.GALLEY_FEED_READ = "authenticated"
+    page = reverse("package_detail", args=["Serilog"])
+    client.force_login(bob)  # owns nothing: the package has no owner to share
+    response = client.get(page)
+    assert response.status_code == 200
+    assert "Serilog" in response.content.decode()
