@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 
 from packages.upstreams import client
+from tests.client.conftest import collected_static, nuget58, start_galley  # noqa: F401
 from tests.upstreams.fake import FakeUpstream
 
 
