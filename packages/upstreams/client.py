@@ -32,6 +32,9 @@ def count(name: str, amount: float = 1) -> None:
         STATS[name] = STATS.get(name, 0) + amount
 
 
+_CLIENTS: dict[tuple, httpx.Client] = {}
+
+
 class UpstreamError(Exception):
     """The upstream failed: unreachable, too slow, an error status, a bad answer."""
 
@@ -52,6 +55,16 @@ class Upstream:
         return [cls(**upstream) for upstream in settings.GALLEY_UPSTREAMS]
 
     def client(self) -> httpx.Client:
+        """One client per upstream and process, shared by its threads: its TLS
+        context is built once and its connections are kept alive."""
+        key = (self, settings.GALLEY_UPSTREAM_TIMEOUT)
+        with _STATS_LOCK:
+            found = _CLIENTS.get(key)
+            if found is None:
+                found = _CLIENTS[key] = self._new_client()
+        return found
+
+    def _new_client(self) -> httpx.Client:
         headers = {"User-Agent": "Galley upstream client", "Accept-Encoding": "identity"}
         if self.header:
             name, _colon, value = self.header.partition(":")
@@ -72,7 +85,7 @@ def _stream(upstream: Upstream, url: str, cap: int, sink) -> None:
     deadline = started + settings.GALLEY_UPSTREAM_DEADLINE
     received = 0
     try:
-        with upstream.client() as client, client.stream("GET", url) as response:
+        with upstream.client().stream("GET", url) as response:
             if response.status_code == 404:
                 raise NotFound(url)
             if response.status_code != 200:
