@@ -194,3 +194,21 @@ def test_a_blocked_version_is_never_served_again(client, admin_user, upstream):
     assert client.get(nupkg_url("Serilog", "3.1.1")).status_code == 404
     assert client.get(f"{FLAT}/serilog/index.json").status_code == 404
     assert not PackageVersion.objects.exists()
+
+
+def test_hits_misses_and_errors_are_logged_and_counted(client, upstream, caplog):
+    from packages.upstreams.client import STATS
+
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    before = dict(STATS)
+    with caplog.at_level(logging.INFO, "galley.upstreams"):
+        client.get(nupkg_url("Serilog", "3.1.1"))  # metadata miss, package miss
+        client.get(nupkg_url("Serilog", "3.1.1"))  # metadata hit, package hit
+        upstream.faults["/v3/registration/"] = "500"
+        client.get(f"{FLAT}/other.package/index.json")  # an upstream error
+    gained = {name: STATS.get(name, 0) - before.get(name, 0) for name in STATS}
+    assert gained["metadata_misses"] == 2 and gained["metadata_hits"] == 1
+    assert gained["package_misses"] == 1 and gained["package_hits"] == 1
+    assert gained["errors"] == 1 and gained["seconds"] > 0
+    assert "cached serilog 3.1.1 from" in caplog.text
+    assert "upstream GET" in caplog.text and "answered 500" in caplog.text
