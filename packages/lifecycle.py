@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from audit.events import Kind, record
 from packages import downloads, permissions
@@ -338,6 +339,7 @@ def cache_upstream_version(
                 file=name,
                 upstream=upstream,
                 listed=listed,
+                last_used=timezone.now(),  # fetched to be served at once
                 **manifest_fields(manifest),
                 **fields,
             )
