@@ -12,6 +12,9 @@
    200 MiB push, a 5-million-entry zip, fifty slow connections.
 8. The API Keys page with many keys (bench/pages.py).
 9. The page of a package with 200 versions and 50 dependencies (bench/package_page.py).
+10. Upstream sources (bench/upstreams.py): a 40-package restore through Galley,
+   cold and warm, against the same from a delayed upstream; the memory of a
+   worker caching a 200 MiB upstream package. `--upstreams-only` runs just this.
 
 Sections 1-3 run on SQLite, and with --postgres on PostgreSQL too (a fresh
 database on 127.0.0.1:5432, dropped afterwards). Everything runs on loopback
@@ -44,6 +47,7 @@ from bench import feed as feed_bench
 from bench import package_page as package_page_bench
 from bench import pages as pages_bench
 from bench import storage as storage_bench
+from bench import upstreams as upstreams_bench
 from bench.server import ROOT, Gunicorn, read_status
 
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -401,9 +405,22 @@ def parse_args(argv):
         help="only the read section (with the key checks it needs); implies --no-write",
     )
     parser.add_argument(
+        "--upstreams-only",
+        action="store_true",
+        help="only the upstream sources section; implies --no-write",
+    )
+    parser.add_argument(
         "--no-write", action="store_true", help=f"print only; leave {DOCS.relative_to(ROOT)} alone"
     )
     return parser.parse_args(argv)
+
+
+def run_upstreams(tmp: Path, env_secrets: dict) -> dict:
+    upstream = Backend("upstream", tmp / "upstream", env_secrets)
+    say("upstream sources: migrating and seeding the upstream Galley")
+    keys = key_checks(upstream)["secrets"]
+    downstream = Backend("downstream", tmp / "downstream", env_secrets)
+    return upstreams_bench.run(upstream, downstream, keys, say)
 
 
 def _stop_on_sigterm(signum, frame):
@@ -416,6 +433,10 @@ def main(argv=None) -> int:
     started = time.monotonic()
     results = {"machine": machine(), "backends": [], "duration": args.duration}
     env_secrets = production_secrets()
+    if args.upstreams_only:
+        with tempfile.TemporaryDirectory(prefix="galley-bench-") as tmp:
+            print(upstreams_bench.markdown(run_upstreams(Path(tmp), env_secrets)))
+        return 0
     with tempfile.TemporaryDirectory(prefix="galley-bench-") as tmp:
         sqlite = Backend("SQLite", Path(tmp) / "sqlite", env_secrets)
         backend_result, keys = run_backend(sqlite, args.duration, args.rounds, args.feed_only)
@@ -426,6 +447,7 @@ def main(argv=None) -> int:
             results["pages"] = pages_bench.run(say)
             results["package_page"] = package_page_bench.run(say)
             results["bodies"] = bodies_bench.run(sqlite, keys, say)
+            results["upstreams"] = run_upstreams(Path(tmp), env_secrets)
         if args.postgres:
             with postgres_database() as url:
                 postgres = Backend("PostgreSQL", Path(tmp) / "postgres", env_secrets, url)
@@ -442,6 +464,7 @@ def main(argv=None) -> int:
     print("\n" + pages_bench.markdown(results["pages"]))
     print("\n" + package_page_bench.markdown(results["package_page"]))
     print("\n" + bodies_bench.markdown(results["bodies"]))
+    print("\n" + upstreams_bench.markdown(results["upstreams"]))
     if not args.no_write:
         DOCS.parent.mkdir(exist_ok=True)
         # The load-test section below the marker comes from the two-instance
@@ -454,6 +477,7 @@ def main(argv=None) -> int:
         storage += "\n" + pages_bench.markdown(results["pages"])
         storage += "\n" + package_page_bench.markdown(results["package_page"])
         storage += "\n" + bodies_bench.markdown(results["bodies"])
+        storage += "\n" + upstreams_bench.markdown(results["upstreams"])
         DOCS.write_text(report.markdown(results) + storage + kept, encoding="utf-8")
         print(f"\nWritten to {DOCS.relative_to(ROOT)}.")
     return 0

@@ -103,6 +103,16 @@ def envsecret(name: str, dev_default: str, *, debug: bool) -> str:
     return value
 
 
+def _https_or_loopback(value: str) -> bool:
+    parts = urlsplit(value)
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return bool(host) and (parts.scheme == "https" or (parts.scheme == "http" and loopback))
+
+
 def envissuer(name: str, default: str) -> str:
     """An OIDC issuer URL: https, or http only on a loopback address (tests)."""
     value = envstr(name, default).rstrip("/")
@@ -202,3 +212,30 @@ def envsignup(name: str, default: str) -> str:
     raise ImproperlyConfigured(
         f"{name} must be open, closed or domains:example.com,…, not {value!r}"
     )
+
+
+def envupstreams(name: str) -> list[dict]:
+    """An ordered, comma-separated list of NuGet V3 service index URLs (https://, or
+    http:// on a loopback address only), each with its optional credentials:
+    `{name}_{n}_USERNAME` and `{name}_{n}_PASSWORD` (HTTP Basic), or `{name}_{n}_HEADER`
+    (one `Name: value` header, e.g. an `Authorization: Bearer …`), n counting from 1.
+    Empty when unset: no upstream."""
+    upstreams = []
+    for number, url in enumerate(envlist(name, []), start=1):
+        parts = urlsplit(url)
+        if not _https_or_loopback(url) or parts.query or parts.fragment:
+            raise ImproperlyConfigured(
+                f"{name} must list https:// service index URLs (http:// only on a loopback "
+                f"address), not {url!r}"
+            )
+        prefix = f"{name.removesuffix('S')}_{number}"
+        username, password = envstr(f"{prefix}_USERNAME"), envstr(f"{prefix}_PASSWORD")
+        header = envstr(f"{prefix}_HEADER")
+        if (username is None) != (password is None) or (header and username):
+            raise ImproperlyConfigured(
+                f"{prefix}: set both _USERNAME and _PASSWORD, or _HEADER, not a mix."
+            )
+        if header is not None and not re.fullmatch(r"[A-Za-z0-9-]+:\s*\S.*", header):
+            raise ImproperlyConfigured(f"{prefix}_HEADER must be 'Name: value'.")
+        upstreams.append({"url": url, "username": username, "password": password, "header": header})
+    return upstreams

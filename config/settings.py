@@ -25,6 +25,7 @@ from config.env import (
     envsignup,
     envstorage,
     envstr,
+    envupstreams,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -204,6 +205,15 @@ GALLEY_BODY_GRACE_SECONDS = envint("GALLEY_BODY_GRACE_SECONDS", 20, minimum=1)
 GALLEY_FEED_READ = envchoice("GALLEY_FEED_READ", "public", ("public", "authenticated"))
 # Failed HTTP Basic sign-ins to a private feed allowed per client address per minute.
 GALLEY_FEED_AUTH_FAILURES_LIMIT = envint("GALLEY_FEED_AUTH_FAILURES_LIMIT", 10, minimum=1)
+# Upstream sources (packages/upstreams/): NuGet V3 feeds whose packages Galley
+# serves, caches and shadows by its own ids. Unset: no upstream.
+GALLEY_UPSTREAMS = envupstreams("GALLEY_UPSTREAMS")
+# How long an upstream's version list and metadata of an id are reused, in seconds.
+GALLEY_UPSTREAM_METADATA_TTL = envint("GALLEY_UPSTREAM_METADATA_TTL", 1800, minimum=0)
+# Seconds to connect to an upstream or wait for its next bytes, and the most a
+# whole fetch (metadata or a package) may take.
+GALLEY_UPSTREAM_TIMEOUT = envint("GALLEY_UPSTREAM_TIMEOUT", 10, minimum=1)
+GALLEY_UPSTREAM_DEADLINE = envint("GALLEY_UPSTREAM_DEADLINE", 300, minimum=1)
 
 # Trusted Publishing (trustedpublishing/): CI exchanges an OpenID Connect token
 # for a one-hour key. Off until the audience is set; CI asks its OIDC provider

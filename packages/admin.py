@@ -15,6 +15,13 @@ from packages.models import (
     PackageVersion,
     ReservedPrefix,
 )
+from packages.upstreams import cache as upstream_cache
+from packages.upstreams import rules as upstream_rules
+from packages.upstreams.models import (
+    BlockedUpstreamVersion,
+    CachedUpstreamVersion,
+    UpstreamAllowance,
+)
 
 
 class DeleteForGoodForm(forms.Form):
@@ -232,3 +239,75 @@ class AdvisoryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CachedUpstreamVersion)
+class CachedUpstreamVersionAdmin(admin.ModelAdmin):
+    """Versions cached from the upstreams (packages/upstreams/): blocked (never served
+    again, files removed, audited) or their id's metadata read again."""
+
+    list_display = ["registration", "version", "upstream", "created", "size", "download_count"]
+    list_filter = ["upstream", "listed"]
+    search_fields = ["registration__package_id", "version"]
+    list_select_related = ["registration"]
+    readonly_fields = [f.name for f in PackageVersion._meta.fields]
+    actions = ["block", "refresh"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_block_permission(self, request):
+        return request.user.has_perm("packages.delete_packageversion")
+
+    @admin.action(description=_("Block selected upstream versions"), permissions=["block"])
+    def block(self, request, queryset):
+        actor = lifecycle.Actor.of_session(request, lifecycle.Channel.ADMIN)
+        blocked = sum(
+            lifecycle.block_upstream_version(actor, version, "blocked by an administrator")
+            for version in queryset.select_related("registration")
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d version blocked.", "%(count)d versions blocked.", blocked)
+            % {"count": blocked},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Refresh the metadata of the selected packages"))
+    def refresh(self, request, queryset):
+        ids = set(queryset.values_list("registration__normalized_id", flat=True))
+        failed = [
+            package_id for package_id in sorted(ids) if not upstream_cache.refresh(package_id)
+        ]
+        if failed:
+            self.message_user(
+                request,
+                _("The upstreams did not answer for: %(ids)s") % {"ids": ", ".join(failed)},
+                messages.WARNING,
+            )
+        else:
+            self.message_user(request, _("Metadata refreshed."), messages.SUCCESS)
+
+
+@admin.register(UpstreamAllowance)
+class UpstreamAllowanceAdmin(admin.ModelAdmin):
+    """Ids Galley also has that may take upstream versions anyway (audited)."""
+
+    list_display = ["package_id", "created_by", "created"]
+    search_fields = ["package_id"]
+    fields = ["package_id", "reason"]
+
+    def save_model(self, request, obj, form, change):
+        upstream_rules.allow(obj, request)
+
+
+@admin.register(BlockedUpstreamVersion)
+class BlockedUpstreamVersionAdmin(admin.ModelAdmin):
+    list_display = ["normalized_id", "normalized_version", "reason", "created"]
+    search_fields = ["normalized_id"]

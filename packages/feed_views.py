@@ -16,6 +16,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
@@ -29,6 +30,7 @@ from packages.readers import feed_reader
 from packages.responses import stored_file_headers
 from packages.search import queries
 from packages.storage import accel_redirect, download_redirect, package_storage
+from packages.upstreams import documents as upstream_documents
 
 INDEX_MAX_AGE = 60  # versions and registration indexes change with each push
 SEARCH_MAX_AGE = 30
@@ -142,7 +144,11 @@ def service_index(request):
 @feed_reader
 @require_safe
 def versions_index(request, package_id):
-    return _answer(request, lambda: feed.versions_index_json(package_id, request.feed_reader))
+    def build():
+        upstream = upstream_documents.versions_index(package_id, request.feed_reader)
+        return upstream or feed.versions_index_json(package_id, request.feed_reader)
+
+    return _answer(request, build)
 
 
 @feed_reader
@@ -155,7 +161,7 @@ def package_content(request, package_id, version, filename):
     to the documented one, so links and scripts written against it keep working.
     """
     try:
-        found = feed.find_version(package_id, version, request.feed_reader)
+        found = _stored_version(package_id, version, request.feed_reader)
         lower_id, lower_version = found.registration.normalized_id, found.normalized_version
         wanted = filename.lower()
         if wanted == f"{lower_id}.{lower_version}.nupkg":
@@ -174,6 +180,17 @@ def package_content(request, package_id, version, filename):
         raise FeedError(404, feed._not_found(package_id, version[:64]).message)
     except FeedError as error:
         return _error(error)
+
+
+def _stored_version(package_id: str, version: str, reader):
+    """The stored version: through the upstreams for an id that takes their
+    versions (fetched and cached the first time), else Galley's own."""
+    found = upstream_documents.stored_version(package_id, version, reader)
+    if found is None:
+        return feed.find_version(package_id, version, reader)
+    if found.upstream:
+        lifecycle.mark_used(found, timezone.now())
+    return found
 
 
 def _package_file(request, version):
@@ -373,36 +390,38 @@ def _blocks(stored, remaining: int):
 @require_safe
 @gzip_page
 def registration_index(request, package_id):
-    return _answer(
-        request,
-        lambda: registrations.registration_index_json(
-            package_id, request.feed_reader, _links(request)
-        ),
-    )
+    def build():
+        links = _links(request)
+        upstream = upstream_documents.registration_index(package_id, request.feed_reader, links)
+        return upstream or registrations.registration_index_json(
+            package_id, request.feed_reader, links
+        )
+
+    return _answer(request, build)
 
 
 @feed_reader
 @require_safe
 @gzip_page
 def registration_page(request, package_id, lower, upper):
-    return _answer(
-        request,
-        lambda: registrations.registration_page(
-            package_id, lower, upper, request.feed_reader, _links(request)
-        ),
-    )
+    def build():
+        links, reader = _links(request), request.feed_reader
+        upstream = upstream_documents.registration_page(package_id, lower, upper, reader, links)
+        return upstream or registrations.registration_page(package_id, lower, upper, reader, links)
+
+    return _answer(request, build)
 
 
 @feed_reader
 @require_safe
 @gzip_page
 def registration_leaf(request, package_id, version):
-    return _answer(
-        request,
-        lambda: registrations.registration_leaf(
-            package_id, version, request.feed_reader, _links(request)
-        ),
-    )
+    def build():
+        links, reader = _links(request), request.feed_reader
+        upstream = upstream_documents.registration_leaf(package_id, version, reader, links)
+        return upstream or registrations.registration_leaf(package_id, version, reader, links)
+
+    return _answer(request, build)
 
 
 # -------------------------------------------------------------------- search

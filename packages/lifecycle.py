@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from audit.events import Kind, record
 from packages import downloads, permissions
@@ -179,7 +180,13 @@ def add_version(
             else:
                 # The caller found the version new; the unique constraint answers
                 # a push that stored it since (IntegrityError below).
+                # (owners prefetched by the publish flow: no query)
+                ownerless = owner is not None and not registration.owners.all()
                 registration = _locked(registration.pk)
+                if ownerless:
+                    # An id cached from an upstream, taken over with an administrator's
+                    # UpstreamAllowance (packages/upstreams/rules.py): its first pusher owns it.
+                    registration.owners.add(owner)
             version = PackageVersion.objects.create(
                 registration=registration, file=name, **manifest_fields(manifest), **fields
             )
@@ -283,7 +290,9 @@ def version_files(version: PackageVersion) -> list[str]:
     return names
 
 
-def delete_version(actor: Actor, version: PackageVersion, reason: str) -> bool:
+def delete_version(
+    actor: Actor, version: PackageVersion, reason: str, kind: str = Kind.PACKAGE_DELETED
+) -> bool:
     """Delete a version for good (malware, a leaked secret): its row, its files
     (.nupkg, .nuspec, symbols) and its pending download count. True if this call
     deleted it (a concurrent deletion leaves nothing for the second)."""
@@ -296,14 +305,7 @@ def delete_version(actor: Actor, version: PackageVersion, reason: str) -> bool:
         pk = version.pk
         PackageVersion.objects.filter(pk=pk).delete()  # its SymbolPackage row goes with it
         _changed(registration)
-        _record(
-            Kind.PACKAGE_DELETED,
-            actor,
-            registration,
-            version.version,
-            reason=reason,
-            sha512=version.sha512,
-        )
+        _record(kind, actor, registration, version.version, reason=reason, sha512=version.sha512)
     # Files go after the rows are gone: the feed answers 404 from that moment, and
     # a file that cannot be removed is left behind unreachable, logged, rather than
     # a row left pointing at a missing file.
@@ -367,3 +369,74 @@ def set_deprecation(actor: Actor, versions, deprecation: Deprecation) -> list[Pa
         if changed:
             _changed(registration)
     return changed
+
+
+# -------------------------------------------------------------------- upstreams
+# Versions fetched from an upstream source (packages/upstreams/) are stored like
+# pushed ones, marked with their upstream, under a registration without owners.
+
+
+def cache_upstream_version(
+    actor: Actor, manifest, upload, fields: dict, upstream: str, listed: bool
+) -> PackageVersion:
+    """Store a version fetched from `upstream` (checked by the caller: a safe package
+    whose id and version are the ones asked for). Never gives the package an owner.
+    Raises Conflict when another request cached (or pushed) the version first."""
+    identity = manifest.version.identity_key
+    storage = package_storage()
+    name = storage.save(unique_name(storage, f"{manifest.id.lower()}/{identity}.nupkg"), upload)
+    try:
+        with transaction.atomic():
+            registration, _created = PackageRegistration.objects.get_or_create(
+                normalized_id=manifest.id.lower(), defaults={"package_id": manifest.id}
+            )
+            registration = _locked(registration.pk)
+            version = PackageVersion.objects.create(
+                registration=registration,
+                file=name,
+                upstream=upstream,
+                listed=listed,
+                last_used=timezone.now(),  # fetched to be served at once
+                **manifest_fields(manifest),
+                **fields,
+            )
+            _changed(registration)
+            _record(Kind.UPSTREAM_CACHED, actor, registration, version.version, upstream=upstream)
+    except IntegrityError:
+        storage.delete(name)
+        raise Conflict from None
+    except BaseException:
+        storage.delete(name)
+        raise
+    _store_manifest(version, manifest.nuspec)
+    return version
+
+
+def block_upstream_version(actor: Actor, version: PackageVersion, reason: str) -> bool:
+    """Block a cached upstream version: never served nor fetched again, and its files
+    removed from storage. True if this call removed it."""
+    from packages.upstreams.models import BlockedUpstreamVersion
+
+    BlockedUpstreamVersion.objects.get_or_create(
+        normalized_id=version.registration.normalized_id,
+        normalized_version=version.normalized_version,
+        defaults={"reason": reason},
+    )
+    return delete_version(actor, version, reason, kind=Kind.UPSTREAM_BLOCKED)
+
+
+def prune_upstream_version(actor: Actor, version: PackageVersion) -> bool:
+    """Remove a cached upstream version unused for long (prune_upstream_cache): it is
+    fetched again if it is ever asked for."""
+    if not version.upstream:
+        return False
+    return delete_version(actor, version, "unused cached upstream version")
+
+
+def mark_used(version: PackageVersion, now) -> None:
+    """Note when a cached upstream version was served, at most once an hour."""
+    if version.upstream and (
+        version.last_used is None or (now - version.last_used).total_seconds() > 3600
+    ):
+        PackageVersion.objects.filter(pk=version.pk).update(last_used=now)
+        version.last_used = now

@@ -147,6 +147,11 @@ class PackageVersion(models.Model):
     deprecation_alternate_version = models.CharField(
         _("alternate package version"), max_length=80, blank=True
     )
+    # The service index URL of the upstream this version was fetched from and cached
+    # (packages/upstreams/); "" for a version pushed to Galley (a local version).
+    upstream = models.CharField(_("upstream"), max_length=2000, blank=True, default="")
+    # When a cached upstream version was last served (prune_upstream_cache).
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True)
 
     class Meta:
         ordering = ["registration", "-created"]
@@ -455,3 +460,11 @@ class Advisory(models.Model):
 
     def __str__(self):
         return f"{self.advisory_id} ({self.package_id})"
+
+
+from packages.upstreams.models import (  # noqa: E402,F401  (models of the packages app)
+    BlockedUpstreamVersion,
+    CachedUpstreamVersion,
+    UpstreamAllowance,
+    UpstreamMetadata,
+)

@@ -41,7 +41,7 @@ from apikeys import globs
 from apikeys.models import ApiKey, Scope
 from apikeys.scopes import Action, Caller, permit, readable_by, readable_owner_ids, resolve
 from audit.events import client_ip
-from packages.models import PackageRegistration
+from packages.models import PackageRegistration, PackageVersion
 
 
 class Reader:
@@ -69,7 +69,7 @@ class Reader:
         return self._readable
 
     def can_read(self, registration) -> bool:
-        if self.is_everyone:
+        if self.is_everyone or _upstream_only(registration):
             return True
         if self.caller is not None:
             return permit(self.caller, Action.READ, registration.package_id, registration) is None
@@ -93,6 +93,8 @@ class Reader:
             packageregistration=OuterRef("pk"),
         )
         registrations = registrations.annotate(readable=Exists(owners))
+        if settings.GALLEY_UPSTREAMS:
+            registrations = registrations.annotate(upstream_only=_upstream_only_condition())
         if self.caller is not None:
             selected = ApiKey.packages.through.objects.filter(
                 apikey=self.caller.key.pk, packageregistration=OuterRef("pk")
@@ -109,8 +111,13 @@ class Reader:
         if self.is_everyone:
             return registrations
         visible = registrations.filter(owners__in=self.readable_owner_ids())
+        upstream = None
+        if settings.GALLEY_UPSTREAMS:
+            upstream = registrations.filter(_upstream_only_condition()).values("pk")
         if self.caller is None:
-            return visible
+            if upstream is None:
+                return visible
+            return registrations.filter(Q(pk__in=visible.values("pk")) | Q(pk__in=upstream))
         # Patterns are matched in Python with the same function that checks pushes
         # (apikeys.globs), not translated into SQL that could match differently.
         key = self.caller.key
@@ -121,10 +128,29 @@ class Reader:
             for pk, package_id in candidates
             if pk in selected or globs.matches_any(key.glob_patterns, package_id)
         ]
-        return registrations.filter(pk__in=ids)
+        if upstream is None:
+            return registrations.filter(pk__in=ids)
+        return registrations.filter(Q(pk__in=ids) | Q(pk__in=upstream))
 
 
 EVERYONE = Reader()
+
+
+def _upstream_only_condition():
+    versions = PackageVersion.objects.filter(registration=OuterRef("pk"))
+    return Exists(versions) & ~Exists(versions.filter(upstream=""))
+
+
+def _upstream_only(registration) -> bool:
+    """A package whose every version was cached from an upstream source
+    (packages/upstreams/) has no owner: any reader of the feed reads it, whatever
+    its key's glob patterns, which narrow only owners' packages (README)."""
+    if not settings.GALLEY_UPSTREAMS:
+        return False
+    if hasattr(registration, "upstream_only"):  # annotated by Reader.registration
+        return registration.upstream_only
+    versions = PackageVersion.objects.filter(registration=registration.pk)
+    return versions.exists() and not versions.filter(upstream="").exists()
 
 
 def feed_reader(view=None, *, any_key: bool = False):

@@ -358,3 +358,50 @@ def test_envhosts_refuses_what_is_not_a_host_name(monkeypatch, value):
     monkeypatch.setenv("GALLEY_TEST_HOSTS", value)
     with pytest.raises(ImproperlyConfigured):
         env.envhosts("GALLEY_TEST_HOSTS")
+
+
+# envupstreams ---------------------------------------------------------------------------
+
+
+def test_envupstreams_unset_is_no_upstream(variable):
+    variable(None)
+    assert env.envupstreams(NAME) == []
+
+
+def test_envupstreams_reads_ordered_urls_and_their_credentials(monkeypatch, variable):
+    variable("https://api.nuget.org/v3/index.json, http://127.0.0.1:8001/v3/index.json")
+    prefix = NAME.removesuffix("S")
+    monkeypatch.setenv(f"{prefix}_1_HEADER", "Authorization: Bearer abc")
+    monkeypatch.setenv(f"{prefix}_2_USERNAME", "ci")
+    monkeypatch.setenv(f"{prefix}_2_PASSWORD", "secret")
+    assert env.envupstreams(NAME) == [
+        {
+            "url": "https://api.nuget.org/v3/index.json",
+            "username": None,
+            "password": None,
+            "header": "Authorization: Bearer abc",
+        },
+        {
+            "url": "http://127.0.0.1:8001/v3/index.json",
+            "username": "ci",
+            "password": "secret",
+            "header": None,
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["http://feed.example/v3/index.json", "ftp://feed.example/index.json", "feed.example"],
+)
+def test_envupstreams_refuses_plain_http_elsewhere_and_non_urls(variable, value):
+    variable(value)
+    with refused(f"{NAME} must list https:// service index URLs"):
+        env.envupstreams(NAME)
+
+
+def test_envupstreams_refuses_half_credentials(monkeypatch, variable):
+    variable("https://feed.example/v3/index.json")
+    monkeypatch.setenv(f"{NAME.removesuffix('S')}_1_USERNAME", "ci")
+    with refused("set both _USERNAME and _PASSWORD"):
+        env.envupstreams(NAME)

@@ -27,6 +27,7 @@ from packages.nupkg import (
     read_symbol_package,
     sha512_of,
 )
+from packages.upstreams import rules as upstream_rules
 
 log = logging.getLogger("galley.publish")
 
@@ -87,7 +88,11 @@ def _registration(caller: Caller, package_id: str):
         .prefetch_related("owners")
         .first()
     )
-    if registration is None or settings.GALLEY_FEED_READ != "authenticated":
+    if (
+        registration is None
+        or settings.GALLEY_FEED_READ != "authenticated"
+        or upstream_rules.cached_only(registration)
+    ):
         return registration, False
     readable = caller.readable_owner_ids
     if any(owner.pk in readable for owner in registration.owners.all()):
@@ -123,7 +128,13 @@ def push(request, caller: Caller, upload) -> PackageVersion | Refusal:
         return manifest
     key = caller.key
     registration, hidden = _registration(caller, manifest.id)
-    refusal = permit(caller, Action.PUSH, manifest.id, registration)
+    refusal = upstream_rules.push_refusal(manifest.id, registration)
+    if registration is not None and not refusal and upstream_rules.cached_only(registration):
+        # Taken over from the upstream with an administrator's allowance: pushed as a
+        # new id (reserved prefixes apply), and its pusher's owner becomes its owner.
+        refusal = permit(caller, Action.PUSH, manifest.id, None)
+    elif not refusal:
+        refusal = permit(caller, Action.PUSH, manifest.id, registration)
     if not refusal and hidden:
         refusal = _id_taken(manifest.id)
     if (

@@ -1,0 +1,204 @@
+"""What Galley keeps of its upstreams: their metadata for a while, their packages
+for good.
+
+- Metadata (an id's registration entries) lives in UpstreamMetadata for
+  GALLEY_UPSTREAM_METADATA_TTL seconds; an id no upstream has is remembered as
+  such (the negative cache). When the upstreams fail, a stale row is served, with
+  a log line; with no row at all the caller answers 502.
+- A package is fetched once, checked (packages.nupkg.read_package's limits, and
+  the id and version it claims must be those asked for), and stored through
+  packages/lifecycle.py; from then on it is served from storage, whatever becomes
+  of the upstream. Concurrent first requests for one file wait for one fetch (a
+  lock in the shared cache).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import models
+from django.utils import timezone
+
+from packages import lifecycle
+from packages.models import PackageVersion
+from packages.nupkg import NuGetVersion, PackageError, read_package, sha512_of
+from packages.upstreams import client
+from packages.upstreams.client import NotFound, Upstream, UpstreamError, count
+from packages.upstreams.models import UpstreamMetadata
+
+log = logging.getLogger("galley.upstreams")
+SYSTEM = lifecycle.Actor(user=None, channel=lifecycle.Channel.SYSTEM)
+
+
+class Unavailable(Exception):
+    """The upstreams failed and nothing is cached to answer with."""
+
+
+class Rejected(Exception):
+    """An upstream served a package that is unsafe or not the one asked for."""
+
+
+@dataclass
+class Metadata:
+    upstream: str
+    entries: list[dict]  # catalog entries as given, keyed below by identity
+
+    def by_identity(self) -> dict[str, dict]:
+        found = {}
+        for entry in self.entries:
+            try:
+                found[NuGetVersion.of(entry["version"]).identity_key] = entry
+            except (ValueError, KeyError, TypeError):
+                continue
+        return found
+
+
+def metadata(lower_id: str, *, refresh: bool = False) -> Metadata | None:
+    """The first upstream's entries for an id (in GALLEY_UPSTREAMS order), None if no
+    upstream has it; Unavailable if they fail and nothing was kept."""
+    row = UpstreamMetadata.objects.filter(normalized_id=lower_id).first()
+    ttl = settings.GALLEY_UPSTREAM_METADATA_TTL
+    if row is not None and not refresh and (timezone.now() - row.fetched_at).total_seconds() < ttl:
+        count("metadata_hits")
+        return Metadata(row.upstream, row.entries) if row.found else None
+    count("metadata_misses")
+    try:
+        upstream, entries = _fetch_metadata(lower_id)
+    except UpstreamError as error:
+        if row is None:
+            log.warning("upstreams failed for %s, nothing cached: %s", lower_id, error)
+            raise Unavailable(str(error)) from None
+        log.warning(
+            "upstreams failed for %s, serving metadata of %s: %s", lower_id, row.fetched_at, error
+        )
+        count("stale")
+        return Metadata(row.upstream, row.entries) if row.found else None
+    UpstreamMetadata.objects.update_or_create(
+        normalized_id=lower_id,
+        defaults={
+            "upstream": upstream or "",
+            "found": upstream is not None,
+            "entries": entries,
+            "fetched_at": timezone.now(),
+        },
+    )
+    return Metadata(upstream, entries) if upstream is not None else None
+
+
+def _fetch_metadata(lower_id: str) -> tuple[str | None, list[dict]]:
+    """(upstream URL, entries) of the first upstream that has the id, (None, [])
+    if every upstream answers 404; UpstreamError if one fails before one has it."""
+    for upstream in Upstream.configured():
+        try:
+            return upstream.url, client.registration_entries(upstream, lower_id)
+        except NotFound:
+            continue
+    return None, []
+
+
+def cached_version(lower_id: str, identity: str) -> PackageVersion | None:
+    return (
+        PackageVersion.objects.filter(
+            registration__normalized_id=lower_id, normalized_version=identity
+        )
+        .select_related("registration")
+        .first()
+    )
+
+
+def fetch_package(lower_id: str, identity: str, entry: dict, upstream_url: str) -> PackageVersion:
+    """The cached version, fetched from its upstream if needed, once for concurrent
+    requests. Raises Unavailable (upstream failed) or Rejected (bad package)."""
+    lock = f"galley:upstream-fetch:{lower_id}:{identity}"
+    waited_until = time.monotonic() + settings.GALLEY_UPSTREAM_DEADLINE + 30
+    while not cache.add(lock, 1, timeout=settings.GALLEY_UPSTREAM_DEADLINE + 30):
+        if time.monotonic() > waited_until:
+            raise Unavailable(f"{lower_id} {identity} is being fetched")
+        time.sleep(0.05)
+        version = cached_version(lower_id, identity)
+        if version is not None:
+            return version
+    try:
+        version = cached_version(lower_id, identity)
+        if version is not None:  # fetched by the request that held the lock
+            return version
+        return _fetch_and_store(lower_id, identity, entry, upstream_url)
+    finally:
+        cache.delete(lock)
+
+
+def _fetch_and_store(lower_id: str, identity: str, entry: dict, upstream_url: str):
+    upstream = next((u for u in Upstream.configured() if u.url == upstream_url), None)
+    if upstream is None:
+        raise Unavailable(f"{upstream_url} is no longer an upstream")
+    count("package_misses")
+    try:
+        url = client.package_url(upstream, lower_id, identity)
+        package = client.download(upstream, url)
+    except UpstreamError as error:
+        log.warning("could not fetch %s %s from %s: %s", lower_id, identity, upstream_url, error)
+        raise Unavailable(str(error)) from None
+    with package:
+        try:
+            manifest = read_package(package)
+        except PackageError as error:
+            log.warning("%s %s from %s refused: %s", lower_id, identity, upstream_url, error)
+            raise Rejected(str(error)) from None
+        if manifest.id.lower() != lower_id or manifest.version.identity_key != identity:
+            log.warning(
+                "%s from %s claims to be %s %s: refused",
+                url,
+                upstream_url,
+                manifest.id,
+                manifest.version.normalized,
+            )
+            raise Rejected(f"the package is {manifest.id} {manifest.version.normalized}")
+        size, sha512 = _measure(package)
+        fields = {"size": size, "sha512": sha512}
+        try:
+            version = lifecycle.cache_upstream_version(
+                SYSTEM, manifest, package, fields, upstream_url, bool(entry.get("listed", True))
+            )
+        except lifecycle.Conflict:
+            version = cached_version(lower_id, identity)
+            if version is None:
+                raise Unavailable(f"{lower_id} {identity} could not be stored") from None
+    log.info("cached %s %s from %s (%d bytes)", lower_id, identity, upstream_url, size)
+    return version
+
+
+def _measure(package) -> tuple[int, str]:
+    package.seek(0, 2)
+    size = package.tell()
+    sha512 = sha512_of(package)
+    package.seek(0)
+    return size, sha512
+
+
+def refresh(lower_id: str) -> bool:
+    """Read an id's metadata from the upstreams again now; False if they failed."""
+    try:
+        metadata(lower_id, refresh=True)
+    except Unavailable:
+        return False
+    return UpstreamMetadata.objects.filter(normalized_id=lower_id).exists()
+
+
+def prune(days: int, now=None) -> int:
+    """Remove cached upstream versions not served for `days` days (never served:
+    cached that long ago), through the lifecycle; how many were removed."""
+    cutoff = (now or timezone.now()) - timezone.timedelta(days=days)
+    stale = (
+        PackageVersion.objects.exclude(upstream="")
+        .filter(
+            models.Q(last_used__lt=cutoff) | models.Q(last_used__isnull=True, created__lt=cutoff)
+        )
+        .select_related("registration")
+    )
+    removed = sum(lifecycle.prune_upstream_version(SYSTEM, version) for version in stale)
+    log.info("pruned %d cached upstream versions unused for %d days", removed, days)
+    return removed

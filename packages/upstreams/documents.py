@@ -1,0 +1,226 @@
+"""The feed's answers for an id that takes versions from the upstreams
+(rules.serves_upstream): the flat container's versions, the registration index,
+pages and leaves, and the version whose file is downloaded.
+
+An id's versions are, by precedence: versions pushed to Galley (only with an
+administrator's UpstreamAllowance, since otherwise the id never reaches here),
+then the upstream's catalog entries as given (listed, deprecation,
+vulnerabilities included; only the addresses point at Galley), then versions
+cached earlier that the upstream no longer lists (served for good). Blocked
+versions are left out. Each function answers None when the id does not take
+upstream versions, so the caller answers from Galley's own versions.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from packages.feed import FeedError, _not_found, parse_version
+from packages.models import PackageRegistration, PackageVersion
+from packages.nupkg import NuGetVersion
+from packages.registrations import INLINE_THRESHOLD, PAGE_SIZE, Links, catalog_entry, published
+from packages.upstreams import cache, rules
+
+
+@dataclass
+class Item:
+    identity: str
+    order: NuGetVersion
+    entry: dict | None = None  # the upstream's catalog entry
+    row: PackageVersion | None = None  # the stored version (cached or pushed)
+
+
+def _unavailable() -> FeedError:
+    return FeedError(502, _("The upstream source did not answer, and nothing of it is cached."))
+
+
+def _items(package_id: str, reader) -> tuple[str, str, list[Item]] | None:
+    """(lower id, upstream URL, items sorted oldest first), or None when the id does
+    not take upstream versions. FeedError 404 when it has none, 502 when the
+    upstreams fail and nothing is kept."""
+    if not rules.serves_upstream(package_id):
+        return None
+    lower = package_id.lower()
+    registration = PackageRegistration.objects.filter(normalized_id=lower).first()
+    rows = list(registration.versions.all()) if registration else []
+    blocked = rules.blocked_versions(lower)
+    items: dict[str, Item] = {}
+    for row in rows:  # cached earlier: kept for good
+        row.registration = registration
+        if row.upstream:
+            items[row.normalized_version] = Item(
+                row.normalized_version, NuGetVersion.of(row.version), row=row
+            )
+    upstream = ""
+    try:
+        found = cache.metadata(lower)
+    except cache.Unavailable:
+        found = None
+        if not rows:
+            raise _unavailable() from None
+    if found is not None:
+        upstream = found.upstream
+        for identity, entry in found.by_identity().items():
+            item = items.get(identity)
+            items[identity] = Item(
+                identity, NuGetVersion.of(identity), entry=entry, row=item.row if item else None
+            )
+    local = [row for row in rows if not row.upstream]
+    if local and reader.can_read(registration):
+        for row in local:
+            items[row.normalized_version] = Item(
+                row.normalized_version, NuGetVersion.of(row.version), row=row
+            )
+    chosen = sorted((i for i in items.values() if i.identity not in blocked), key=lambda i: i.order)
+    if not chosen:
+        raise _not_found(package_id)
+    return lower, upstream, chosen
+
+
+def versions_index(package_id: str, reader) -> dict | None:
+    found = _items(package_id, reader)
+    if found is None:
+        return None
+    return {"versions": [item.identity for item in found[2]]}
+
+
+def _urls(lower: str, identity: str, links: Links) -> dict:
+    return {
+        "leaf": f"{links.registrations}{lower}/{identity}.json",
+        "nupkg": f"{links.content}{lower}/{identity}/{lower}.{identity}.nupkg",
+        "index": links.index(lower),
+    }
+
+
+def _entry(lower: str, item: Item, links: Links) -> dict:
+    """The catalog entry of an item: the upstream's as given, its addresses Galley's."""
+    if item.entry is None or (item.row is not None and not item.row.upstream):
+        return catalog_entry(item.row, links)
+    urls = _urls(lower, item.identity, links)
+    entry = copy.deepcopy(item.entry)
+    entry["@id"] = urls["leaf"]
+    entry["packageContent"] = urls["nupkg"]
+    for group in entry.get("dependencyGroups") or []:
+        for dependency in (group.get("dependencies") or []) if isinstance(group, dict) else []:
+            if isinstance(dependency, dict) and isinstance(dependency.get("id"), str):
+                dependency["registration"] = links.index(dependency["id"].lower())
+    return entry
+
+
+def _leaf(lower: str, item: Item, links: Links) -> dict:
+    urls = _urls(lower, item.identity, links)
+    return {
+        "@id": urls["leaf"],
+        "@type": "Package",
+        "catalogEntry": _entry(lower, item, links),
+        "packageContent": urls["nupkg"],
+        "registration": urls["index"],
+    }
+
+
+def _pages(items: list[Item]) -> list[list[Item]]:
+    if len(items) <= INLINE_THRESHOLD:
+        return [items]
+    return [items[start : start + PAGE_SIZE] for start in range(0, len(items), PAGE_SIZE)]
+
+
+def _page(lower: str, page: list[Item], links: Links, *, inline: bool) -> dict:
+    first, last = page[0].identity, page[-1].identity
+    index = links.index(lower)
+    document = {
+        "@id": f"{index}#page/{first}/{last}" if inline else links.page(lower, first, last),
+        "@type": "catalog:CatalogPage",
+        "count": len(page),
+        "lower": first,
+        "upper": last,
+    }
+    if inline:
+        document["items"] = [_leaf(lower, item, links) for item in page]
+        document["parent"] = index
+    return document
+
+
+def registration_index(package_id: str, reader, links: Links) -> dict | None:
+    found = _items(package_id, reader)
+    if found is None:
+        return None
+    lower, _upstream, items = found
+    pages = _pages(items)
+    inline = len(pages) == 1
+    return {
+        "@id": links.index(lower),
+        "@type": ["catalog:CatalogRoot", "PackageRegistration", "catalog:Permalink"],
+        "count": len(pages),
+        "items": [_page(lower, page, links, inline=inline) for page in pages],
+    }
+
+
+def registration_page(package_id, first: str, last: str, reader, links: Links) -> dict | None:
+    parse_version(first), parse_version(last)
+    found = _items(package_id, reader)
+    if found is None:
+        return None
+    lower, _upstream, items = found
+    for page in _pages(items):
+        if (page[0].identity, page[-1].identity) == (first.lower(), last.lower()):
+            return {
+                **_page(lower, page, links, inline=True),
+                "@id": links.page(lower, first.lower(), last.lower()),
+            }
+    raise FeedError(404, _("The page does not exist."))
+
+
+def _item(package_id: str, version_text: str, reader) -> tuple[str, str, Item] | None:
+    identity = parse_version(version_text).identity_key
+    found = _items(package_id, reader)
+    if found is None:
+        return None
+    lower, upstream, items = found
+    for item in items:
+        if item.identity == identity:
+            return lower, upstream, item
+    raise _not_found(package_id, version_text[:64])
+
+
+def registration_leaf(package_id: str, version_text: str, reader, links: Links) -> dict | None:
+    found = _item(package_id, version_text, reader)
+    if found is None:
+        return None
+    lower, _upstream, item = found
+    urls = _urls(lower, item.identity, links)
+    entry = _entry(lower, item, links)
+    listed = entry.get("listed", True) if item.row is None else item.row.listed
+    return {
+        "@id": urls["leaf"],
+        "@type": ["Package", "http://schema.nuget.org/catalog#Permalink"],
+        "catalogEntry": urls["leaf"],
+        "listed": listed,
+        "packageContent": urls["nupkg"],
+        "published": entry.get("published", "") if item.row is None else published(item.row),
+        "registration": urls["index"],
+    }
+
+
+def stored_version(package_id: str, version_text: str, reader) -> PackageVersion | None:
+    """The stored version to download, fetched from the upstream the first time;
+    None when the id does not take upstream versions. FeedError 404 for a version
+    nobody has, 502 when the upstream fails or serves a bad package."""
+    found = _item(package_id, version_text, reader)
+    if found is None:
+        return None
+    lower, upstream, item = found
+    if item.row is not None:
+        cache.count("package_hits")
+        return item.row
+    try:
+        return cache.fetch_package(lower, item.identity, item.entry or {}, upstream)
+    except cache.Unavailable:
+        raise _unavailable() from None
+    except cache.Rejected:
+        raise FeedError(
+            502,
+            _("The upstream source served a package that is not safe or not the one asked for."),
+        ) from None

@@ -1,0 +1,139 @@
+"""Administering the upstream cache: the admin's list, block and refresh actions,
+allowances (audited), the prune command, and a private feed's readers."""
+
+import base64
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Permission
+from django.core.management import call_command
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from packages.models import PackageVersion
+from packages.upstreams.models import BlockedUpstreamVersion, UpstreamAllowance, UpstreamMetadata
+from tests.factories import UserFactory, make_key
+from tests.helpers import stored_files
+from tests.packages.builders import nupkg
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "/admin/packages/cachedupstreamversion/"
+NUPKG = "/v3-flatcontainer/serilog/3.1.1/serilog.3.1.1.nupkg"
+
+
+def staff(*codenames):
+    user = UserFactory(username="staffer", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+@pytest.fixture
+def cached(client, upstream):
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    assert client.get(NUPKG).status_code == 200
+    return PackageVersion.objects.get()
+
+
+def test_the_admin_lists_cached_versions_only(client, cached, alice):
+    _key, secret = make_key(alice)
+    client.force_login(staff("view_packageversion", "view_cachedupstreamversion"))
+    page = client.get(CHANGELIST)
+    assert page.status_code == 200
+    assert "Serilog" in page.content.decode() and cached.upstream in page.content.decode()
+
+
+def test_blocking_from_the_admin_removes_the_files_and_is_audited(client, cached, package_dir):
+    client.force_login(staff("view_cachedupstreamversion", "delete_packageversion"))
+    response = client.post(CHANGELIST, {"action": "block", "_selected_action": [cached.pk]})
+    assert response.status_code == 302
+    assert not PackageVersion.objects.exists()
+    assert stored_files(package_dir) == []
+    assert BlockedUpstreamVersion.objects.get().normalized_version == "3.1.1"
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.UPSTREAM_BLOCKED)
+    assert event.actor.username == "staffer"
+    assert client.get(NUPKG).status_code == 404
+
+
+def test_blocking_needs_the_delete_permission(client, cached):
+    client.force_login(staff("view_cachedupstreamversion"))
+    client.post(CHANGELIST, {"action": "block", "_selected_action": [cached.pk]})
+    assert PackageVersion.objects.exists()
+    assert not BlockedUpstreamVersion.objects.exists()
+
+
+def test_refreshing_reads_the_metadata_again(client, cached, upstream):
+    upstream.add("Serilog", "4.0.0", nupkg("Serilog", "4.0.0"))
+    assert client.get("/v3-flatcontainer/serilog/index.json").json()["versions"] == ["3.1.1"]
+    client.force_login(staff("view_cachedupstreamversion", "change_cachedupstreamversion"))
+    client.post(CHANGELIST, {"action": "refresh", "_selected_action": [cached.pk]})
+    assert [e["version"] for e in UpstreamMetadata.objects.get().entries] == ["3.1.1", "4.0.0"]
+    assert client.get("/v3-flatcontainer/serilog/index.json").json()["versions"] == [
+        "3.1.1",
+        "4.0.0",
+    ]
+
+
+def test_an_allowance_made_in_the_admin_is_audited(client):
+    admin = staff("add_upstreamallowance", "view_upstreamallowance")
+    client.force_login(admin)
+    response = client.post(
+        "/admin/packages/upstreamallowance/add/",
+        {"package_id": "Contoso.Core", "reason": "we moved it to nuget.org"},
+    )
+    assert response.status_code == 302
+    allowance = UpstreamAllowance.objects.get()
+    assert (allowance.normalized_id, allowance.created_by) == ("contoso.core", admin)
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.UPSTREAM_ALLOWED)
+    assert event.package_id == "Contoso.Core"
+
+
+def test_prune_deletes_cached_versions_unused_for_n_days(client, upstream, package_dir):
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    upstream.add("Polly", "8.0.0", nupkg("Polly", "8.0.0"))
+    with time_machine.travel("2026-01-01 10:00", tick=False):
+        client.get(NUPKG)
+        client.get("/v3-flatcontainer/polly/8.0.0/polly.8.0.0.nupkg")
+    with time_machine.travel("2026-01-20 10:00", tick=False):
+        client.get(NUPKG)  # Serilog is still used
+    with time_machine.travel("2026-01-25 10:00", tick=False):
+        call_command("prune_upstream_cache", "--days", "10")
+    assert list(PackageVersion.objects.values_list("version", flat=True)) == ["3.1.1"]
+    assert [name for name in stored_files(package_dir) if "polly" in name] == []
+
+
+# ------------------------------------------------------------------- private feed
+
+
+def basic(username, secret):
+    token = base64.b64encode(f"{username}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def test_a_private_feed_serves_upstream_packages_to_any_read_key(client, alice, upstream, settings):
+    settings.GALLEY_FEED_READ = "authenticated"
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    # Glob patterns narrow only owners' packages, not the upstream's.
+    _key, secret = make_key(alice, scopes=["package:read"], glob_patterns=["Contoso.*"])
+
+    assert client.get("/v3-flatcontainer/serilog/index.json").status_code == 401
+    assert client.get(NUPKG).status_code == 401
+    headers = basic("alice", secret)
+    assert client.get("/v3-flatcontainer/serilog/index.json", headers=headers).status_code == 200
+    assert client.get(NUPKG, headers=headers).status_code == 200
+    assert client.get(NUPKG, headers=headers).status_code == 200  # now from the cache
+    assert client.get(NUPKG).status_code == 401
+    found = client.get("/query", {"q": "serilog"}, headers=headers).json()["data"]
+    assert [d["id"] for d in found] == ["Serilog"]
+    _push, push_only = make_key(alice, scopes=["package:push"])
+    assert client.get(NUPKG, headers=basic("alice", push_only)).status_code == 403
+
+
+def test_a_private_feed_shows_a_cached_upstream_package_page_to_anyone_signed_in(
+    client, bob, cached, settings
+):
+    settings.GALLEY_FEED_READ = "authenticated"
+    page = reverse("package_detail", args=["Serilog"])
+    client.force_login(bob)  # owns nothing: the package has no owner to share
+    response = client.get(page)
+    assert response.status_code == 200
+    assert "Serilog" in response.content.decode()

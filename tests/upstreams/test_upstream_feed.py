@@ -1,0 +1,214 @@
+"""Galley as the one source: upstream packages through its own resources, cached
+for good, shadowed by Galley's own ids (packages/upstreams/)."""
+
+import logging
+
+import pytest
+import time_machine
+
+from audit.models import AuditEvent
+from packages import lifecycle
+from packages.models import PackageRegistration, PackageVersion, ReservedPrefix
+from packages.storage import package_storage
+from packages.upstreams.models import BlockedUpstreamVersion, UpstreamAllowance
+from tests.factories import make_key
+from tests.helpers import push
+from tests.packages.builders import nupkg
+
+pytestmark = pytest.mark.django_db
+
+FLAT = "/v3-flatcontainer"
+
+
+def nupkg_url(package_id, version):
+    lower = package_id.lower()
+    return f"{FLAT}/{lower}/{version}/{lower}.{version}.nupkg"
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_an_upstream_only_package_is_served_and_cached_for_good(client, upstream):
+    data = nupkg("Newtonsoft.Json", "13.0.3")
+    upstream.add(
+        "Newtonsoft.Json",
+        "13.0.3",
+        data,
+        deprecation={"reasons": ["Legacy"], "message": "Use System.Text.Json"},
+        vulnerabilities=[{"advisoryUrl": "https://example.com/a", "severity": "2"}],
+    )
+    upstream.add("Newtonsoft.Json", "12.0.1", nupkg("Newtonsoft.Json", "12.0.1"))
+
+    versions = client.get(f"{FLAT}/newtonsoft.json/index.json")
+    assert versions.status_code == 200
+    assert versions.json() == {"versions": ["12.0.1", "13.0.3"]}
+    index = client.get("/v3/registration/newtonsoft.json/index.json").json()
+    leaves = index["items"][0]["items"]
+    entry = leaves[1]["catalogEntry"]
+    assert entry["deprecation"] == {"reasons": ["Legacy"], "message": "Use System.Text.Json"}
+    assert entry["vulnerabilities"][0]["severity"] == "2"
+    assert entry["packageContent"] == "http://testserver" + nupkg_url("Newtonsoft.Json", "13.0.3")
+    assert entry["@id"] == "http://testserver/v3/registration/newtonsoft.json/13.0.3.json"
+    assert not PackageVersion.objects.exists()  # metadata alone stores no package
+
+    response = client.get(nupkg_url("Newtonsoft.Json", "13.0.3"))
+    assert response.status_code == 200
+    assert body(response) == data
+    version = PackageVersion.objects.get()
+    assert version.upstream == upstream.index and version.listed
+    assert list(version.registration.owners.all()) == []
+    with package_storage().open(version.file.name) as stored:
+        assert stored.read() == data
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.UPSTREAM_CACHED)
+    assert event.package_id == "Newtonsoft.Json"
+
+    upstream.stop()  # served from storage from now on, and from the kept metadata
+    again = client.get(nupkg_url("Newtonsoft.Json", "13.0.3"))
+    assert again.status_code == 200 and body(again) == data
+    nuspec = client.get(f"{FLAT}/newtonsoft.json/13.0.3/newtonsoft.json.nuspec")
+    assert nuspec.status_code == 200 and b"<id>Newtonsoft.Json</id>" in body(nuspec)
+
+
+def test_a_locally_pushed_id_shadows_every_upstream_version(client, alice, upstream):
+    _key, secret = make_key(alice, glob_patterns=["Contoso.*"])
+    local = nupkg("Contoso.Core", "1.0.0")
+    assert push(client, secret, local).status_code == 201
+    upstream.add("Contoso.Core", "1.0.0", nupkg("Contoso.Core", "1.0.0", extra={"evil": "x"}))
+    upstream.add("Contoso.Core", "9.0.0", nupkg("Contoso.Core", "9.0.0"))
+    upstream.requests.clear()
+
+    assert client.get(f"{FLAT}/contoso.core/index.json").json() == {"versions": ["1.0.0"]}
+    assert client.get(nupkg_url("Contoso.Core", "9.0.0")).status_code == 404
+    assert body(client.get(nupkg_url("Contoso.Core", "1.0.0"))) == local
+    index = client.get("/v3/registration/contoso.core/index.json").json()
+    assert [leaf["catalogEntry"]["version"] for leaf in index["items"][0]["items"]] == ["1.0.0"]
+    assert upstream.requests == []  # never even asked
+    assert not PackageVersion.objects.exclude(upstream="").exists()
+
+
+def test_a_reserved_prefix_shadows_the_upstream(client, alice, upstream):
+    ReservedPrefix.objects.create(prefix="Contoso.*", owner=alice)
+    upstream.add("Contoso.Secret", "1.0.0", nupkg("Contoso.Secret", "1.0.0"))
+
+    assert client.get(f"{FLAT}/contoso.secret/index.json").status_code == 404
+    assert client.get(nupkg_url("Contoso.Secret", "1.0.0")).status_code == 404
+    assert client.get("/v3/registration/contoso.secret/index.json").status_code == 404
+    assert upstream.requests == [] and not PackageVersion.objects.exists()
+
+
+def test_an_allowance_lets_a_shadowed_id_take_upstream_versions(client, alice, upstream):
+    _key, secret = make_key(alice, glob_patterns=["Contoso.*"])
+    local = nupkg("Contoso.Core", "1.0.0")
+    push(client, secret, local)
+    upstream.add("Contoso.Core", "1.0.0", nupkg("Contoso.Core", "1.0.0", extra={"evil": "x"}))
+    upstream.add("Contoso.Core", "2.0.0", nupkg("Contoso.Core", "2.0.0"))
+    UpstreamAllowance.objects.create(package_id="Contoso.Core")
+
+    assert client.get(f"{FLAT}/contoso.core/index.json").json() == {"versions": ["1.0.0", "2.0.0"]}
+    # The version pushed here wins over the upstream's of the same number.
+    assert body(client.get(nupkg_url("Contoso.Core", "1.0.0"))) == local
+    assert (
+        body(client.get(nupkg_url("Contoso.Core", "2.0.0")))
+        == upstream.packages[("contoso.core", "2.0.0")]
+    )
+
+
+def test_an_unknown_id_is_a_404_remembered_for_the_ttl(client, upstream):
+    assert client.get(f"{FLAT}/nobody.has.it/index.json").status_code == 404
+    asked = len(upstream.requests)
+    assert client.get(f"{FLAT}/nobody.has.it/index.json").status_code == 404
+    assert len(upstream.requests) == asked  # the negative cache answered
+
+
+def test_stale_metadata_is_served_when_the_upstream_fails(client, upstream, caplog):
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    with time_machine.travel("2026-01-01 10:00", tick=False):
+        assert client.get(f"{FLAT}/serilog/index.json").json() == {"versions": ["3.1.1"]}
+    upstream.faults["/v3/registration/"] = "500"
+    with (
+        time_machine.travel("2026-01-01 12:00", tick=False),
+        caplog.at_level(logging.WARNING, "galley.upstreams"),
+    ):
+        response = client.get(f"{FLAT}/serilog/index.json")
+    assert response.status_code == 200 and response.json() == {"versions": ["3.1.1"]}
+    assert "serving metadata of" in caplog.text
+
+
+def test_a_never_fetched_package_fails_cleanly_with_the_upstream_down(client, upstream):
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    upstream.stop()
+    response = client.get(f"{FLAT}/serilog/index.json")
+    assert response.status_code == 502
+    assert "did not answer" in response.json()["error"]
+    assert client.get(nupkg_url("Serilog", "3.1.1")).status_code == 502
+    assert not PackageVersion.objects.exists()
+
+
+def test_an_unlisted_upstream_version_restores_by_exact_version_and_stays_out_of_search(
+    client, upstream
+):
+    upstream.add("Polly", "8.0.0", nupkg("Polly", "8.0.0"), listed=False)
+    upstream.add("Polly", "7.0.0", nupkg("Polly", "7.0.0"))
+    index = client.get("/v3/registration/polly/index.json").json()
+    listed = {
+        leaf["catalogEntry"]["version"]: leaf["catalogEntry"]["listed"]
+        for leaf in index["items"][0]["items"]
+    }
+    assert listed == {"7.0.0": True, "8.0.0": False}
+    assert client.get(nupkg_url("Polly", "8.0.0")).status_code == 200
+    assert client.get(nupkg_url("Polly", "7.0.0")).status_code == 200
+    assert PackageVersion.objects.get(version="8.0.0").listed is False
+    found = client.get("/query", {"q": "Polly"}).json()["data"]
+    assert [(d["id"], d["version"]) for d in found] == [("Polly", "7.0.0")]
+    assert client.get("/v3/registration/polly/8.0.0.json").json()["listed"] is False
+
+
+def test_the_first_local_push_of_a_cached_id_needs_an_allowance(client, alice, upstream):
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    client.get(nupkg_url("Serilog", "3.1.1"))
+    _key, secret = make_key(alice)
+
+    refused = push(client, secret, nupkg("Serilog", "4.0.0"))
+    assert refused.status_code == 403
+    assert "Ask an administrator to allow local versions" in refused.content.decode()
+    assert PackageVersion.objects.count() == 1
+
+    UpstreamAllowance.objects.create(package_id="Serilog")
+    assert push(client, secret, nupkg("Serilog", "4.0.0")).status_code == 201
+    registration = PackageRegistration.objects.get(normalized_id="serilog")
+    assert list(registration.owners.all()) == [alice]
+
+
+def test_a_blocked_version_is_never_served_again(client, admin_user, upstream):
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    client.get(nupkg_url("Serilog", "3.1.1"))
+    version = PackageVersion.objects.get()
+    name = version.file.name
+    actor = lifecycle.Actor(user=admin_user, channel=lifecycle.Channel.ADMIN)
+
+    assert lifecycle.block_upstream_version(actor, version, "malware")
+    assert not package_storage().exists(name)
+    assert BlockedUpstreamVersion.objects.filter(normalized_id="serilog").exists()
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.UPSTREAM_BLOCKED).exists()
+    assert client.get(nupkg_url("Serilog", "3.1.1")).status_code == 404
+    assert client.get(f"{FLAT}/serilog/index.json").status_code == 404
+    assert not PackageVersion.objects.exists()
+
+
+def test_hits_misses_and_errors_are_logged_and_counted(client, upstream, caplog):
+    from packages.upstreams.client import STATS
+
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    before = dict(STATS)
+    with caplog.at_level(logging.INFO, "galley.upstreams"):
+        client.get(nupkg_url("Serilog", "3.1.1"))  # metadata miss, package miss
+        client.get(nupkg_url("Serilog", "3.1.1"))  # metadata hit, package hit
+        upstream.faults["/v3/registration/"] = "500"
+        client.get(f"{FLAT}/other.package/index.json")  # an upstream error
+    gained = {name: STATS.get(name, 0) - before.get(name, 0) for name in STATS}
+    assert gained["metadata_misses"] == 2 and gained["metadata_hits"] == 1
+    assert gained["package_misses"] == 1 and gained["package_hits"] == 1
+    assert gained["errors"] == 1 and gained["seconds"] > 0
+    assert "cached serilog 3.1.1 from" in caplog.text
+    assert "upstream GET" in caplog.text and "answered 500" in caplog.text
