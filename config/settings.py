@@ -198,6 +198,12 @@ GALLEY_BODY_GRACE_SECONDS = envint("GALLEY_BODY_GRACE_SECONDS", 20, minimum=1)
 GALLEY_FEED_READ = envchoice("GALLEY_FEED_READ", "public", ("public", "authenticated"))
 # Failed HTTP Basic sign-ins to a private feed allowed per client address per minute.
 GALLEY_FEED_AUTH_FAILURES_LIMIT = envint("GALLEY_FEED_AUTH_FAILURES_LIMIT", 10, minimum=1)
+# The symbol server (/download/symbols/, packages/symbol_server.py). Debuggers send
+# no credentials, so on a private feed it is off unless turned on, and then answers
+# only lookups carrying the PDB's checksum (known to holders of the DLL).
+GALLEY_SYMBOL_SERVER = envchoice(
+    "GALLEY_SYMBOL_SERVER", "on" if GALLEY_FEED_READ == "public" else "off", ("on", "off")
+)
 
 # Trusted Publishing (trustedpublishing/): CI exchanges an OpenID Connect token
 # for a one-hour key. Off until the audience is set; CI asks its OIDC provider

@@ -21,7 +21,7 @@ from django.utils.http import http_date
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
-from packages import downloads, feed, lifecycle, registrations
+from packages import downloads, feed, lifecycle, registrations, symbol_server
 from packages.feed import FeedError
 from packages.readers import feed_reader
 from packages.responses import stored_file_headers
@@ -310,6 +310,41 @@ def _blocks(stored, remaining: int):
             yield block
     finally:
         stored.close()
+
+
+# ------------------------------------------------------------- symbol server
+
+
+@require_safe
+def symbol_file(request, name, key, file_name):
+    """An SSQP lookup (`/download/symbols/{file}/{key}/{file}`): the portable PDB,
+    streamed like a package, or 404. Not behind `feed_reader`: debuggers send no
+    credentials; packages/symbol_server.py decides what each lookup may see."""
+    found = None
+    if name.lower() == file_name.lower():
+        found = symbol_server.lookup(name, key, request.headers.get("SymbolChecksum"))
+    if found is None:
+        response = HttpResponse(status=404, content_type="text/plain")
+        response["Cache-Control"] = "no-store"
+        return response
+    modified = found.symbols.created
+    headers = {
+        "ETag": f'"{found.sha256}"',
+        "Last-Modified": http_date(modified.timestamp()),
+        "Cache-Control": _cache_control(FILE_MAX_AGE),
+        **stored_file_headers(found.name, "application/octet-stream"),
+    }
+    if request.headers.get("SymbolChecksum") is not None:
+        headers["Vary"] = "SymbolChecksum"
+    response = _served_elsewhere(request, found.file.name, headers, modified)
+    if response is None:
+        opener = lambda: package_storage().open(found.file.name, "rb")  # noqa: E731
+        response = _file_response(
+            request, opener, found.size, headers, "application/octet-stream", modified
+        )
+    if request.method == "GET" and response.status_code in (200, 302):
+        downloads.count_symbol_download(found)
+    return response
 
 
 # -------------------------------------------------------------- registration

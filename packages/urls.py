@@ -31,6 +31,12 @@ urlpatterns = [
         name="feed_registration_leaf",
     ),
     path("query", feed_views.search, name="feed_search"),
+    # The symbol server (SSQP), at nuget.org's address.
+    path(
+        "download/symbols/<str:name>/<str:key>/<str:file_name>",
+        feed_views.symbol_file,
+        name="symbol_file",
+    ),
     path("autocomplete", feed_views.autocomplete, name="feed_autocomplete"),
     path("api/v2/package", publish_views.push_package, name="push_package"),
     path("api/v2/package/", publish_views.push_package),

@@ -2,6 +2,7 @@
 makes them) and package version rows for pages that need no file."""
 
 import io
+import pathlib
 import zipfile
 
 from packages import lifecycle
@@ -44,15 +45,28 @@ SYMBOLS_NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
-def snupkg(package_id="Contoso.Core", version="1.0.0", *, files=None, nuspec=None) -> bytes:
+# A real assembly and its portable PDB (clr_loader 0.3.1's ClrLoader, MIT: see
+# tests/data/symbols/README.md), for the symbol server's tests.
+SYMBOLS_DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "symbols"
+DLL = (SYMBOLS_DATA / "ClrLoader.dll").read_bytes()
+PDB = (SYMBOLS_DATA / "ClrLoader.pdb").read_bytes()
+
+
+def snupkg(
+    package_id="Contoso.Core", version="1.0.0", *, files=None, nuspec=None, description="Symbols."
+) -> bytes:
+    """A symbol package; without `files`, one with no PDB (every push accepts it)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
             f"{package_id}.nuspec",
-            nuspec or SYMBOLS_NUSPEC.format(id=package_id, version=version),
+            nuspec
+            or SYMBOLS_NUSPEC.format(id=package_id, version=version).replace(
+                "Symbols.", description
+            ),
         )
         archive.writestr("[Content_Types].xml", "<Types/>")
-        for name, data in (files or {"lib/net8.0/Contoso.Core.pdb": b"BSJB"}).items():
+        for name, data in (files or {}).items():
             archive.writestr(name, data)
     return buffer.getvalue()
 

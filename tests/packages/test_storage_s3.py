@@ -94,7 +94,7 @@ def test_symbols_pushed_again_replace_the_earlier_object(client, alice, s3_serve
     assert push(client, secret).status_code == 201
     assert push_symbols(client, secret, snupkg()).status_code == 201
     first = SymbolPackage.objects.get().file.name
-    second = snupkg(files={"lib/net8.0/Contoso.Core.pdb": b"BSJB second"})
+    second = snupkg(description="Symbols, again.")
     assert push_symbols(client, secret, second).status_code == 201
     symbols = SymbolPackage.objects.get()
     assert symbols.file.name != first

@@ -1,0 +1,57 @@
+"""Which PDB the symbol server answers an SSQP lookup with (dotnet/symstore's Simple
+Symbol Query Protocol): `GET /download/symbols/{file}/{key}/{file}`, the address
+Visual Studio, dotnet-symbol, WinDbg and Rider are given (README).
+
+- The key of a portable PDB is its GUID in `N` format followed by `ffffffff`
+  (packages/nupkg/pdb.py); file and key are compared ignoring case.
+- A debugger may send `SymbolChecksum: SHA256:<hex>[;...]`, the PDB checksum its
+  DLL records; when it does, only a PDB with that checksum answers.
+- Debuggers send no credentials. GALLEY_SYMBOL_SERVER (on by default on a public
+  feed, off on a private one) turns the server off; on a private feed turned on,
+  only lookups carrying a matching SymbolChecksum are answered (the checksum is
+  known only to holders of the DLL), as GitLab's package registry does.
+- Unlisted versions keep their symbols served (a debugger still needs them);
+  a version deleted for good takes its symbols with it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+
+from packages.models import SymbolFile
+
+_KEY = re.compile(r"[0-9a-f]{32}ffffffff")
+_CHECKSUM = re.compile(r"sha256:([0-9a-f]{64})")
+
+
+def enabled() -> bool:
+    return settings.GALLEY_SYMBOL_SERVER == "on"
+
+
+def requested_checksums(header: str | None) -> set[str] | None:
+    """The SHA-256 checksums of a SymbolChecksum header (lower-case hex), None when
+    the header is absent; an empty set for a header naming none we can check."""
+    if header is None:
+        return None
+    found = set()
+    for part in header.lower().split(";"):
+        if match := _CHECKSUM.fullmatch(part.strip()):
+            found.add(match.group(1))
+    return found
+
+
+def lookup(name: str, key: str, checksum_header: str | None) -> SymbolFile | None:
+    """The PDB to answer `{name}/{key}/{name}` with, or None (a 404)."""
+    name, key = name.lower(), key.lower()
+    if not enabled() or not _KEY.fullmatch(key):
+        return None
+    checksums = requested_checksums(checksum_header)
+    if checksums is None and settings.GALLEY_FEED_READ != "public":
+        return None
+    files = SymbolFile.objects.filter(key=key, name=name).select_related("symbols__version")
+    if checksums is not None:
+        files = files.filter(checksum__in=checksums)
+    # The same PDB pushed with several versions: the latest push answers.
+    return files.order_by("-symbols__created", "-pk").first()
