@@ -16,10 +16,12 @@ The rules, each refused with its reason and nothing stored:
 from __future__ import annotations
 
 import hashlib
+import lzma
 import posixpath
 import struct
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -34,6 +36,17 @@ from packages.nupkg.pdb import (
     read_pe_debug,
 )
 
+# What a corrupt, encrypted or oddly compressed zip member raises when it is read.
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    EOFError,
+    OSError,
+    ValueError,
+    zlib.error,
+    lzma.LZMAError,
+    NotImplementedError,
+    RuntimeError,
+)
 _SPOOL_IN_MEMORY = 1 << 20
 _CHUNK = 1 << 20
 
@@ -69,7 +82,7 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[BinaryIO,
                 digest.update(block)
                 spool.write(block)
                 size += len(block)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+    except _UNREADABLE as error:
         spool.close()
         raise SymbolError(
             _("%(file)s could not be read from the symbol package.")
@@ -145,7 +158,9 @@ def _mismatch(archive: zipfile.ZipFile, info: zipfile.ZipInfo, entry: SymbolEntr
     try:
         with archive.open(info) as member:
             debug = read_pe_debug(member, info.file_size, shown(info.filename))
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as error:
+    except SymbolError:
+        raise
+    except _UNREADABLE as error:
         raise SymbolError(
             _("%(file)s could not be read from the package.") % {"file": shown(info.filename)}
         ) from error
