@@ -23,6 +23,7 @@ from django.views.decorators.http import require_safe
 
 from packages import downloads, feed, lifecycle, registrations, symbol_server
 from packages.feed import FeedError
+from packages.models import SymbolPackage
 from packages.readers import feed_reader
 from packages.responses import stored_file_headers
 from packages.search import queries
@@ -313,6 +314,34 @@ def _blocks(stored, remaining: int):
 
 
 # ------------------------------------------------------------- symbol server
+
+
+@feed_reader
+@require_safe
+def symbol_package(request, package_id, version):
+    """A version's `.snupkg`, for whoever may read the package (nuget.org's address,
+    linked as "Download symbols" from the package page); never in the flat container."""
+    try:
+        found = feed.find_version(package_id, version, request.feed_reader)
+    except FeedError as error:
+        return _error(error)
+    symbols = SymbolPackage.objects.filter(version=found).first()
+    if symbols is None:
+        return _error(FeedError(404, feed._not_found(package_id, version[:64]).message))
+    name = f"{found.registration.normalized_id}.{found.normalized_version}.snupkg"
+    headers = {
+        "ETag": f'"{symbols.sha512}"',
+        "Last-Modified": http_date(symbols.created.timestamp()),
+        "Cache-Control": _cache_control(FILE_MAX_AGE),
+        **stored_file_headers(name, "application/octet-stream"),
+    }
+    response = _served_elsewhere(request, symbols.file.name, headers, symbols.created)
+    if response is None:
+        opener = lambda: package_storage().open(symbols.file.name, "rb")  # noqa: E731
+        response = _file_response(
+            request, opener, symbols.size, headers, "application/octet-stream", symbols.created
+        )
+    return response
 
 
 @require_safe

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.urls import reverse
 
 from packages.models import SymbolFile
 
@@ -28,6 +29,15 @@ _CHECKSUM = re.compile(r"sha256:([0-9a-f]{64})")
 
 def enabled() -> bool:
     return settings.GALLEY_SYMBOL_SERVER == "on"
+
+
+def server_url(request) -> str | None:
+    """The address to add to Visual Studio (Tools > Options > Debugging > Symbols),
+    or None when the symbol server is off."""
+    if not enabled():
+        return None
+    path = reverse("symbol_file", args=["NAME", "KEY", "NAME"])
+    return request.build_absolute_uri(path[: -len("NAME/KEY/NAME")])
 
 
 def requested_checksums(header: str | None) -> set[str] | None:

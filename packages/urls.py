@@ -47,6 +47,11 @@ urlpatterns = [
     ),
     path("api/v2/symbolpackage", publish_views.push_symbol_package, name="push_symbol_package"),
     path("api/v2/symbolpackage/", publish_views.push_symbol_package),
+    path(
+        "api/v2/symbolpackage/<str:package_id>/<str:version>",
+        feed_views.symbol_package,
+        name="symbol_package",
+    ),
     path("account/Packages", views.manage_packages, name="packages"),
     path(
         "account/Packages/<str:package_id>/owners/add",

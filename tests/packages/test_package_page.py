@@ -182,12 +182,12 @@ def test_query_count_does_not_grow_with_versions(client, core, alice, django_ass
     # session, user, registration, its owners, its versions, alice's memberships,
     # the downloads not yet flushed (one read of their table, or of Redis),
     # alice's administered organizations (may she manage it?), the reserved
-    # prefix it is under (with its owner)
-    with django_assert_num_queries(9):
+    # prefix it is under (with its owner), the shown version's symbols
+    with django_assert_num_queries(10):
         client.get("/packages/Contoso.Core")
     for minor in range(20):
         add_version(core, f"3.{minor}.0")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get("/packages/Contoso.Core")
     assert response.content.count(b"<tr") == 1 + 24
 

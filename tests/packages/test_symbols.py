@@ -276,3 +276,51 @@ def test_a_corrupt_zip_member_is_refused(client, alice, package_dir):
     response = push_symbols(client, secret, bytes(data))
     assert response.status_code == 400
     assert not SymbolPackage.objects.exists()
+
+
+# Pages and the .snupkg download ---------------------------------------------------
+
+
+def test_the_package_page_offers_the_symbols_and_the_server_address(client, alice, package_dir):
+    pushed_with_symbols(client, alice)
+    client.get(url())
+    page = client.get("/packages/Contoso.Core/1.0.0").content.decode()
+    assert "Available on the symbol server (1 download)" in page
+    assert 'href="/api/v2/symbolpackage/contoso.core/1.0.0"' in page
+    assert "Download symbols" in page
+    assert "<code>http://testserver/download/symbols/</code>" in page
+
+
+def test_a_version_without_symbols_says_so(client, alice, package_dir):
+    _, secret = make_key(alice)
+    assert push(client, secret, nupkg()).status_code == 201
+    page = client.get("/packages/Contoso.Core/1.0.0").content.decode()
+    assert "None pushed" in page and "Download symbols" not in page
+    assert client.get("/api/v2/symbolpackage/contoso.core/1.0.0").status_code == 404
+
+
+def test_the_snupkg_is_downloaded_by_whoever_may_read_the_package(
+    client, alice, bob, package_dir, settings
+):
+    _, secret = make_key(alice)
+    assert push(client, secret, nupkg(extra={DLL_PATH: DLL})).status_code == 201
+    data = snupkg(files={PDB_PATH: PDB})
+    assert push_symbols(client, secret, data).status_code == 201
+    response = client.get("/api/v2/symbolpackage/Contoso.Core/1.0.0")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == data
+    assert "contoso.core.1.0.0.snupkg" in response["Content-Disposition"]
+    settings.GALLEY_FEED_READ = "authenticated"
+    assert client.get("/api/v2/symbolpackage/contoso.core/1.0.0").status_code == 401
+    client.force_login(bob)  # reads nothing of alice's
+    assert client.get("/api/v2/symbolpackage/contoso.core/1.0.0").status_code == 404
+    client.force_login(alice)
+    assert client.get("/api/v2/symbolpackage/contoso.core/1.0.0").status_code == 200
+
+
+def test_the_api_keys_page_gives_the_symbol_server_address(client, alice, settings):
+    client.force_login(alice)
+    page = client.get("/account/apikeys").content.decode()
+    assert "<code>http://testserver/download/symbols/</code>" in page
+    settings.GALLEY_SYMBOL_SERVER = "off"
+    assert "/download/symbols/" not in client.get("/account/apikeys").content.decode()
