@@ -11,6 +11,8 @@
 7. Bodies as current and hostile clients send them (bench/bodies.py): a chunked
    200 MiB push, a 5-million-entry zip, fifty slow connections.
 8. The API Keys page with many keys (bench/pages.py).
+9. Symbols (bench/symbols.py): an SSQP lookup against the bare view, and the
+   memory of a worker receiving a 50 MiB .snupkg. `--symbols-only` runs just it.
 
 Sections 1-3 run on SQLite, and with --postgres on PostgreSQL too (a fresh
 database on 127.0.0.1:5432, dropped afterwards). Everything runs on loopback
@@ -42,6 +44,7 @@ from bench import client, nupkgs, report, wrk
 from bench import feed as feed_bench
 from bench import pages as pages_bench
 from bench import storage as storage_bench
+from bench import symbols as symbols_bench
 from bench.server import ROOT, Gunicorn, read_status
 
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -399,6 +402,11 @@ def parse_args(argv):
         help="only the read section (with the key checks it needs); implies --no-write",
     )
     parser.add_argument(
+        "--symbols-only",
+        action="store_true",
+        help="only the symbols section (with the key checks it needs); implies --no-write",
+    )
+    parser.add_argument(
         "--no-write", action="store_true", help=f"print only; leave {DOCS.relative_to(ROOT)} alone"
     )
     return parser.parse_args(argv)
@@ -416,6 +424,11 @@ def main(argv=None) -> int:
     env_secrets = production_secrets()
     with tempfile.TemporaryDirectory(prefix="galley-bench-") as tmp:
         sqlite = Backend("SQLite", Path(tmp) / "sqlite", env_secrets)
+        if args.symbols_only:
+            keys = key_checks(sqlite)["secrets"]
+            symbols = symbols_bench.run(sqlite, keys, say, RssSampler, args.duration, args.rounds)
+            print(symbols_bench.markdown(symbols))
+            return 0
         backend_result, keys = run_backend(sqlite, args.duration, args.rounds, args.feed_only)
         results["backends"].append(backend_result)
         if not args.feed_only:
@@ -423,6 +436,9 @@ def main(argv=None) -> int:
             results["storage"] = storage_bench.run(sqlite, keys, say)
             results["pages"] = pages_bench.run(say)
             results["bodies"] = bodies_bench.run(sqlite, keys, say)
+            results["symbols"] = symbols_bench.run(
+                sqlite, keys, say, RssSampler, args.duration, args.rounds
+            )
         if args.postgres:
             with postgres_database() as url:
                 postgres = Backend("PostgreSQL", Path(tmp) / "postgres", env_secrets, url)
@@ -438,6 +454,7 @@ def main(argv=None) -> int:
     print("\n" + storage_bench.markdown(results["storage"]))
     print("\n" + pages_bench.markdown(results["pages"]))
     print("\n" + bodies_bench.markdown(results["bodies"]))
+    print("\n" + symbols_bench.markdown(results["symbols"]))
     if not args.no_write:
         DOCS.parent.mkdir(exist_ok=True)
         # The load-test section below the marker comes from the two-instance
@@ -449,6 +466,7 @@ def main(argv=None) -> int:
         storage = "\n" + storage_bench.markdown(results["storage"])
         storage += "\n" + pages_bench.markdown(results["pages"])
         storage += "\n" + bodies_bench.markdown(results["bodies"])
+        storage += "\n" + symbols_bench.markdown(results["symbols"])
         DOCS.write_text(report.markdown(results) + storage + kept, encoding="utf-8")
         print(f"\nWritten to {DOCS.relative_to(ROOT)}.")
     return 0

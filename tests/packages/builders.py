@@ -1,9 +1,13 @@
 """Build packages for tests: .nupkg and .snupkg files (a zip with a nuspec, as `nuget pack`
 makes them) and package version rows for pages that need no file."""
 
+import hashlib
 import io
 import pathlib
+import struct
 import zipfile
+
+import pefile
 
 from packages import lifecycle
 from packages.models import PackageVersion
@@ -50,6 +54,30 @@ SYMBOLS_NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
 SYMBOLS_DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "symbols"
 DLL = (SYMBOLS_DATA / "ClrLoader.dll").read_bytes()
 PDB = (SYMBOLS_DATA / "ClrLoader.pdb").read_bytes()
+
+
+def _codeview():
+    pe = pefile.PE(str(SYMBOLS_DATA / "ClrLoader.dll"))
+    (entry,) = [d.entry for d in pe.DIRECTORY_ENTRY_DEBUG if d.struct.Type == 2]
+    return entry
+
+
+def expected_key() -> str:
+    """The SSQP key from the DLL's CodeView entry: the GUID as .NET's "N" format
+    writes it (Data1, Data2, Data3 as numbers, then the 8 bytes) and FFFFFFFF."""
+    cv = _codeview()
+    tail = bytes([cv.Signature_Data4, cv.Signature_Data5]) + bytes(cv.Signature_Data6)
+    return f"{cv.Signature_Data1:08x}{cv.Signature_Data2:04x}{cv.Signature_Data3:04x}{tail.hex()}FFFFFFFF"
+
+
+def expected_checksum() -> str:
+    """SHA-256 of the PDB with its 20-byte id (GUID + stamp) zeroed, the id found by
+    searching the PDB for the DLL's GUID."""
+    cv = _codeview()
+    guid = struct.pack("<IHH", cv.Signature_Data1, cv.Signature_Data2, cv.Signature_Data3)
+    guid += bytes([cv.Signature_Data4, cv.Signature_Data5]) + bytes(cv.Signature_Data6)
+    at = PDB.index(guid)
+    return hashlib.sha256(PDB[:at] + bytes(20) + PDB[at + 20 :]).hexdigest()
 
 
 def snupkg(

@@ -1,8 +1,8 @@
 """The symbol server: portable PDBs indexed at push, served by their SSQP key.
 
 The DLL and PDB are a real pair (tests/data/symbols, clr_loader's ClrLoader, MIT).
-The key and checksum the tests ask with are computed here with `pefile`, an
-implementation independent of packages/nupkg/pdb.py.
+The key and checksum the tests ask with are computed with `pefile`, an
+implementation independent of packages/nupkg/pdb.py (tests/packages/builders.py).
 """
 
 import hashlib
@@ -10,7 +10,6 @@ import io
 import struct
 import zipfile
 
-import pefile
 import pytest
 
 from audit.models import AuditEvent
@@ -19,35 +18,11 @@ from packages.models import PackageVersion, SymbolFile, SymbolPackage
 from packages.nupkg.pdb import SymbolError, read_pdb, read_pe_debug
 from tests.factories import make_key
 from tests.helpers import push, push_symbols, stored_files, unlist
-from tests.packages.builders import DLL, PDB, SYMBOLS_DATA, nupkg, snupkg
+from tests.packages.builders import DLL, PDB, expected_checksum, expected_key, nupkg, snupkg
 
 pytestmark = pytest.mark.django_db
 
 DLL_PATH, PDB_PATH = "lib/net8.0/Contoso.Core.dll", "lib/net8.0/Contoso.Core.pdb"
-
-
-def _codeview():
-    pe = pefile.PE(str(SYMBOLS_DATA / "ClrLoader.dll"))
-    (entry,) = [d.entry for d in pe.DIRECTORY_ENTRY_DEBUG if d.struct.Type == 2]
-    return entry
-
-
-def expected_key() -> str:
-    """The SSQP key from the DLL's CodeView entry: the GUID as .NET's "N" format
-    writes it (Data1, Data2, Data3 as numbers, then the 8 bytes) and FFFFFFFF."""
-    cv = _codeview()
-    tail = bytes([cv.Signature_Data4, cv.Signature_Data5]) + bytes(cv.Signature_Data6)
-    return f"{cv.Signature_Data1:08x}{cv.Signature_Data2:04x}{cv.Signature_Data3:04x}{tail.hex()}FFFFFFFF"
-
-
-def expected_checksum() -> str:
-    """SHA-256 of the PDB with its 20-byte id (GUID + stamp) zeroed, the id found by
-    searching the PDB for the DLL's GUID."""
-    cv = _codeview()
-    guid = struct.pack("<IHH", cv.Signature_Data1, cv.Signature_Data2, cv.Signature_Data3)
-    guid += bytes([cv.Signature_Data4, cv.Signature_Data5]) + bytes(cv.Signature_Data6)
-    at = PDB.index(guid)
-    return hashlib.sha256(PDB[:at] + bytes(20) + PDB[at + 20 :]).hexdigest()
 
 
 def url(key=None, name="contoso.core.pdb", second=None):
