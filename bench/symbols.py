@@ -84,6 +84,9 @@ def lookups(backend, secret: str, duration: int, rounds: int) -> dict:
             for name, path in paths.items():
                 runs[name].append(wrk.run(base + path, script, duration=seconds))
     result = {name: wrk.combine(kind_runs) for name, kind_runs in runs.items()}
+    for name, combined in result.items():
+        if set(combined["statuses"]) != {200} or combined["socket_errors"]:
+            raise RuntimeError(f"{name}: not every answer was a 200: {combined}")
     result["ratio"] = result["symbol"]["rps"] / result["select"]["rps"]
     result["pdb_bytes"] = len(pdb)
     return result

@@ -159,7 +159,12 @@ def count_symbol_download(symbol_file) -> None:
     """Count one download of a PDB from the symbol server, apart from the package's
     downloads (a debugger loading symbols is not an install). Debuggers ask once per
     PDB and cache it, so a write per download is affordable; it never fails one."""
+    table = connection.ops.quote_name(SymbolFile._meta.db_table)
     try:
-        SymbolFile.objects.filter(pk=symbol_file.pk).update(download_count=F("download_count") + 1)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET download_count = download_count + 1 WHERE id = %s",  # noqa: S608
+                [symbol_file.pk],
+            )
     except Exception:
         log.warning("symbol download of %s not counted", symbol_file, exc_info=True)

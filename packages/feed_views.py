@@ -356,7 +356,7 @@ def symbol_file(request, name, key, file_name):
         response = HttpResponse(status=404, content_type="text/plain")
         response["Cache-Control"] = "no-store"
         return response
-    modified = found.symbols.created
+    modified = found.created
     headers = {
         "ETag": f'"{found.sha256}"',
         "Last-Modified": http_date(modified.timestamp()),

@@ -198,6 +198,7 @@ class SymbolFile(models.Model):
     # a debugger sends in SymbolChecksum.
     checksum = models.CharField(_("PDB checksum"), max_length=64)
     file = models.FileField(_("file"), storage=package_storage, max_length=300)
+    created = models.DateTimeField(_("pushed"), auto_now_add=True)
     download_count = models.PositiveBigIntegerField(_("downloads"), default=0)
 
     class Meta:

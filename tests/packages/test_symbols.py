@@ -11,6 +11,7 @@ import struct
 import zipfile
 
 import pytest
+import time_machine
 
 from audit.models import AuditEvent
 from packages import lifecycle
@@ -299,3 +300,18 @@ def test_the_api_keys_page_gives_the_symbol_server_address(client, alice, settin
     assert "<code>http://testserver/download/symbols/</code>" in page
     settings.GALLEY_SYMBOL_SERVER = "off"
     assert "/download/symbols/" not in client.get("/account/apikeys").content.decode()
+
+
+def test_the_last_modified_header_is_the_push_time(client, alice, package_dir):
+    with time_machine.travel("2026-03-01 12:00:00 +0000", tick=False):
+        pushed_with_symbols(client, alice)
+    response = client.get(url())
+    assert response["Last-Modified"] == "Sun, 01 Mar 2026 12:00:00 GMT"
+
+
+def test_a_long_symbol_checksum_header_is_read_up_to_a_bound(client, alice, package_dir):
+    pushed_with_symbols(client, alice)
+    many = ";".join(f"SHA256:{index:064x}" for index in range(1, 5000))
+    assert client.get(url(), headers={"SymbolChecksum": many}).status_code == 404
+    right = f"SHA256:{expected_checksum()};{many}"
+    assert client.get(url(), headers={"SymbolChecksum": right}).status_code == 200
