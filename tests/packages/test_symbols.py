@@ -17,8 +17,9 @@ from audit.models import AuditEvent
 from packages import lifecycle
 from packages.models import PackageVersion, SymbolFile, SymbolPackage
 from packages.nupkg.pdb import SymbolError, read_pdb, read_pe_debug
+from packages.symbol_server import MAX_CHECKSUMS
 from tests.factories import make_key
-from tests.helpers import push, push_symbols, stored_files, unlist
+from tests.helpers import manage, push, push_symbols, stored_files, unlist
 from tests.packages.builders import DLL, PDB, expected_checksum, expected_key, nupkg, snupkg
 
 pytestmark = pytest.mark.django_db
@@ -310,8 +311,23 @@ def test_the_last_modified_header_is_the_push_time(client, alice, package_dir):
 
 
 def test_a_long_symbol_checksum_header_is_read_up_to_a_bound(client, alice, package_dir):
+    """Only the first MAX_CHECKSUMS checksums of a header count (a bounded query)."""
     pushed_with_symbols(client, alice)
-    many = ";".join(f"SHA256:{index:064x}" for index in range(1, 5000))
-    assert client.get(url(), headers={"SymbolChecksum": many}).status_code == 404
-    right = f"SHA256:{expected_checksum()};{many}"
-    assert client.get(url(), headers={"SymbolChecksum": right}).status_code == 200
+    wrong = [f"SHA256:{index:064x}" for index in range(1, 5000)]
+    right = f"SHA256:{expected_checksum()}"
+    late = ";".join([*wrong[:MAX_CHECKSUMS], right])
+    assert client.get(url(), headers={"SymbolChecksum": late}).status_code == 404
+    early = ";".join([*wrong[: MAX_CHECKSUMS - 1], right, *wrong])
+    assert client.get(url(), headers={"SymbolChecksum": early}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("feed", "expected"), [({}, "on"), ({"GALLEY_FEED_READ": "authenticated"}, "off")]
+)
+def test_the_symbol_server_is_on_for_public_feeds_off_for_private_ones(feed, expected):
+    code = "from django.conf import settings; print(settings.GALLEY_SYMBOL_SERVER)"
+    done = manage("shell", "-c", code, DJANGO_DEBUG="1", **feed)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == expected
+    bad = manage("check", DJANGO_DEBUG="1", GALLEY_SYMBOL_SERVER="maybe")
+    assert bad.returncode != 0 and "GALLEY_SYMBOL_SERVER" in bad.stderr
