@@ -362,9 +362,10 @@ def symbol_file(request, name, key, file_name):
         "Last-Modified": http_date(modified.timestamp()),
         "Cache-Control": _cache_control(FILE_MAX_AGE),
         **stored_file_headers(found.name, "application/octet-stream"),
+        # The answer depends on the checksum asked with (a private feed answers
+        # only with it): no cache may give it to a lookup without one.
+        "Vary": "SymbolChecksum",
     }
-    if request.headers.get("SymbolChecksum") is not None:
-        headers["Vary"] = "SymbolChecksum"
     response = _served_elsewhere(request, found.file.name, headers, modified)
     if response is None:
         opener = lambda: package_storage().open(found.file.name, "rb")  # noqa: E731

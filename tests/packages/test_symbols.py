@@ -205,6 +205,7 @@ def test_a_private_feed_serves_symbols_only_when_on_and_asked_with_the_checksum(
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == PDB
     assert response["Cache-Control"].startswith("private")
+    assert "SymbolChecksum" in response["Vary"]
 
 
 # The parser: bounded, never trusting an offset -----------------------------------
