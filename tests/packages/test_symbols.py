@@ -14,6 +14,7 @@ import pytest
 import time_machine
 
 from audit.models import AuditEvent
+from audit.reasons import rule_text
 from packages import lifecycle
 from packages.models import PackageVersion, SymbolFile, SymbolPackage
 from packages.nupkg.pdb import SymbolError, read_pdb, read_pe_debug
@@ -102,8 +103,12 @@ def test_a_pdb_that_matches_no_dll_is_refused_with_its_reason(client, alice, pac
     response = push_symbols(client, secret, snupkg(files={PDB_PATH: PDB}))
     assert response.status_code == 400
     assert "matches no DLL or EXE of the package" in response.content.decode()
+    assert response["X-Galley-Reason"] == "bad_symbols"
     assert not SymbolPackage.objects.exists() and not SymbolFile.objects.exists()
     assert stored_files(package_dir) == before
+    refused = AuditEvent.objects.get(kind=AuditEvent.Kind.PUBLISH_REFUSED)
+    assert refused.details["rule"] == "bad_symbols" and refused.package_id == "Contoso.Core"
+    assert rule_text("bad_symbols") != "bad_symbols"  # a sentence in the security log
 
 
 def test_a_pdb_of_another_build_is_refused(client, alice, package_dir):
