@@ -1,10 +1,12 @@
 from allauth.account.decorators import reauthentication_required
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -16,6 +18,16 @@ from apikeys import flows, secret_scanning
 from apikeys.forms import CreateApiKeyForm, EditApiKeyForm, package_registrations
 from apikeys.models import ApiKey, KeyConflict, RevocationSource
 from apikeys.scopes import Refusal
+
+
+def _symbol_server_url(request) -> str | None:
+    """The symbol server's address for Visual Studio (packages/symbol_server.py
+    serves it; apikeys sits below packages, so only its URL name is used here)."""
+    if settings.GALLEY_SYMBOL_SERVER != "on":
+        return None
+    path = reverse("symbol_file", args=["NAME", "KEY", "NAME"])
+    return request.build_absolute_uri(path[: -len("NAME/KEY/NAME")])
+
 
 # How a new secret reaches the user exactly once: it is rendered into the
 # response to the POST that made it (Create or Regenerate), never stored in the
@@ -70,6 +82,7 @@ def _render_page(request, *, form=None, new_key=None, status=200):
         # nuget.org's banners above the list.
         "expired_keys": [key for key in keys if key.status_code == "expired"],
         "revoked_keys": [key for key in keys if key.status_code == "revoked"],
+        "symbol_server_url": _symbol_server_url(request),
     }
     return render(request, "apikeys/apikeys.html", context, status=status)
 

@@ -20,6 +20,7 @@ RULES = {
     "not_owner": _("the key's package owner does not own this package"),
     "too_large": _("the package is too large"),
     "bad_package": _("the package is not valid"),
+    "bad_symbols": _("the symbol package's PDBs are not portable or match no assembly"),
     "replayed": _("the token was used already"),
     "repository_recreated": _("the repository was re-created since the policy's first use"),
 }

@@ -44,14 +44,15 @@ def push(port, secret: str, body: bytes, *, timeout=60.0) -> Response:
     return request(port, "PUT", PUSH_PATH, body=body, headers=headers, timeout=timeout)
 
 
-def push_file(port, secret: str, path, *, timeout=300.0) -> Response:
-    """Push the package at `path`, streamed from the file in 1 MiB chunks."""
+def push_file(port, secret: str, path, *, timeout=300.0, url=PUSH_PATH) -> Response:
+    """Push the package at `path`, streamed from the file in 1 MiB chunks (to `url`:
+    the symbol package endpoint for a .snupkg)."""
     head, tail = nupkgs.multipart_frame()
     length = len(head) + os.path.getsize(path) + len(tail)
     started = time.perf_counter()
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        conn.putrequest("PUT", PUSH_PATH)
+        conn.putrequest("PUT", url)
         conn.putheader("Content-Type", nupkgs.CONTENT_TYPE)
         conn.putheader("Content-Length", str(length))
         conn.putheader("X-NuGet-ApiKey", secret)

@@ -15,6 +15,8 @@
 10. Upstream sources (bench/upstreams.py): a 40-package restore through Galley,
    cold and warm, against the same from a delayed upstream; the memory of a
    worker caching a 200 MiB upstream package. `--upstreams-only` runs just this.
+11. Symbols (bench/symbols.py): an SSQP lookup against the bare view, and the
+   memory of a worker receiving a 50 MiB .snupkg. `--symbols-only` runs just it.
 
 Sections 1-3 run on SQLite, and with --postgres on PostgreSQL too (a fresh
 database on 127.0.0.1:5432, dropped afterwards). Everything runs on loopback
@@ -47,6 +49,7 @@ from bench import feed as feed_bench
 from bench import package_page as package_page_bench
 from bench import pages as pages_bench
 from bench import storage as storage_bench
+from bench import symbols as symbols_bench
 from bench import upstreams as upstreams_bench
 from bench.server import ROOT, Gunicorn, read_status
 
@@ -410,6 +413,11 @@ def parse_args(argv):
         help="only the upstream sources section; implies --no-write",
     )
     parser.add_argument(
+        "--symbols-only",
+        action="store_true",
+        help="only the symbols section (with the key checks it needs); implies --no-write",
+    )
+    parser.add_argument(
         "--no-write", action="store_true", help=f"print only; leave {DOCS.relative_to(ROOT)} alone"
     )
     return parser.parse_args(argv)
@@ -439,6 +447,11 @@ def main(argv=None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="galley-bench-") as tmp:
         sqlite = Backend("SQLite", Path(tmp) / "sqlite", env_secrets)
+        if args.symbols_only:
+            keys = key_checks(sqlite)["secrets"]
+            symbols = symbols_bench.run(sqlite, keys, say, RssSampler, args.duration, args.rounds)
+            print(symbols_bench.markdown(symbols))
+            return 0
         backend_result, keys = run_backend(sqlite, args.duration, args.rounds, args.feed_only)
         results["backends"].append(backend_result)
         if not args.feed_only:
@@ -448,6 +461,9 @@ def main(argv=None) -> int:
             results["package_page"] = package_page_bench.run(say)
             results["bodies"] = bodies_bench.run(sqlite, keys, say)
             results["upstreams"] = run_upstreams(Path(tmp), env_secrets)
+            results["symbols"] = symbols_bench.run(
+                sqlite, keys, say, RssSampler, args.duration, args.rounds
+            )
         if args.postgres:
             with postgres_database() as url:
                 postgres = Backend("PostgreSQL", Path(tmp) / "postgres", env_secrets, url)
@@ -465,6 +481,7 @@ def main(argv=None) -> int:
     print("\n" + package_page_bench.markdown(results["package_page"]))
     print("\n" + bodies_bench.markdown(results["bodies"]))
     print("\n" + upstreams_bench.markdown(results["upstreams"]))
+    print("\n" + symbols_bench.markdown(results["symbols"]))
     if not args.no_write:
         DOCS.parent.mkdir(exist_ok=True)
         # The load-test section below the marker comes from the two-instance
@@ -478,6 +495,7 @@ def main(argv=None) -> int:
         storage += "\n" + package_page_bench.markdown(results["package_page"])
         storage += "\n" + bodies_bench.markdown(results["bodies"])
         storage += "\n" + upstreams_bench.markdown(results["upstreams"])
+        storage += "\n" + symbols_bench.markdown(results["symbols"])
         DOCS.write_text(report.markdown(results) + storage + kept, encoding="utf-8")
         print(f"\nWritten to {DOCS.relative_to(ROOT)}.")
     return 0

@@ -214,6 +214,12 @@ GALLEY_UPSTREAM_METADATA_TTL = envint("GALLEY_UPSTREAM_METADATA_TTL", 1800, mini
 # whole fetch (metadata or a package) may take.
 GALLEY_UPSTREAM_TIMEOUT = envint("GALLEY_UPSTREAM_TIMEOUT", 10, minimum=1)
 GALLEY_UPSTREAM_DEADLINE = envint("GALLEY_UPSTREAM_DEADLINE", 300, minimum=1)
+# The symbol server (/download/symbols/, packages/symbol_server.py). Debuggers send
+# no credentials, so on a private feed it is off unless turned on, and then answers
+# only lookups carrying the PDB's checksum (known to holders of the DLL).
+GALLEY_SYMBOL_SERVER = envchoice(
+    "GALLEY_SYMBOL_SERVER", "on" if GALLEY_FEED_READ == "public" else "off", ("on", "off")
+)
 
 # Trusted Publishing (trustedpublishing/): CI exchanges an OpenID Connect token
 # for a one-hour key. Off until the audience is set; CI asks its OIDC provider

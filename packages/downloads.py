@@ -26,7 +26,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 
-from packages.models import PackageVersion, PendingDownload
+from packages.models import PackageVersion, PendingDownload, SymbolFile
 from packages.search import rows as search_rows
 
 log = logging.getLogger("galley.feed")
@@ -153,3 +153,18 @@ def _add_to_versions(taken: dict[int, int]) -> set[int]:
     return set(
         PackageVersion.objects.filter(pk__in=list(taken)).values_list("registration_id", flat=True)
     )
+
+
+def count_symbol_download(symbol_file) -> None:
+    """Count one download of a PDB from the symbol server, apart from the package's
+    downloads (a debugger loading symbols is not an install). Debuggers ask once per
+    PDB and cache it, so a write per download is affordable; it never fails one."""
+    table = connection.ops.quote_name(SymbolFile._meta.db_table)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET download_count = download_count + 1 WHERE id = %s",  # noqa: S608
+                [symbol_file.pk],
+            )
+    except Exception:
+        log.warning("symbol download of %s not counted", symbol_file, exc_info=True)

@@ -23,8 +23,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
-from packages import advisories, downloads, feed, lifecycle, registrations
+from packages import advisories, downloads, feed, lifecycle, registrations, symbol_server
 from packages.feed import FeedError
+from packages.models import SymbolPackage
 from packages.nupkg.archive import MAX_ICON_BYTES, read_stored_entry
 from packages.readers import feed_reader
 from packages.responses import stored_file_headers
@@ -379,6 +380,70 @@ def _blocks(stored, remaining: int):
             yield block
     finally:
         stored.close()
+
+
+# ------------------------------------------------------------- symbol server
+
+
+@feed_reader
+@require_safe
+def symbol_package(request, package_id, version):
+    """A version's `.snupkg`, for whoever may read the package (nuget.org's address,
+    linked as "Download symbols" from the package page); never in the flat container."""
+    try:
+        found = feed.find_version(package_id, version, request.feed_reader)
+    except FeedError as error:
+        return _error(error)
+    symbols = SymbolPackage.objects.filter(version=found).first()
+    if symbols is None:
+        return _error(FeedError(404, feed._not_found(package_id, version[:64]).message))
+    name = f"{found.registration.normalized_id}.{found.normalized_version}.snupkg"
+    headers = {
+        "ETag": f'"{symbols.sha512}"',
+        "Last-Modified": http_date(symbols.created.timestamp()),
+        "Cache-Control": _cache_control(FILE_MAX_AGE),
+        **stored_file_headers(name, "application/octet-stream"),
+    }
+    response = _served_elsewhere(request, symbols.file.name, headers, symbols.created)
+    if response is None:
+        opener = lambda: package_storage().open(symbols.file.name, "rb")  # noqa: E731
+        response = _file_response(
+            request, opener, symbols.size, headers, "application/octet-stream", symbols.created
+        )
+    return response
+
+
+@require_safe
+def symbol_file(request, name, key, file_name):
+    """An SSQP lookup (`/download/symbols/{file}/{key}/{file}`): the portable PDB,
+    streamed like a package, or 404. Not behind `feed_reader`: debuggers send no
+    credentials; packages/symbol_server.py decides what each lookup may see."""
+    found = None
+    if name.lower() == file_name.lower():
+        found = symbol_server.lookup(name, key, request.headers.get("SymbolChecksum"))
+    if found is None:
+        response = HttpResponse(status=404, content_type="text/plain")
+        response["Cache-Control"] = "no-store"
+        return response
+    modified = found.created
+    headers = {
+        "ETag": f'"{found.sha256}"',
+        "Last-Modified": http_date(modified.timestamp()),
+        "Cache-Control": _cache_control(FILE_MAX_AGE),
+        **stored_file_headers(found.name, "application/octet-stream"),
+        # The answer depends on the checksum asked with (a private feed answers
+        # only with it): no cache may give it to a lookup without one.
+        "Vary": "SymbolChecksum",
+    }
+    response = _served_elsewhere(request, found.file.name, headers, modified)
+    if response is None:
+        opener = lambda: package_storage().open(found.file.name, "rb")  # noqa: E731
+        response = _file_response(
+            request, opener, found.size, headers, "application/octet-stream", modified
+        )
+    if request.method == "GET" and response.status_code in (200, 302):
+        downloads.count_symbol_download(found)
+    return response
 
 
 # -------------------------------------------------------------- registration

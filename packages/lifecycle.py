@@ -28,14 +28,14 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from audit.events import Kind, record
 from packages import downloads, permissions
-from packages.models import PackageRegistration, PackageVersion, SymbolPackage
+from packages.models import PackageRegistration, PackageVersion, SymbolFile, SymbolPackage
 from packages.search import rows as search_rows
 from packages.storage import package_storage, unique_name
 
@@ -229,30 +229,73 @@ def _store_manifest(version: PackageVersion, nuspec: bytes) -> None:
 # --------------------------------------------------------------------- symbols
 
 
-def add_symbols(actor: Actor, version: PackageVersion, upload, size: int, sha512: str):
-    """Store a `.snupkg` for `version`, replacing earlier symbols (nuget.org allows
-    it): the new file under a name of its own, the row pointed at it, and only then
-    the old file removed."""
+def add_symbols(actor: Actor, version: PackageVersion, upload, size: int, sha512: str, entries=()):
+    """Store a `.snupkg` for `version` and its portable PDBs (`entries`, from
+    packages/nupkg/symbols.py), replacing earlier symbols (nuget.org allows it):
+    the new files under names of their own, the rows pointed at them in one
+    transaction, and only then the old files removed. Either every new row and
+    file is there, or none (a failure removes the files this call saved)."""
     storage = package_storage()
-    base = f"{version.registration.normalized_id}/{version.normalized_version}.snupkg"
-    name = storage.save(unique_name(storage, base), upload)
+    folder = f"{version.registration.normalized_id}/{version.normalized_version}"
+    saved = [storage.save(unique_name(storage, f"{folder}.snupkg"), upload)]
     try:
+        for entry in entries:
+            entry.content.seek(0)
+            base = f"{folder}.symbols/{entry.key}/{entry.name}"
+            saved.append(storage.save(unique_name(storage, base), File(entry.content)))
         with transaction.atomic():
             registration = _locked(version.registration_id)
             previous = SymbolPackage.objects.filter(version=version).first()
-            old_name = previous.file.name if previous else None
+            old_names = _symbol_file_names(previous) if previous else []
             symbols, _created = SymbolPackage.objects.update_or_create(
                 version=version,
-                defaults={"size": size, "sha512": sha512, "file": name, "pushed_by": actor.user},
+                defaults={
+                    "size": size,
+                    "sha512": sha512,
+                    "file": saved[0],
+                    "pushed_by": actor.user,
+                },
+            )
+            SymbolFile.objects.filter(symbols=symbols).delete()
+            SymbolFile.objects.bulk_create(
+                SymbolFile(symbols=symbols, file=name, **_symbol_file_fields(entry))
+                for entry, name in zip(entries, saved[1:], strict=True)
             )
             _changed(registration)
             _record(Kind.SYMBOLS_PUSHED, actor, registration, version.version)
     except BaseException:
-        storage.delete(name)
+        for name in saved:
+            storage.delete(name)
         raise
-    if old_name and old_name != name:
-        storage.delete(old_name)
+    _delete_files([name for name in old_names if name not in saved], version)
     return symbols
+
+
+def _symbol_file_fields(entry) -> dict:
+    return {
+        "path": entry.path[:500],
+        "name": entry.name[:255],
+        "key": entry.key,
+        "size": entry.size,
+        "sha256": entry.sha256,
+        "checksum": entry.checksum,
+    }
+
+
+def _symbol_file_names(symbols: SymbolPackage) -> list[str]:
+    """The storage names of a symbol package and of its extracted PDBs."""
+    return [symbols.file.name, *symbols.files.values_list("file", flat=True)]
+
+
+def _delete_files(names, version) -> None:
+    """Remove files whose rows are gone; one that cannot be removed is left behind,
+    unreachable, and logged."""
+    storage = package_storage()
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:
+            log.exception("could not delete %s of %s", name, version)
 
 
 # ---------------------------------------------------------------------- listing
@@ -286,7 +329,7 @@ def version_files(version: PackageVersion) -> list[str]:
     names = [version.file.name, manifest_name(version)]
     symbols = SymbolPackage.objects.filter(version=version).first()
     if symbols is not None:
-        names.append(symbols.file.name)
+        names.extend(_symbol_file_names(symbols))
     return names
 
 
@@ -294,7 +337,7 @@ def delete_version(
     actor: Actor, version: PackageVersion, reason: str, kind: str = Kind.PACKAGE_DELETED
 ) -> bool:
     """Delete a version for good (malware, a leaked secret): its row, its files
-    (.nupkg, .nuspec, symbols) and its pending download count. True if this call
+    (.nupkg, .nuspec, symbols and their extracted PDBs) and its pending download count. True if this call
     deleted it (a concurrent deletion leaves nothing for the second)."""
     with transaction.atomic():
         registration = _locked(version.registration_id)
@@ -309,12 +352,7 @@ def delete_version(
     # Files go after the rows are gone: the feed answers 404 from that moment, and
     # a file that cannot be removed is left behind unreachable, logged, rather than
     # a row left pointing at a missing file.
-    storage = package_storage()
-    for name in names:
-        try:
-            storage.delete(name)
-        except Exception:
-            log.exception("could not delete %s of the deleted version %s", name, version)
+    _delete_files(names, version)
     downloads.forget_downloads(pk)
     return True
 

@@ -201,6 +201,38 @@ class SymbolPackage(models.Model):
         return f"{self.version} symbols"
 
 
+class SymbolFile(models.Model):
+    """A portable PDB of a `.snupkg`, extracted at push and served to debuggers by
+    its SSQP key (packages/symbol_server.py)."""
+
+    symbols = models.ForeignKey(
+        SymbolPackage,
+        on_delete=models.CASCADE,
+        related_name="files",
+        verbose_name=_("symbol package"),
+    )
+    path = models.CharField(_("path in the symbol package"), max_length=500)
+    # What debuggers ask for: the file name and the SSQP key, both lower case.
+    name = models.CharField(_("file name"), max_length=255)
+    key = models.CharField(_("SSQP key"), max_length=40)
+    size = models.BigIntegerField(_("size in bytes"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    # SHA-256 of the PDB with its id zeroed: the PDB checksum its DLL records, which
+    # a debugger sends in SymbolChecksum.
+    checksum = models.CharField(_("PDB checksum"), max_length=64)
+    file = models.FileField(_("file"), storage=package_storage, max_length=300)
+    created = models.DateTimeField(_("pushed"), auto_now_add=True)
+    download_count = models.PositiveBigIntegerField(_("downloads"), default=0)
+
+    class Meta:
+        verbose_name = _("symbol file")
+        verbose_name_plural = _("symbol files")
+        indexes = [models.Index(fields=["key", "name"], name="symbolfile_lookup")]
+
+    def __str__(self):
+        return f"{self.name} {self.key}"
+
+
 class PendingDownload(models.Model):
     """Downloads of a version counted since the last flush, when the shared cache
     is not Redis (packages/downloads.py): one row per version at most, deleted

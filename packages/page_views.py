@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,10 +17,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access
 from apikeys.scopes import Refusal
-from packages import advisories, downloads, feed, frameworks, permissions, public_views, readme
+from packages import (
+    advisories,
+    downloads,
+    feed,
+    frameworks,
+    permissions,
+    public_views,
+    readme,
+    symbol_server,
+)
 from packages.flows import abuse, deprecation, listing
 from packages.forms import ReportAbuseForm
-from packages.models import PackageRegistration
+from packages.models import PackageRegistration, SymbolPackage
 from packages.nupkg import NuGetVersion
 from packages.nupkg.archive import MAX_LICENSE_BYTES, read_stored_entry
 from packages.readers import Reader
@@ -104,6 +114,21 @@ def _download_url(version, registration) -> str:
         "feed_package_content",
         args=[registration.normalized_id, version.normalized_version, f"{stem}.nupkg"],
     )
+
+
+def _symbols(version, registration) -> dict | None:
+    """Whether a version has symbols: their download link and how often debuggers
+    fetched its PDBs from the symbol server (counted apart from the package's)."""
+    symbols = (
+        SymbolPackage.objects.filter(version=version)
+        .annotate(fetched=Sum("files__download_count"))
+        .first()
+    )
+    if symbols is None:
+        return None
+    fetched = symbols.fetched or 0
+    url = reverse("symbol_package", args=[registration.normalized_id, version.normalized_version])
+    return {"url": url, "downloads": fetched, "server": symbol_server.enabled()}
 
 
 def install_snippets(package_id: str, version: str, prerelease: bool) -> list[dict]:
@@ -238,6 +263,8 @@ def _detail_context(request, registration, shown, visible, every_version) -> dic
         "version_downloads": downloads[shown.pk],
         "downloads_per_day": sum(downloads.values()) // days,
         "download_url": _download_url(shown, registration),
+        "symbols": _symbols(shown, registration),
+        "symbol_server_url": symbol_server.server_url(request),
         "project_url": web_url(shown.project_url),
         "project_host": urlsplit(shown.project_url.strip()).netloc,
         "license_url": web_url(shown.license_url),

@@ -41,6 +41,12 @@ urlpatterns = [
         name="feed_vulnerability_page",
     ),
     path("query", feed_views.search, name="feed_search"),
+    # The symbol server (SSQP), at nuget.org's address.
+    path(
+        "download/symbols/<str:name>/<str:key>/<str:file_name>",
+        feed_views.symbol_file,
+        name="symbol_file",
+    ),
     path("autocomplete", feed_views.autocomplete, name="feed_autocomplete"),
     path("api/v2/package", publish_views.push_package, name="push_package"),
     path("api/v2/package/", publish_views.push_package),
@@ -51,6 +57,11 @@ urlpatterns = [
     ),
     path("api/v2/symbolpackage", publish_views.push_symbol_package, name="push_symbol_package"),
     path("api/v2/symbolpackage/", publish_views.push_symbol_package),
+    path(
+        "api/v2/symbolpackage/<str:package_id>/<str:version>",
+        feed_views.symbol_package,
+        name="symbol_package",
+    ),
     path("account/Packages", views.manage_packages, name="packages"),
     path(
         "account/Packages/<str:package_id>/owners/add",

@@ -27,6 +27,9 @@ from packages.nupkg import (
     read_symbol_package,
     sha512_of,
 )
+from packages.nupkg.pdb import SymbolError
+from packages.nupkg.symbols import close_entries, symbol_entries
+from packages.storage import package_storage
 from packages.upstreams import rules as upstream_rules
 
 log = logging.getLogger("galley.publish")
@@ -207,12 +210,28 @@ def push_symbols(request, caller: Caller, upload) -> SymbolPackage | Refusal:
     if refusal:
         return replace(refusal, package_id=manifest.id)
     version.registration = registration
-    size, sha512 = _measure(upload)
-    symbols = lifecycle.add_symbols(
-        lifecycle.Actor.of_key(request, key), version, upload, size, sha512
-    )
+    entries = _symbol_entries(upload, version)
+    if isinstance(entries, Refusal):
+        return replace(entries, package_id=manifest.id)
+    try:
+        size, sha512 = _measure(upload)
+        symbols = lifecycle.add_symbols(
+            lifecycle.Actor.of_key(request, key), version, upload, size, sha512, entries
+        )
+    finally:
+        close_entries(entries)
     log.info("pushed symbols of %s with key %s…", version, key.hint)
     return symbols
+
+
+def _symbol_entries(upload, version: PackageVersion):
+    """The portable PDBs of an uploaded `.snupkg`, each matched to a DLL or EXE of the
+    version's `.nupkg` (packages/nupkg/symbols.py), or why they are refused."""
+    try:
+        with package_storage().open(version.file.name, "rb") as nupkg:
+            return symbol_entries(upload, nupkg)
+    except SymbolError as error:
+        return Refusal("bad_symbols", error.reason, status=400)
 
 
 # ----------------------------------------------------------------- unlist, relist

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from tests.conftest import required
+from tests.packages.builders import DLL, PDB
 from tests.servers import ROOT, Instance, database_url
 
 NUSPEC = """<?xml version="1.0"?>
@@ -145,13 +146,23 @@ class NuGet58:
             timeout=120,
         )
 
-    def pack(self, package_id: str, version: str, *, symbols: bool = False) -> Path:
-        """Pack a library; with `symbols`, also `<id>.<version>.snupkg` beside the .nupkg."""
+    def pack(
+        self,
+        package_id: str,
+        version: str,
+        *,
+        symbols: bool = False,
+        dll: bytes = DLL,
+        pdb: bytes = PDB,
+    ) -> Path:
+        """Pack a library; with `symbols`, also `<id>.<version>.snupkg` beside the .nupkg.
+
+        The library is a real assembly and its portable PDB (tests/data/symbols), so
+        that the symbol package passes the checks a push makes (or `pdb` another)."""
         work = self.home / f"{package_id}.{version}"
         (work / "lib").mkdir(parents=True)
-        # nuget pack copies these as they are; only their names and places matter.
-        (work / "lib" / f"{package_id}.dll").write_bytes(b"MZ not a real assembly\n")
-        (work / "lib" / f"{package_id}.pdb").write_bytes(b"BSJB not a real pdb\n")
+        (work / "lib" / f"{package_id}.dll").write_bytes(dll)
+        (work / "lib" / f"{package_id}.pdb").write_bytes(pdb)
         nuspec = work / f"{package_id}.nuspec"
         nuspec.write_text(NUSPEC_LIBRARY.format(id=package_id, version=version))
         options = ["-Symbols", "-SymbolPackageFormat", "snupkg"] if symbols else []

@@ -1,8 +1,13 @@
 """Build packages for tests: .nupkg and .snupkg files (a zip with a nuspec, as `nuget pack`
 makes them) and package version rows for pages that need no file."""
 
+import hashlib
 import io
+import pathlib
+import struct
 import zipfile
+
+import pefile
 
 from packages import lifecycle
 from packages.models import PackageVersion
@@ -44,15 +49,52 @@ SYMBOLS_NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
-def snupkg(package_id="Contoso.Core", version="1.0.0", *, files=None, nuspec=None) -> bytes:
+# A real assembly and its portable PDB (clr_loader 0.3.1's ClrLoader, MIT: see
+# tests/data/symbols/README.md), for the symbol server's tests.
+SYMBOLS_DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "symbols"
+DLL = (SYMBOLS_DATA / "ClrLoader.dll").read_bytes()
+PDB = (SYMBOLS_DATA / "ClrLoader.pdb").read_bytes()
+
+
+def _codeview():
+    pe = pefile.PE(str(SYMBOLS_DATA / "ClrLoader.dll"))
+    (entry,) = [d.entry for d in pe.DIRECTORY_ENTRY_DEBUG if d.struct.Type == 2]
+    return entry
+
+
+def expected_key() -> str:
+    """The SSQP key from the DLL's CodeView entry: the GUID as .NET's "N" format
+    writes it (Data1, Data2, Data3 as numbers, then the 8 bytes) and FFFFFFFF."""
+    cv = _codeview()
+    tail = bytes([cv.Signature_Data4, cv.Signature_Data5]) + bytes(cv.Signature_Data6)
+    return f"{cv.Signature_Data1:08x}{cv.Signature_Data2:04x}{cv.Signature_Data3:04x}{tail.hex()}FFFFFFFF"
+
+
+def expected_checksum() -> str:
+    """SHA-256 of the PDB with its 20-byte id (GUID + stamp) zeroed, the id found by
+    searching the PDB for the DLL's GUID."""
+    cv = _codeview()
+    guid = struct.pack("<IHH", cv.Signature_Data1, cv.Signature_Data2, cv.Signature_Data3)
+    guid += bytes([cv.Signature_Data4, cv.Signature_Data5]) + bytes(cv.Signature_Data6)
+    at = PDB.index(guid)
+    return hashlib.sha256(PDB[:at] + bytes(20) + PDB[at + 20 :]).hexdigest()
+
+
+def snupkg(
+    package_id="Contoso.Core", version="1.0.0", *, files=None, nuspec=None, description="Symbols."
+) -> bytes:
+    """A symbol package; without `files`, one with no PDB (every push accepts it)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
             f"{package_id}.nuspec",
-            nuspec or SYMBOLS_NUSPEC.format(id=package_id, version=version),
+            nuspec
+            or SYMBOLS_NUSPEC.format(id=package_id, version=version).replace(
+                "Symbols.", description
+            ),
         )
         archive.writestr("[Content_Types].xml", "<Types/>")
-        for name, data in (files or {"lib/net8.0/Contoso.Core.pdb": b"BSJB"}).items():
+        for name, data in (files or {}).items():
             archive.writestr(name, data)
     return buffer.getvalue()
 

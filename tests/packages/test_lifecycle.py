@@ -218,6 +218,7 @@ def test_only_the_lifecycle_module_writes_package_versions():
     writes = re.compile(
         r"PackageVersion\.objects\.(create|bulk_create|update|get_or_create|update_or_create)"
         r"|SymbolPackage\.objects\.(create|update_or_create)"
+        r"|SymbolFile\.objects\.(create|bulk_create|get_or_create|update_or_create)"
         r"|\.update\(listed=|\.save\(update_fields=\[\"listed\"\]"
     )
     offenders = [

@@ -184,12 +184,12 @@ def test_query_count_does_not_grow_with_versions(client, core, alice, django_ass
     # the downloads not yet flushed (one read of their table, or of Redis),
     # alice's administered organizations (may she manage it?), the reserved
     # prefix it is under (with its owner), the packages that depend on it (Used By),
-    # the package's security advisories
-    with django_assert_num_queries(11):
+    # the package's security advisories, the shown version's symbols
+    with django_assert_num_queries(12):
         client.get("/packages/Contoso.Core")
     for minor in range(20):
         add_version(core, f"3.{minor}.0")
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         response = client.get("/packages/Contoso.Core")
     assert response.content.count(b"<tr") == 1 + 24
 
@@ -325,5 +325,5 @@ def test_query_count_is_the_same_for_one_version_and_two_hundred_with_fifty_depe
         counts.append(len(queries))
     # signed out: registration, its owners, its versions, the downloads not yet
     # flushed, the reserved prefix, the packages that depend on it (Used By), the
-    # package's security advisories
-    assert counts == [7, 7]
+    # package's security advisories, the shown version's symbols
+    assert counts == [8, 8]

@@ -188,7 +188,7 @@ def test_symbols_pushed_again_replace_the_earlier_ones(client, alice, package_di
     push(client, secret)
     push_symbols(client, secret, snupkg())
     first = SymbolPackage.objects.get().file.name
-    second_data = snupkg(files={"lib/net8.0/Contoso.Core.pdb": b"BSJB second"})
+    second_data = snupkg(description="Symbols, again.")
     assert push_symbols(client, secret, second_data).status_code == 201
     symbols = SymbolPackage.objects.get()
     assert (package_dir / symbols.file.name).read_bytes() == second_data

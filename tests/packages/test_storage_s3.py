@@ -13,11 +13,11 @@ from django.db import DatabaseError
 from django.test import Client
 
 from packages import downloads, lifecycle
-from packages.models import PackageRegistration, PackageVersion, SymbolPackage
+from packages.models import PackageRegistration, PackageVersion, SymbolFile, SymbolPackage
 from packages.storage import package_storage, unique_name
 from tests.factories import make_key
 from tests.helpers import push, push_symbols
-from tests.packages.builders import nupkg, snupkg
+from tests.packages.builders import DLL, PDB, expected_key, nupkg, snupkg
 from tests.s3server import s3_server, s3_storage  # noqa: F401
 from tests.servers import ROOT
 
@@ -94,7 +94,7 @@ def test_symbols_pushed_again_replace_the_earlier_object(client, alice, s3_serve
     assert push(client, secret).status_code == 201
     assert push_symbols(client, secret, snupkg()).status_code == 201
     first = SymbolPackage.objects.get().file.name
-    second = snupkg(files={"lib/net8.0/Contoso.Core.pdb": b"BSJB second"})
+    second = snupkg(description="Symbols, again.")
     assert push_symbols(client, secret, second).status_code == 201
     symbols = SymbolPackage.objects.get()
     assert symbols.file.name != first
@@ -242,6 +242,29 @@ def test_orphans_are_listed_then_deleted_in_the_folder(client, alice, package_di
         "1.0.0.nupkg",
         "1.0.0.nuspec",
     ]
+
+
+def test_extracted_pdbs_are_served_from_the_bucket_and_never_orphans(
+    client, alice, s3_server, s3_storage
+):
+    _, secret = make_key(alice)
+    assert (
+        push(client, secret, nupkg(extra={"lib/net8.0/Contoso.Core.dll": DLL})).status_code == 201
+    )
+    data = snupkg(files={"lib/net8.0/Contoso.Core.pdb": PDB})
+    assert push_symbols(client, secret, data).status_code == 201
+    row = SymbolFile.objects.get()
+    assert f"feed/{row.file.name}" in objects(s3_server, s3_storage)
+    key = expected_key()
+    response = client.get(f"/download/symbols/contoso.core.pdb/{key}/contoso.core.pdb")
+    assert response.status_code == 302
+    with urllib.request.urlopen(response["Location"], timeout=10) as stored:
+        assert stored.read() == PDB
+    assert SymbolFile.objects.get().download_count == 1
+    assert orphans_command("--min-age", "0") == "0 orphaned files found.\n"
+    version = PackageVersion.objects.get()
+    lifecycle.delete_version(lifecycle.Actor(None, lifecycle.Channel.SYSTEM), version, "test")
+    assert objects(s3_server, s3_storage) == []
 
 
 def orphans_time(timestamp: float) -> str:

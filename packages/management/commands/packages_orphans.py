@@ -6,17 +6,19 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from packages import lifecycle
-from packages.models import PackageVersion, SymbolPackage
+from packages.models import PackageVersion, SymbolFile, SymbolPackage
 from packages.storage import package_storage, stored_files
 
 
 def referenced_names() -> set[str]:
-    """Every storage name a row points to: packages, their manifests and symbols."""
+    """Every storage name a row points to: packages, their manifests, symbols and
+    the PDBs extracted from them."""
     names = set()
     for name in PackageVersion.objects.values_list("file", flat=True).iterator():
         names.add(name)
         names.add(lifecycle.manifest_name(PackageVersion(file=name)))
     names.update(SymbolPackage.objects.values_list("file", flat=True).iterator())
+    names.update(SymbolFile.objects.values_list("file", flat=True).iterator())
     return names
 
 
