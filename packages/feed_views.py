@@ -11,6 +11,7 @@ from django.conf import settings
 from django.http import (
     FileResponse,
     HttpResponse,
+    HttpResponseNotModified,
     HttpResponsePermanentRedirect,
     JsonResponse,
     StreamingHttpResponse,
@@ -18,7 +19,6 @@ from django.http import (
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
-from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from packages import downloads, feed, lifecycle, registrations
@@ -47,15 +47,47 @@ def _cache_control(max_age: int) -> str:
     return f"{scope}, max-age={max_age}"
 
 
-def _json(request, data: dict | bytes, max_age: int) -> HttpResponse:
-    body = data if isinstance(data, bytes) else feed.as_json(data)
-    etag = feed.etag_of(body)
-    headers = {"ETag": etag, "Cache-Control": _cache_control(max_age)}
-    not_modified = get_conditional_response(request, etag=etag)
-    response = not_modified or HttpResponse(body, content_type="application/json")
-    for name, value in headers.items():
-        response[name] = value
+# Compression (BREACH): a compressed answer leaks its secrets' bytes through its
+# length only when it also reflects what an attacker sends. Feed JSON carries no
+# secret and no CSRF token (keys travel in headers, never in a body), so documents,
+# search and autocomplete are gzipped for clients that accept it; pages with forms
+# (CSRF tokens) are not compressed anywhere in Galley.
+_GZIP = re.compile(r"(?:^|,)\s*(?:gzip|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*(?=,|$)", re.I)
+
+
+def accepts_gzip(request) -> bool:
+    for match in _GZIP.finditer(request.headers.get("Accept-Encoding", "")):
+        try:
+            if match.group(1) is None or float(match.group(1)) > 0:
+                return True
+        except ValueError:
+            pass
+    return False
+
+
+def _send(request, document: feed.Document, max_age: int) -> HttpResponse:
+    """A document as a static file server sends one: 304 when the client holds it,
+    its gzip form when accepted, and for HEAD the headers GET would carry."""
+    gzipped = document.gzipped is not None and accepts_gzip(request)
+    if document.matches(request.headers.get("If-None-Match", "")):
+        response = HttpResponseNotModified()
+    else:
+        body = document.gzipped if gzipped else document.body
+        response = HttpResponse(
+            b"" if request.method == "HEAD" else body, content_type="application/json"
+        )
+        response["Content-Length"] = str(len(body))
+        if gzipped:
+            response["Content-Encoding"] = "gzip"
+    response["ETag"] = document.gzip_etag if gzipped else document.etag
+    response["Cache-Control"] = _cache_control(max_age)
+    response["Vary"] = "Accept-Encoding"
     return response
+
+
+def _json(request, data: dict, max_age: int) -> HttpResponse:
+    """A document built for this request alone (search): compressed quickly."""
+    return _send(request, feed.Document.of(data, compresslevel=5), max_age)
 
 
 def _error(error: FeedError) -> JsonResponse:
@@ -73,11 +105,18 @@ def _links(request) -> registrations.Links:
     )
 
 
-def _answer(request, build, max_age: int = INDEX_MAX_AGE) -> HttpResponse:
+def _answer(request, find, max_age: int = INDEX_MAX_AGE) -> HttpResponse:
+    """`find()`'s Document (or a dict built for this request) as an answer, or its
+    FeedError's. A memoised Document costs one query (the registration with the
+    reader's rules) and no building, hashing or compressing: a client holding it
+    gets its 304 then, and only after the reader was found to read it."""
     try:
-        return _json(request, build(), max_age)
+        found = find()
     except FeedError as error:
         return _error(error)
+    if isinstance(found, feed.Document):
+        return _send(request, found, max_age)
+    return _json(request, found, max_age)
 
 
 # ------------------------------------------------------------- service index
@@ -122,8 +161,13 @@ def _uri_template(name: str) -> str:
 @require_safe
 def service_index(request):
     """NuGet V3 service index: where clients find every other resource."""
-    data = {"version": "3.0.0", "resources": _resources(request)}
-    return _json(request, data, SERVICE_INDEX_MAX_AGE)
+    root = request.build_absolute_uri("/")
+    document = feed.remembered(
+        ("service", root),
+        (),
+        lambda: {"version": "3.0.0", "resources": _resources(request)},
+    )
+    return _send(request, document, SERVICE_INDEX_MAX_AGE)
 
 
 # ------------------------------------------------------------ flat container
@@ -314,12 +358,11 @@ def _blocks(stored, remaining: int):
 
 # -------------------------------------------------------------- registration
 # RegistrationsBaseUrl/3.4.0 and /3.6.0 are documented as gzipped: one hive
-# answers for every type, compressed for clients that accept it.
+# answers for every type, compressed (once, in the memo) for clients that accept it.
 
 
 @feed_reader
 @require_safe
-@gzip_page
 def registration_index(request, package_id):
     return _answer(
         request,
@@ -331,11 +374,10 @@ def registration_index(request, package_id):
 
 @feed_reader
 @require_safe
-@gzip_page
 def registration_page(request, package_id, lower, upper):
     return _answer(
         request,
-        lambda: registrations.registration_page(
+        lambda: registrations.registration_page_json(
             package_id, lower, upper, request.feed_reader, _links(request)
         ),
     )
@@ -343,11 +385,10 @@ def registration_page(request, package_id, lower, upper):
 
 @feed_reader
 @require_safe
-@gzip_page
 def registration_leaf(request, package_id, version):
     return _answer(
         request,
-        lambda: registrations.registration_leaf(
+        lambda: registrations.registration_leaf_json(
             package_id, version, request.feed_reader, _links(request)
         ),
     )
