@@ -65,6 +65,20 @@ def test_a_push_refused_by_the_keys_patterns(client, alice, used_key, django_ass
         assert push(client, narrow, nupkg(version="2.0.0")).status_code == 403
 
 
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_new_id_refused_by_the_keys_patterns(client, alice, used_key, django_assert_num_queries):
+    """The out-of-pattern refusal `make bench` times: the key's patterns are matched
+    before the reserved prefixes are asked (apikeys.scopes.permit)."""
+    _, narrow = make_key(alice, glob_patterns=["Fabrikam.*"])
+    with time_machine.travel("2026-03-01 12:00:20", tick=False):
+        push(client, narrow, nupkg(package_id="Contoso.Refused"))
+    # 1 the key, 2 no registration; the refusal was audited within the minute.
+    with django_assert_num_queries(2):
+        response = push(client, narrow, nupkg(package_id="Contoso.Refused"))
+    assert response.status_code == 403
+    assert response["X-Galley-Reason"] == "package_not_selected"
+
+
 @pytest.mark.parametrize("url", [INDEX, VERSIONS])
 def test_public_reads(client, used_key, url, django_assert_num_queries):
     # 1 the registration with its revision, 2 its versions (a memo miss)
