@@ -217,3 +217,19 @@ def test_an_organizations_reader_and_its_owner_share_the_document(client, alice,
     second = client.get(INDEX, headers=basic("contoso", organization))
     assert first.content == second.content and first["ETag"] == second["ETag"]
     assert len(feed._MEMO) == 1
+
+
+def test_the_readers_registration_query_is_compiled_once(client, alice, private, monkeypatch):
+    """Every feed read asks for the registration with the reader's rules; building
+    that query through the ORM cost many times the lookup, so each shape of it is
+    compiled once per process (packages/readers.py `_statement`)."""
+    from packages import readers
+
+    reader = make_key(alice, scopes=["package:read"])[1]
+    assert client.get(INDEX, headers=basic("alice", reader)).status_code == 200
+    assert readers._STATEMENTS
+    monkeypatch.setattr(readers, "_registrations", lambda *shape: pytest.fail("compiled again"))
+    feed.forget_all()
+    assert client.get(INDEX, headers=basic("alice", reader)).status_code == 200
+    other = make_key(alice, scopes=["package:read"], glob_patterns=["Fabrikam.*"])[1]
+    assert client.get(INDEX, headers=basic("alice", other)).status_code == 404
