@@ -128,3 +128,39 @@ def test_an_organizations_read_key_costs_the_same(
         assert client.get(INDEX, headers=headers).status_code == 200
     with django_assert_num_queries(2):  # the key, the registration: the memo's body
         assert client.get(INDEX, headers=headers).status_code == 200
+
+
+LEAF = "/v3/registration/contoso.core/1.0.0.json"
+
+
+@pytest.mark.parametrize("url", [INDEX, VERSIONS, LEAF])
+def test_a_revalidation_costs_what_a_read_from_the_memo_costs(
+    client, used_key, url, django_assert_num_queries
+):
+    """304 and HEAD come from the memo's Document: no building, no hashing."""
+    etag = client.get(url)["ETag"]
+    # 1 the registration with its revision
+    with django_assert_num_queries(1):
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    with django_assert_num_queries(1):
+        assert client.head(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_service_index_makes_no_query(client, django_assert_num_queries):
+    client.get("/v3/index.json")
+    with django_assert_num_queries(0):  # the process's Document, per host
+        assert client.get("/v3/index.json").status_code == 200
+
+
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_private_revalidation_checks_the_reader_first(
+    client, used_key, settings, django_assert_num_queries
+):
+    settings.GALLEY_FEED_READ = "authenticated"
+    headers = basic("alice", used_key)
+    etag = client.get(INDEX, headers=headers)["ETag"]
+    # 1 the key, 2 the registration with the reader's rules; then the memo's ETag
+    with django_assert_num_queries(2):
+        response = client.get(INDEX, headers={**headers, "If-None-Match": etag})
+    assert response.status_code == 304
