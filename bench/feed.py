@@ -472,6 +472,7 @@ http {{
   upstream galley {{
     server 127.0.0.1:{galley_port};
     keepalive 32;
+    keepalive_timeout 4s;
   }}
   server {{
     listen 127.0.0.1:{port};
