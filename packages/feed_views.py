@@ -5,6 +5,7 @@ and carries Cache-Control (private on a private feed) and an ETag, so clients
 and proxies can revalidate with a 304.
 """
 
+import functools
 import re
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
@@ -97,11 +98,18 @@ def _error(error: FeedError) -> JsonResponse:
 
 
 def _links(request) -> registrations.Links:
+    """The feed's URL prefixes for this request's scheme and host, worked out once
+    per process for each (every document read needs them, even from the memo)."""
+    return _links_for(f"{request.scheme}://{request.get_host()}", get_script_prefix())
+
+
+@functools.lru_cache(maxsize=64)
+def _links_for(origin: str, script_prefix: str) -> registrations.Links:
     registration = reverse("feed_registration_index", args=["_"])
     content = reverse("feed_versions", args=["_"])
     return registrations.Links(
-        registrations=request.build_absolute_uri(registration[: -len("_/index.json")]),
-        content=request.build_absolute_uri(content[: -len("_/index.json")]),
+        registrations=origin + registration[: -len("_/index.json")],
+        content=origin + content[: -len("_/index.json")],
     )
 
 
