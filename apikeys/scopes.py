@@ -154,17 +154,19 @@ def permit(caller: Caller, action: Action, package_id: str, registration) -> Ref
             _("The API key's scopes do not allow unlisting or relisting packages."),
         )
 
-    if registration is None and action == Action.PUSH:
-        refusal = _reservation_refusal(key, package_id)
-        if refusal:
-            return refusal
-
+    # The key's own patterns first: they need no query, and a key that may not touch
+    # the id learns nothing of who reserved it.
     if not caller.selects(package_id, registration):
         return Refusal(
             "package_not_selected",
             _("The package id '%(id)s' does not match any glob pattern or package of the API key.")
             % {"id": package_id},
         )
+
+    if registration is None and action == Action.PUSH:
+        refusal = _reservation_refusal(key, package_id)
+        if refusal:
+            return refusal
 
     if registration is not None and not (
         readable_by(registration, key.owner, lambda: caller.readable_owner_ids)

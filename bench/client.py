@@ -18,13 +18,18 @@ class Response:
     reason_code: str  # X-Galley-Reason, when the answer has one
     body: bytes
     seconds: float  # from before connecting until the whole answer is read
+    headers: dict | None = None  # lower-cased names
 
 
 def _answer(conn, started: float) -> Response:
     answer = conn.getresponse()
     data = answer.read()
     return Response(
-        answer.status, answer.getheader("X-Galley-Reason", ""), data, time.perf_counter() - started
+        answer.status,
+        answer.getheader("X-Galley-Reason", ""),
+        data,
+        time.perf_counter() - started,
+        {name.lower(): value for name, value in answer.getheaders()},
     )
 
 

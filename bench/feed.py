@@ -4,14 +4,24 @@
   versions index, under gunicorn and wrk, against the bare one-SELECT view.
 - Search over 10,000 packages: p50/p99 of sequential queries (the goal, p99
   under 50 ms, is for PostgreSQL).
+- The same index answered 304 to a client that holds it, a private feed's read
+  (Basic with a read key, a second gunicorn with GALLEY_FEED_READ=authenticated)
+  against the public read, and a 128-version index (inline) gzipped against the
+  uncompressed answer, with the bytes each sends.
+- The queries each read makes (`python -m bench.feed queries`, Django's test
+  client in the benchmark's environment).
 - A 10 MB .nupkg download's throughput against the same file served as a static
   file by nginx on loopback (skipped when nginx is not installed).
+- The deployed layout (docs/deploy.md): nginx in front of gunicorn, downloads
+  handed to nginx by X-Accel-Redirect; the download and the feed documents through
+  it, against nginx serving the same bytes as static files.
 
 `python -m bench.feed seed FOLDER` runs in the benchmark's environment (its
 database, its package folder) and writes the rows straight through the ORM:
 pushing 10,000 packages through the API would time the push, not the read.
 """
 
+import base64
 import json
 import os
 import random
@@ -24,10 +34,12 @@ from pathlib import Path
 from bench import client, nupkgs, wrk
 
 VERSIONS = 200
+INLINE_VERSIONS = 128
 SEARCH_PACKAGES = 10_000
 SEARCH_QUERIES = 400
 LARGE_DOWNLOAD = 10 * 1024 * 1024
 MANY = "Contoso.Many"
+INLINE = "Contoso.Inline"
 BIG = "Contoso.Big"
 WORDS = [
     "json",
@@ -110,6 +122,35 @@ def _seed(folder: Path) -> dict:
         for n in range(VERSIONS)
     )
 
+    inline = PackageRegistration.objects.create(package_id=INLINE)
+    inline.owners.add(owner)
+    PackageVersion.objects.bulk_create(
+        version_row(
+            inline,
+            f"{n // 50}.{n % 50}.0",
+            description="A package with as many versions as an index shows inline.",
+            dependency_groups=[
+                {
+                    "targetFramework": "net8.0",
+                    "dependencies": [{"id": "Newtonsoft.Json", "range": "[13.0.1, )"}],
+                }
+            ],
+            tags="bench versions",
+        )
+        for n in range(INLINE_VERSIONS)
+    )
+    from apikeys.models import ApiKey, Scope
+
+    _read_key, read_secret = ApiKey.objects.create_key(
+        holder=owner,
+        owner=owner,
+        name="bench-read",
+        scopes=[Scope.READ],
+        glob_patterns=["*"],
+        packages=[],
+        expires_in_days=365,
+    )
+
     names = [
         f"{rng.choice(WORDS).title()}.{rng.choice(WORDS).title()}{n}"
         for n in range(SEARCH_PACKAGES)
@@ -156,7 +197,12 @@ def _seed(folder: Path) -> dict:
         sha512="y" * 88,
         file=name,
     )
-    return {"big_file": str(path), "big_size": size}
+    return {
+        "big_file": str(path),
+        "big_size": size,
+        "reader": owner.username,
+        "read_secret": read_secret,
+    }
 
 
 def seed(backend) -> dict:
@@ -185,26 +231,53 @@ def _expect_ok(port: int, path: str) -> client.Response:
     return answer
 
 
-def indexes(backend, server, duration: int, rounds: int) -> dict:
-    """Rates of the two indexes of a 200-version package and of the bare view, in turns."""
-    paths = {
-        "select": "/bench/select",
-        "registration": f"/v3/registration/{MANY.lower()}/index.json",
-        "versions": f"/v3-flatcontainer/{MANY.lower()}/index.json",
+def _basic(username: str, secret: str) -> dict:
+    token = base64.b64encode(f"{username}:{secret}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+def indexes(backend, server, private, seeded: dict, duration: int, rounds: int) -> dict:
+    """Rates of a 200-version package's indexes, its 304, a private read, a 128-version
+    index with and without gzip, and of the bare view, in rounds that take turns."""
+    registration = f"/v3/registration/{MANY.lower()}/index.json"
+    inline = f"/v3/registration/{INLINE.lower()}/index.json"
+    etag = _expect_ok(server.port, registration).headers["etag"]
+    credentials = _basic(seeded["reader"], seeded["read_secret"])
+    gzip_headers = {"Accept-Encoding": "gzip"}
+    # name: (port, path, headers, expected status)
+    kinds = {
+        "select": (server.port, "/bench/select", {}, 200),
+        "registration": (server.port, registration, {}, 200),
+        "versions": (server.port, f"/v3-flatcontainer/{MANY.lower()}/index.json", {}, 200),
+        "not_modified": (server.port, registration, {"If-None-Match": etag}, 304),
+        "private_registration": (private.port, registration, credentials, 200),
+        "inline": (server.port, inline, {}, 200),
+        "inline_gzip": (server.port, inline, gzip_headers, 200),
     }
-    for path in paths.values():
+    runs = {name: [] for name in kinds}
+    scripts = {}
+    for name, (port, path, headers, status) in kinds.items():
         for _ in range(4):
-            _expect_ok(server.port, path)
-    base = f"http://{client.HOST}:{server.port}"
-    script = wrk.write_script(backend.folder / "get.lua", "GET", {})
+            answer = client.request(port, "GET", path, headers=headers)
+            if answer.status != status:
+                raise RuntimeError(f"GET {path} ({name}): {answer.status} {answer.body[:300]!r}")
+        scripts[name] = wrk.write_script(backend.folder / f"feed-{name}.lua", "GET", headers)
     seconds = max(1, round(duration / rounds))
-    runs = {name: [] for name in paths}
     for _ in range(rounds):
-        for name, path in paths.items():
-            runs[name].append(wrk.run(base + path, script, duration=seconds))
-    registration = json.loads(_expect_ok(server.port, paths["registration"]).body)
+        for name, (port, path, _headers, _status) in kinds.items():
+            url = f"http://{client.HOST}:{port}{path}"
+            runs[name].append(wrk.run(url, scripts[name], duration=seconds))
+    document = json.loads(_expect_ok(server.port, registration).body)
     result = {name: wrk.combine(kind_runs) for name, kind_runs in runs.items()}
-    result["versions_listed"] = sum(page["count"] for page in registration["items"])
+    result["expected"] = {name: kind[3] for name, kind in kinds.items()}
+    result["versions_listed"] = sum(page["count"] for page in document["items"])
+    plain = client.request(server.port, "GET", inline)
+    packed = client.request(server.port, "GET", inline, headers=gzip_headers)
+    if packed.headers.get("content-encoding") != "gzip":
+        raise RuntimeError(f"GET {inline} with Accept-Encoding: gzip was not gzipped")
+    result["inline_bytes"] = len(plain.body)
+    result["inline_gzip_bytes"] = len(packed.body)
+    result["inline_versions"] = len(json.loads(plain.body)["items"][0]["items"])
     return result
 
 
@@ -262,9 +335,7 @@ def download(backend, server, seeded: dict, duration: int) -> dict:
     script = wrk.write_script(backend.folder / "download.lua", "GET", {})
     result = {"bytes": seeded["big_size"]}
     result["galley"] = wrk.run(base + galley_path, script, duration=duration, connections=4)
-    nginx = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else ""
-    )
+    nginx = nginx_executable()
     if not nginx:
         result["nginx"] = None
         return result
@@ -305,13 +376,246 @@ def download(backend, server, seeded: dict, duration: int) -> dict:
     return result
 
 
-def run(backend, server, seeded: dict, duration: int, rounds: int, *, with_download: bool):
-    result = {"indexes": indexes(backend, server, duration, rounds), "search": search(server)}
+# ------------------------------------------------------------ query counts
+
+
+def _count_queries(seeded: dict) -> dict:
+    """Queries per read, through Django's test client in this environment: the first
+    request for a revision (memo miss), the next (hit) and a revalidation (304)."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    many = MANY.lower()
+    index = f"/v3/registration/{many}/index.json"
+    reads = {
+        "service index": "/v3/index.json",
+        f"registration index ({VERSIONS} versions, paged)": index,
+        "registration page": None,  # found in the index
+        "registration leaf": f"/v3/registration/{many}/0.1.0.json",
+        "versions index": f"/v3-flatcontainer/{many}/index.json",
+        "search (take=20)": "/query?q=json&take=20",
+        "autocomplete": "/autocomplete?q=json",
+    }
+    browser = Client(HTTP_HOST=client.HOST)
+    reads["registration page"] = (
+        browser.get(index).json()["items"][0]["@id"].split(client.HOST, 1)[1]
+    )
+
+    def count(path, headers) -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            response = browser.get(path, headers=headers)
+        return len(queries), response.status_code
+
+    result = {}
+    for audience, headers in (
+        ("public", {}),
+        ("private", _basic(seeded["reader"], seeded["read_secret"])),
+    ):
+        settings.GALLEY_FEED_READ = "authenticated" if audience == "private" else "public"
+        from packages import feed
+
+        feed.forget_all()
+        for name, path in reads.items():
+            first, status = count(path, headers)
+            again, _status = count(path, headers)
+            etag = browser.get(path, headers=headers).get("ETag", "")
+            revalidated, status_304 = count(path, {**headers, "If-None-Match": etag})
+            result[f"{audience}: {name}"] = {
+                "first": first,
+                "again": again,
+                "not_modified": revalidated if status_304 == 304 else None,
+                "status": status,
+            }
+    return result
+
+
+def query_counts(backend, seeded: dict) -> dict:
+    out = backend.folder / "feed-queries.json"
+    seed_file = backend.folder / "feed-seed.json"
+    with open(backend.log("feed-queries"), "wb") as log:
+        subprocess.run(  # noqa: S603 - our own command line
+            [sys.executable, "-m", "bench.feed", "queries", str(seed_file), str(out)],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=backend.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=600,
+            check=True,
+        )
+    return json.loads(out.read_text())
+
+
+# --------------------------------------------------------- deployed layout
+
+DEPLOYED_CONF = """
+{user}
+worker_processes 2;
+pid {folder}/nginx-deployed.pid;
+error_log {folder}/nginx-deployed-error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on;
+  default_type application/octet-stream;
+  client_body_temp_path {folder}/nginx-tmp;
+  proxy_temp_path {folder}/nginx-tmp;
+  fastcgi_temp_path {folder}/nginx-tmp;
+  uwsgi_temp_path {folder}/nginx-tmp;
+  scgi_temp_path {folder}/nginx-tmp;
+  # As docs/deploy.md, on loopback and without TLS.
+  upstream galley {{
+    server 127.0.0.1:{galley_port};
+    keepalive 32;
+    keepalive_timeout 4s;
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    client_max_body_size 260m;
+    proxy_request_buffering off;
+    proxy_read_timeout 300s;
+    client_body_timeout 20s;
+    location / {{
+      proxy_pass http://galley;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+    }}
+    location /protected/ {{
+      internal;
+      alias {packages}/;
+    }}
+    # The same bytes as static files: the bar.
+    location /static-copy/ {{
+      alias {static}/;
+    }}
+  }}
+}}
+"""
+NGINX_MISSING = (
+    "nginx is not installed: the deployed layout (nginx in front of gunicorn, "
+    "docs/deploy.md) and the nginx baselines are not measured. Install Debian's "
+    "nginx (apt-get install nginx) and run make bench again."
+)
+
+
+def nginx_executable() -> str:
+    return shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else "")
+
+
+def _start_nginx(nginx: str, conf: Path, probe_port: int, probe_path: str):
+    process = subprocess.Popen(  # noqa: S603 - our own command line
+        [nginx, "-c", str(conf), "-g", "daemon off;"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if client.request(probe_port, "GET", probe_path).status == 200:
+                return process
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.terminate()
+            raise RuntimeError(f"nginx did not start ({conf})")
+        time.sleep(0.1)
+
+
+def deployed(backend, seeded: dict, duration: int, rounds: int, say) -> dict:
+    """Galley behind nginx as docs/deploy.md sets it up, against nginx's static files."""
+    nginx = nginx_executable()
+    if not nginx:
+        say(NGINX_MISSING)
+        return {"skipped": NGINX_MISSING}
+    from bench.server import Gunicorn, free_port
+
+    static = backend.folder / "static-copy"
+    static.mkdir(exist_ok=True)
+    (backend.folder / "nginx-tmp").mkdir(exist_ok=True)
+    env = dict(backend.env, GALLEY_ACCEL_REDIRECT="/protected/", GALLEY_TRUSTED_PROXY_COUNT="1")
+    big = BIG.lower()
+    paths = {
+        "download": f"/v3-flatcontainer/{big}/1.0.0/{big}.1.0.0.nupkg",
+        "registration": f"/v3/registration/{MANY.lower()}/index.json",
+        "versions": f"/v3-flatcontainer/{MANY.lower()}/index.json",
+    }
+    with Gunicorn(env, backend.log("gunicorn-deployed"), workers=2) as galley:
+        port = free_port()
+        conf = backend.folder / "nginx-deployed.conf"
+        conf.write_text(
+            DEPLOYED_CONF.format(
+                user="user root;" if os.geteuid() == 0 else "",
+                folder=backend.folder,
+                port=port,
+                galley_port=galley.port,
+                packages=backend.folder / "packages",
+                static=static,
+            )
+        )
+        process = _start_nginx(nginx, conf, port, "/bench/select")
+        try:
+            for name, path in paths.items():
+                answer = _expect_ok(port, path)
+                (static / name).write_bytes(answer.body)
+            if len((static / "download").read_bytes()) != seeded["big_size"]:
+                raise RuntimeError("the download through nginx is not the whole package")
+            script = wrk.write_script(backend.folder / "deployed.lua", "GET", {})
+            seconds = max(1, round(duration / rounds))
+            runs = {f"{name}_{via}": [] for name in paths for via in ("galley", "static")}
+            for _ in range(rounds):
+                for name, path in paths.items():
+                    connections = 4 if name == "download" else 8
+                    for via, url_path in (("galley", path), ("static", f"/static-copy/{name}")):
+                        url = f"http://{client.HOST}:{port}{url_path}"
+                        runs[f"{name}_{via}"].append(
+                            wrk.run(url, script, duration=seconds, connections=connections)
+                        )
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    result = {name: wrk.combine(kind_runs) for name, kind_runs in runs.items()}
+    result["bytes"] = {name: (static / name).stat().st_size for name in paths}
+    return result
+
+
+def run(
+    backend,
+    server,
+    private,
+    seeded: dict,
+    duration: int,
+    rounds: int,
+    *,
+    with_download: bool,
+    say=print,
+):
+    result = {
+        "indexes": indexes(backend, server, private, seeded, duration, rounds),
+        "search": search(server),
+        "queries": query_counts(backend, seeded),
+    }
     if with_download:
         result["download"] = download(backend, server, seeded, max(2, duration // 2))
+        try:
+            result["deployed"] = deployed(backend, seeded, duration, rounds, say)
+        except Exception as error:  # the rest of the run stands without it
+            say(f"the deployed layout could not be measured: {error}")
+            result["deployed"] = {"failed": str(error)}
     return result
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "seed":
         Path(sys.argv[3]).write_text(json.dumps(_seed(Path(sys.argv[2]))))
+    elif sys.argv[1] == "queries":
+        seeded = json.loads(Path(sys.argv[2]).read_text())
+        Path(sys.argv[3]).write_text(json.dumps(_count_queries(seeded)))

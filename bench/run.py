@@ -351,7 +351,12 @@ def run_backend(
     )
     seeded = feed_bench.seed(backend)
     log = backend.log("gunicorn-2")
-    with Gunicorn(backend.env, log, workers=2) as server:
+    # A private feed beside it (GALLEY_FEED_READ=authenticated), idle but for its turns.
+    private_env = dict(backend.env, GALLEY_FEED_READ="authenticated")
+    with (
+        Gunicorn(backend.env, log, workers=2) as server,
+        Gunicorn(private_env, backend.log("gunicorn-private"), workers=2) as private,
+    ):
         try:
             if not feed_only:
                 result["http"] = refused_pushes(backend, server, keys, duration, rounds)
@@ -359,10 +364,11 @@ def run_backend(
                 result["push"] = small_pushes(server, keys)
             say(f"{backend.name}: reading the feed")
             result["feed"] = feed_bench.run(
-                backend, server, seeded, duration, rounds, with_download=True
+                backend, server, private, seeded, duration, rounds, with_download=True, say=say
             )
         except Exception:
             print(f"gunicorn log (last lines):\n{server.log_tail()}", file=sys.stderr)
+            print(f"private gunicorn log:\n{private.log_tail()}", file=sys.stderr)
             raise
     return result, keys
 

@@ -190,8 +190,9 @@ if GALLEY_DOWNLOAD_URL_SECONDS > 7 * 24 * 3600:  # SigV4's limit
 # With nginx in front of the local folder: the internal location that serves
 # it (e.g. /protected/), so nginx sends the bytes (X-Accel-Redirect), not Python.
 GALLEY_ACCEL_REDIRECT = envpathprefix("GALLEY_ACCEL_REDIRECT")
-# Uploads go to a temporary file from the first byte: a package is never held
-# in memory whole.
+# Pushed packages are received by packages/uploads.py: in memory up to 256 KB,
+# in a temporary file beyond, so that a large package is never held in memory
+# whole. Any other upload goes to a temporary file from the first byte.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = envstr("GALLEY_UPLOAD_TEMP_DIR")
 # Slow clients (core/bodies.py): a request body that sends nothing for the

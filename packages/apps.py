@@ -8,4 +8,6 @@ class PackagesConfig(AppConfig):
 
     def ready(self):
         # Receivers: permissions answers account_deletion_blockers.
+        # Connected before the first request: work queued for after a response.
+        import core.after_response  # noqa: F401
         from packages import permissions  # noqa: F401

@@ -5,22 +5,23 @@ and carries Cache-Control (private on a private feed) and an ETag, so clients
 and proxies can revalidate with a 304.
 """
 
+import functools
 import re
 
 from django.conf import settings
 from django.http import (
     FileResponse,
     HttpResponse,
+    HttpResponseNotModified,
     HttpResponsePermanentRedirect,
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
-from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from packages import advisories, downloads, feed, lifecycle, registrations, symbol_server
@@ -52,15 +53,47 @@ def _cache_control(max_age: int) -> str:
     return f"{scope}, max-age={max_age}"
 
 
-def _json(request, data: dict | bytes, max_age: int) -> HttpResponse:
-    body = data if isinstance(data, bytes) else feed.as_json(data)
-    etag = feed.etag_of(body)
-    headers = {"ETag": etag, "Cache-Control": _cache_control(max_age)}
-    not_modified = get_conditional_response(request, etag=etag)
-    response = not_modified or HttpResponse(body, content_type="application/json")
-    for name, value in headers.items():
-        response[name] = value
+# Compression (BREACH): a compressed answer leaks its secrets' bytes through its
+# length only when it also reflects what an attacker sends. Feed JSON carries no
+# secret and no CSRF token (keys travel in headers, never in a body), so documents,
+# search and autocomplete are gzipped for clients that accept it; pages with forms
+# (CSRF tokens) are not compressed anywhere in Galley.
+_GZIP = re.compile(r"(?:^|,)\s*(?:gzip|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*(?=,|$)", re.I)
+
+
+def accepts_gzip(request) -> bool:
+    for match in _GZIP.finditer(request.headers.get("Accept-Encoding", "")):
+        try:
+            if match.group(1) is None or float(match.group(1)) > 0:
+                return True
+        except ValueError:
+            pass
+    return False
+
+
+def _send(request, document: feed.Document, max_age: int) -> HttpResponse:
+    """A document as a static file server sends one: 304 when the client holds it,
+    its gzip form when accepted, and for HEAD the headers GET would carry."""
+    gzipped = document.gzipped is not None and accepts_gzip(request)
+    if document.matches(request.headers.get("If-None-Match", "")):
+        response = HttpResponseNotModified()
+    else:
+        body = document.gzipped if gzipped else document.body
+        response = HttpResponse(
+            b"" if request.method == "HEAD" else body, content_type="application/json"
+        )
+        response["Content-Length"] = str(len(body))
+        if gzipped:
+            response["Content-Encoding"] = "gzip"
+    response["ETag"] = document.gzip_etag if gzipped else document.etag
+    response["Cache-Control"] = _cache_control(max_age)
+    response["Vary"] = "Accept-Encoding"
     return response
+
+
+def _json(request, data: dict, max_age: int) -> HttpResponse:
+    """A document built for this request alone (search): compressed quickly."""
+    return _send(request, feed.Document.of(data, compresslevel=5), max_age)
 
 
 def _error(error: FeedError) -> JsonResponse:
@@ -70,19 +103,33 @@ def _error(error: FeedError) -> JsonResponse:
 
 
 def _links(request) -> registrations.Links:
+    """The feed's URL prefixes for this request's scheme and host, worked out once
+    per process for each (every document read needs them, even from the memo)."""
+    return _links_for(f"{request.scheme}://{request.get_host()}", get_script_prefix())
+
+
+@functools.lru_cache(maxsize=64)
+def _links_for(origin: str, script_prefix: str) -> registrations.Links:
     registration = reverse("feed_registration_index", args=["_"])
     content = reverse("feed_versions", args=["_"])
     return registrations.Links(
-        registrations=request.build_absolute_uri(registration[: -len("_/index.json")]),
-        content=request.build_absolute_uri(content[: -len("_/index.json")]),
+        registrations=origin + registration[: -len("_/index.json")],
+        content=origin + content[: -len("_/index.json")],
     )
 
 
-def _answer(request, build, max_age: int = INDEX_MAX_AGE) -> HttpResponse:
+def _answer(request, find, max_age: int = INDEX_MAX_AGE) -> HttpResponse:
+    """`find()`'s Document (or a dict built for this request) as an answer, or its
+    FeedError's. A memoised Document costs one query (the registration with the
+    reader's rules) and no building, hashing or compressing: a client holding it
+    gets its 304 then, and only after the reader was found to read it."""
     try:
-        return _json(request, build(), max_age)
+        found = find()
     except FeedError as error:
         return _error(error)
+    if isinstance(found, feed.Document):
+        return _send(request, found, max_age)
+    return _json(request, found, max_age)
 
 
 # ------------------------------------------------------------- service index
@@ -135,8 +182,13 @@ def _uri_template(name: str) -> str:
 @require_safe
 def service_index(request):
     """NuGet V3 service index: where clients find every other resource."""
-    data = {"version": "3.0.0", "resources": _resources(request)}
-    return _json(request, data, SERVICE_INDEX_MAX_AGE)
+    root = request.build_absolute_uri("/")
+    document = feed.remembered(
+        ("service", root),
+        (),
+        lambda: {"version": "3.0.0", "resources": _resources(request)},
+    )
+    return _send(request, document, SERVICE_INDEX_MAX_AGE)
 
 
 # ------------------------------------------------------------ flat container
@@ -448,12 +500,11 @@ def symbol_file(request, name, key, file_name):
 
 # -------------------------------------------------------------- registration
 # RegistrationsBaseUrl/3.4.0 and /3.6.0 are documented as gzipped: one hive
-# answers for every type, compressed for clients that accept it.
+# answers for every type, compressed (once, in the memo) for clients that accept it.
 
 
 @feed_reader
 @require_safe
-@gzip_page
 def registration_index(request, package_id):
     def build():
         links = _links(request)
@@ -467,24 +518,24 @@ def registration_index(request, package_id):
 
 @feed_reader
 @require_safe
-@gzip_page
 def registration_page(request, package_id, lower, upper):
     def build():
         links, reader = _links(request), request.feed_reader
         upstream = upstream_documents.registration_page(package_id, lower, upper, reader, links)
-        return upstream or registrations.registration_page(package_id, lower, upper, reader, links)
+        return upstream or registrations.registration_page_json(
+            package_id, lower, upper, reader, links
+        )
 
     return _answer(request, build)
 
 
 @feed_reader
 @require_safe
-@gzip_page
 def registration_leaf(request, package_id, version):
     def build():
         links, reader = _links(request), request.feed_reader
         upstream = upstream_documents.registration_leaf(package_id, version, reader, links)
-        return upstream or registrations.registration_leaf(package_id, version, reader, links)
+        return upstream or registrations.registration_leaf_json(package_id, version, reader, links)
 
     return _answer(request, build)
 
@@ -531,7 +582,6 @@ def vulnerability_index(request):
 
 @feed_reader
 @require_safe
-@gzip_page
 def vulnerability_page(request, name):
     def build():
         if name != advisories.VULNERABILITY_PAGE:

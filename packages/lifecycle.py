@@ -34,6 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.events import Kind, record
+from core.after_response import after_response
 from packages import downloads, permissions
 from packages.models import PackageRegistration, PackageVersion, SymbolFile, SymbolPackage
 from packages.search import rows as search_rows
@@ -200,7 +201,10 @@ def add_version(
     except BaseException:
         storage.delete(name)
         raise
-    _store_manifest(version, manifest.nuspec)
+    # The client waits for none of it: the feed reads the manifest out of the
+    # package until its copy is written (packages/feed.py read_nuspec).
+    nuspec = manifest.nuspec
+    after_response(lambda: _store_manifest(version, nuspec))
     return version
 
 

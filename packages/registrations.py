@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from packages import advisories
 from packages.feed import (
+    Document,
     FeedError,
     _versions_of,
     find_version,
@@ -173,10 +174,12 @@ def registration_index(package_id: str, reader, links: Links, registration=None)
     }
 
 
-def registration_page(package_id: str, lower: str, upper: str, reader, links: Links) -> dict:
+def registration_page(
+    package_id: str, lower: str, upper: str, reader, links: Links, registration=None
+) -> dict:
     """One linked page of a registration index with more than 128 versions."""
     parse_version(lower), parse_version(upper)
-    registration, versions = _versions_of(package_id, reader)
+    registration, versions = _versions_of(package_id, reader, registration)
     for page in _pages(versions):
         if (page[0].normalized_version, page[-1].normalized_version) == (
             lower.lower(),
@@ -189,8 +192,21 @@ def registration_page(package_id: str, lower: str, upper: str, reader, links: Li
     raise FeedError(404, _("The page does not exist."))
 
 
-def registration_leaf(package_id: str, version_text: str, reader, links: Links) -> dict:
-    version = find_version(package_id, version_text, reader)
+def registration_leaf(
+    package_id: str, version_text: str, reader, links: Links, registration=None
+) -> dict:
+    if registration is None:
+        version = find_version(package_id, version_text, reader)
+    else:  # a registration the reader was already found to read (memoised_json)
+        identity = parse_version(version_text).identity_key
+        version = registration.versions.filter(normalized_version=identity).first()
+        if version is None:
+            raise FeedError(
+                404,
+                _("%(id)s %(version)s does not exist.")
+                % {"id": package_id[:100], "version": version_text[:64]},
+            )
+        version.registration = registration
     return {
         "@id": links.leaf(version),
         "@type": ["Package", "http://schema.nuget.org/catalog#Permalink"],
@@ -202,12 +218,45 @@ def registration_leaf(package_id: str, version_text: str, reader, links: Links) 
     }
 
 
-def registration_index_json(package_id: str, reader, links: Links) -> bytes:
-    """registration_index() as JSON, memoised (see memoised_json)."""
+# Memoised as Documents (packages/feed.py memoised_json): built once per revision.
+
+
+def registration_index_json(package_id: str, reader, links: Links) -> Document:
     return memoised_json(
         "registration",
         package_id,
         reader,
         links,
         lambda registration: registration_index(package_id, reader, links, registration),
+    )
+
+
+def registration_page_json(
+    package_id: str, lower: str, upper: str, reader, links: Links
+) -> Document:
+    parse_version(lower), parse_version(upper)  # 400 before any query
+    return memoised_json(
+        "page",
+        package_id,
+        reader,
+        links,
+        lambda registration: registration_page(
+            package_id, lower, upper, reader, links, registration
+        ),
+        lower.lower(),
+        upper.lower(),
+    )
+
+
+def registration_leaf_json(package_id: str, version_text: str, reader, links: Links) -> Document:
+    identity = parse_version(version_text).identity_key  # 400 before any query
+    return memoised_json(
+        "leaf",
+        package_id,
+        reader,
+        links,
+        lambda registration: registration_leaf(
+            package_id, version_text, reader, links, registration
+        ),
+        identity,
     )

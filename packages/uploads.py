@@ -8,17 +8,24 @@ nuget.exe 5+, the dotnet CLI). Django reads a body only up to its
 marks `wsgi.input_terminated` (the WSGI extension saying "read until the end"),
 and then the body is read from `wsgi.input` directly.
 
-Either way the body goes to a temporary file as it arrives, the size limit is
-enforced while reading (413 once it is passed, without waiting for the rest),
-and a body that is cut off is a 400 that leaves nothing behind.
+Either way the body goes to a temporary file as it arrives (kept in memory while
+it is small: a push of a few hundred kilobytes touches no disk before storage),
+the size limit is enforced while reading (413 once it is passed, without waiting
+for the rest), and a body that is cut off is a 400 that leaves nothing behind.
+The package is measured (size, SHA-512) as it arrives, so it is never read again
+to be hashed: the file yielded carries `measured`, (size, base64 SHA-512).
 """
 
+import base64
+import hashlib
+import io
 import tempfile
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
+from django.core.files.uploadedfile import InMemoryUploadedFile, TemporaryUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils.translation import gettext as _
 
@@ -27,6 +34,9 @@ from core.bodies import BodyTooSlow
 from packages.nupkg import PackageTooLarge
 
 _CHUNK = 64 * 1024
+# Bodies up to this size stay in memory (at most twice this per thread that is
+# receiving one: the body and the package in it); larger ones go to disk.
+IN_MEMORY = 256 * 1024
 # The multipart framing (boundaries, part headers) around the package.
 MULTIPART_SLACK = 64 * 1024
 
@@ -74,15 +84,21 @@ def _body_stream(request):
     return request, 0
 
 
-def _spool(request, cap: int):
-    """The whole body in a temporary file (at its start) and its size."""
+def _measured(digest) -> str:
+    return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def _spool(request, cap: int, *, measure: bool):
+    """The whole body in a temporary file (at its start) and its size; with
+    `measure` (the body is the package), the file carries its `measured`."""
     stream, declared = _body_stream(request)
     if declared is not None and declared > cap:
         raise _too_large()  # said before a byte of the body is read
     # Closed by the caller (received_package), or below if reading fails.
-    spool = tempfile.NamedTemporaryFile(  # noqa: SIM115
-        dir=settings.FILE_UPLOAD_TEMP_DIR, suffix=".upload"
+    spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+        max_size=IN_MEMORY, dir=settings.FILE_UPLOAD_TEMP_DIR, suffix=".upload"
     )
+    digest = hashlib.sha512() if measure else None
     received = 0
     try:
         while declared is None or received < declared:
@@ -107,33 +123,71 @@ def _spool(request, cap: int):
             if received > cap:
                 raise _too_large()
             spool.write(chunk)
+            if digest is not None:
+                digest.update(chunk)
         spool.flush()
         spool.seek(0)
+        if digest is not None:
+            spool.measured = (received, _measured(digest))
         return spool, received
     except BaseException:
         spool.close()
         raise
 
 
-class _LimitedUploadHandler(TemporaryFileUploadHandler):
-    """Writes the multipart file to a temporary file and stops at the size limit."""
+class _PackageUploadHandler(FileUploadHandler):
+    """The multipart file: in memory when the body is small, else in a temporary file;
+    measured as it arrives; stopped at the size limit."""
 
-    def __init__(self, request, limit: int):
+    def __init__(self, request, limit: int, in_memory: bool):
         super().__init__(request)
         self.limit = limit
+        self.in_memory = in_memory
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
         self.received = 0
+        self.digest = hashlib.sha512()
+        self.file = (
+            io.BytesIO()
+            if self.in_memory
+            else TemporaryUploadedFile(
+                self.file_name, self.content_type, 0, self.charset, self.content_type_extra
+            )
+        )
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)
         if self.received > self.limit:
             self.file.close()
             raise PackageTooLarge(too_large_message())
-        return super().receive_data_chunk(raw_data, start)
+        self.digest.update(raw_data)
+        self.file.write(raw_data)
+
+    def file_complete(self, file_size):
+        self.file.seek(0)
+        if self.in_memory:
+            upload = InMemoryUploadedFile(
+                self.file,
+                self.field_name,
+                self.file_name,
+                self.content_type,
+                file_size,
+                self.charset,
+                self.content_type_extra,
+            )
+        else:
+            upload = self.file
+            upload.size = file_size
+        upload.file.measured = (file_size, _measured(self.digest))
+        return upload
 
 
 def _multipart_file(request, spool, size: int):
     meta = {**request.META, "CONTENT_LENGTH": str(size)}
-    handler = _LimitedUploadHandler(request, settings.GALLEY_MAX_PACKAGE_SIZE)
+    handler = _PackageUploadHandler(
+        request, settings.GALLEY_MAX_PACKAGE_SIZE, in_memory=size <= IN_MEMORY
+    )
     try:
         _fields, files = MultiPartParser(meta, spool, [handler], request.encoding).parse()
     except PackageTooLarge:
@@ -164,7 +218,9 @@ def received_package(request):
     multipart = request.content_type == "multipart/form-data"
     limit = settings.GALLEY_MAX_PACKAGE_SIZE
     try:
-        spool, size = _spool(request, limit + MULTIPART_SLACK if multipart else limit)
+        spool, size = _spool(
+            request, limit + MULTIPART_SLACK if multipart else limit, measure=not multipart
+        )
     except _Refused as refused:
         yield refused.refusal
         return

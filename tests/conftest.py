@@ -84,9 +84,9 @@ def fresh_feed_memo():
     are unique for good in a database but start again in each test's."""
     from packages import feed
 
-    feed._MEMO.clear()
+    feed.forget_all()
     yield
-    feed._MEMO.clear()
+    feed.forget_all()
 
 
 @pytest.fixture

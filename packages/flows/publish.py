@@ -181,6 +181,10 @@ def push(request, caller: Caller, upload) -> PackageVersion | Refusal:
 
 
 def _measure(upload) -> tuple[int, str]:
+    """Size and SHA-512 of the upload: as measured while it was received
+    (packages/uploads.py), else read again."""
+    if measured := getattr(upload, "measured", None):
+        return measured
     upload.seek(0, 2)
     size = upload.tell()
     return size, sha512_of(upload)

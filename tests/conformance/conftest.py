@@ -33,7 +33,7 @@ def fresh_feed(package_dir):
     """Package files in a folder of the test's own, and the feed's caches empty: row ids
     repeat from test to test, so an index remembered by an earlier test would be served."""
     cache.clear()
-    feed_module._MEMO.clear()
+    feed_module.forget_all()
     return package_dir
 
 

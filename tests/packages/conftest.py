@@ -9,5 +9,5 @@ def fresh_feed(package_dir):
     """Package files in a folder of the test's own, and the feed's caches empty: row ids
     repeat from test to test, so an index remembered by an earlier test would be served."""
     cache.clear()
-    feed._MEMO.clear()
+    feed.forget_all()
     return package_dir

@@ -335,7 +335,10 @@ def test_queries_do_not_grow_with_the_number_of_versions(
             again = client.get(url)
         assert first.status_code == again.status_code == 200
         assert first.content == again.content
-    # A leaf: the version with its registration.
+    # A leaf: the registration with its revision, then, the first time only, the
+    # version; the memo's Document afterwards.
+    with django_assert_num_queries(2):
+        assert client.get("/v3/registration/contoso.core/1.0.1.json").status_code == 200
     with django_assert_num_queries(1):
         assert client.get("/v3/registration/contoso.core/1.0.1.json").status_code == 200
     # The version with its registration; then the download is counted: one

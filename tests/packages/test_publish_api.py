@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from apikeys.models import ApiKey
+from packages import lifecycle
 from packages.models import PackageRegistration, PackageVersion
 from packages.storage import package_storage
 from tests.factories import PackageRegistrationFactory, make_key
@@ -331,9 +332,13 @@ def test_a_declared_oversize_package_is_413_before_reading(client, alice, settin
     assert stored_files(package_dir) == []
 
 
-def test_the_upload_is_never_held_in_memory(client, alice, monkeypatch):
-    """Every upload goes through the temporary-file handler, even a tiny one."""
+def test_only_small_uploads_are_held_in_memory(client, alice, monkeypatch):
+    """A body up to uploads.IN_MEMORY (256 KB) stays in memory, so a small push
+    touches no disk before storage; a larger one goes to a temporary file, so a
+    thread never holds more than twice that, whatever the package's size."""
     from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    from packages import uploads
 
     seen = []
     original = TemporaryUploadedFile.__init__
@@ -345,7 +350,37 @@ def test_the_upload_is_never_held_in_memory(client, alice, monkeypatch):
     monkeypatch.setattr(TemporaryUploadedFile, "__init__", spy)
     _, secret = make_key(alice)
     assert push(client, secret).status_code == 201
+    assert seen == []
+    large = nupkg(version="2.0.0", extra={"content/noise.bin": os.urandom(uploads.IN_MEMORY)})
+    assert push(client, secret, large).status_code == 201
     assert len(seen) == 1
+
+
+def test_the_package_is_hashed_as_it_arrives(client, alice, monkeypatch):
+    """The recorded SHA-512 is the stored file's, and the file is not read again to
+    compute it (packages/uploads.py measures the bytes as they arrive)."""
+    import base64
+    import hashlib
+
+    from packages.flows import publish
+
+    monkeypatch.setattr(publish, "sha512_of", lambda fileobj: pytest.fail("hashed again"))
+    _, secret = make_key(alice)
+    for version, size, raw in (("1.0.0", 0, False), ("2.0.0", 300_000, False), ("3.0.0", 10, True)):
+        data = nupkg(version=version, extra={"content/noise.bin": os.urandom(size)})
+        if raw:  # the bare .nupkg as the body, as nuget.org also accepts
+            response = client.put(
+                "/api/v2/package",
+                data,
+                content_type="application/octet-stream",
+                headers={"X-NuGet-ApiKey": secret},
+            )
+        else:
+            response = push(client, secret, data)
+        assert response.status_code == 201
+        stored = PackageVersion.objects.get(version=version)
+        assert stored.sha512 == base64.b64encode(hashlib.sha512(data).digest()).decode()
+        assert stored.size == len(data)
 
 
 def test_a_failed_database_write_leaves_no_file(client, alice, package_dir, monkeypatch):
@@ -469,3 +504,31 @@ def test_control_characters_never_reach_the_status_line(client, alice):
     )
     assert response.status_code == 403
     assert all(c >= " " and c != "\x7f" for c in response.reason_phrase)
+
+
+def test_a_pushs_manifest_copy_is_written_after_its_answer(client, alice, monkeypatch):
+    """The client gets its 201 before the manifest's copy is stored; until then (or
+    if the process dies first) the feed reads the manifest out of the package."""
+    stored_at = []
+    original = lifecycle._store_manifest
+
+    def store(version, nuspec):
+        stored_at.append(PackageVersion.objects.filter(pk=version.pk).exists())
+        original(version, nuspec)
+
+    monkeypatch.setattr(lifecycle, "_store_manifest", store)
+    deferred = []
+    monkeypatch.setattr(lifecycle, "after_response", deferred.append)
+    _, secret = make_key(alice)
+    data = nupkg()
+    assert push(client, secret, data).status_code == 201
+    assert stored_at == [] and len(deferred) == 1  # answered; the copy waits
+    version = PackageVersion.objects.get()
+    assert not package_storage().exists(lifecycle.manifest_name(version))
+    url = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.nuspec"
+    before = client.get(url)
+    assert before.status_code == 200 and b"<id>Contoso.Core</id>" in before.content
+    deferred[0]()
+    assert stored_at == [True]
+    with package_storage().open(lifecycle.manifest_name(version)) as copy:
+        assert copy.read() == before.content

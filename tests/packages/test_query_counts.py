@@ -65,6 +65,20 @@ def test_a_push_refused_by_the_keys_patterns(client, alice, used_key, django_ass
         assert push(client, narrow, nupkg(version="2.0.0")).status_code == 403
 
 
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_new_id_refused_by_the_keys_patterns(client, alice, used_key, django_assert_num_queries):
+    """The out-of-pattern refusal `make bench` times: the key's patterns are matched
+    before the reserved prefixes are asked (apikeys.scopes.permit)."""
+    _, narrow = make_key(alice, glob_patterns=["Fabrikam.*"])
+    with time_machine.travel("2026-03-01 12:00:20", tick=False):
+        push(client, narrow, nupkg(package_id="Contoso.Refused"))
+    # 1 the key, 2 no registration; the refusal was audited within the minute.
+    with django_assert_num_queries(2):
+        response = push(client, narrow, nupkg(package_id="Contoso.Refused"))
+    assert response.status_code == 403
+    assert response["X-Galley-Reason"] == "package_not_selected"
+
+
 @pytest.mark.parametrize("url", [INDEX, VERSIONS])
 def test_public_reads(client, used_key, url, django_assert_num_queries):
     # 1 the registration with its revision, 2 its versions (a memo miss),
@@ -117,3 +131,39 @@ def test_an_organizations_read_key_costs_the_same(
         assert client.get(INDEX, headers=headers).status_code == 200
     with django_assert_num_queries(2):  # the key, the registration: the memo's body
         assert client.get(INDEX, headers=headers).status_code == 200
+
+
+LEAF = "/v3/registration/contoso.core/1.0.0.json"
+
+
+@pytest.mark.parametrize("url", [INDEX, VERSIONS, LEAF])
+def test_a_revalidation_costs_what_a_read_from_the_memo_costs(
+    client, used_key, url, django_assert_num_queries
+):
+    """304 and HEAD come from the memo's Document: no building, no hashing."""
+    etag = client.get(url)["ETag"]
+    # 1 the registration with its revision
+    with django_assert_num_queries(1):
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    with django_assert_num_queries(1):
+        assert client.head(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_service_index_makes_no_query(client, django_assert_num_queries):
+    client.get("/v3/index.json")
+    with django_assert_num_queries(0):  # the process's Document, per host
+        assert client.get("/v3/index.json").status_code == 200
+
+
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_private_revalidation_checks_the_reader_first(
+    client, used_key, settings, django_assert_num_queries
+):
+    settings.GALLEY_FEED_READ = "authenticated"
+    headers = basic("alice", used_key)
+    etag = client.get(INDEX, headers=headers)["ETag"]
+    # 1 the key, 2 the registration with the reader's rules; then the memo's ETag
+    with django_assert_num_queries(2):
+        response = client.get(INDEX, headers={**headers, "If-None-Match": etag})
+    assert response.status_code == 304

@@ -39,6 +39,17 @@ def test_a_stranger_cannot_push_a_new_id_under_a_reserved_prefix(charlie, contos
     assert not PackageRegistration.objects.exists()
 
 
+def test_a_key_outside_its_patterns_learns_nothing_of_the_reservation(charlie, contoso):
+    """The key's own patterns are checked first (no query): a key that may not touch
+    the id is told so, and not who reserved it."""
+    _, secret = make_key(charlie, glob_patterns=["Fabrikam.*"])
+    response = push(Client(), secret, nupkg(package_id="Contoso.Squatted"))
+    assert response.status_code == 403
+    assert response["X-Galley-Reason"] == "package_not_selected"
+    assert "Contoso.*" not in response.content.decode()
+    assert not PackageRegistration.objects.exists()
+
+
 def test_a_member_pushes_a_new_id_with_an_organization_key(bob, contoso):
     _, secret = make_key(bob, owner=contoso, glob_patterns=["Contoso.*"])
     assert push(Client(), secret, nupkg(package_id="Contoso.New")).status_code == 201
