@@ -77,11 +77,12 @@ def tables(results: dict) -> list[Table]:
         f"Microseconds per call, the best of {first['repeat']} runs of "
         f"{first['min_number']:,}–{first['number']:,} calls (fewer for slower calls), with "
         f"{first['keys']:,} keys in the table; the ratio is against the bare ORM SELECT. "
-        "`find()` hashes the presented key (HMAC-SHA256) and loads the key in one indexed "
-        "query with a fixed statement (`raw()`, nothing compiled per request); "
-        "`authenticate()` also turns away revoked and expired keys at once, loads the holder "
-        "and the package owner (one more query) for a usable key, turns away deactivated "
-        "accounts and notes the key's use (written at most once a minute). A malformed "
+        "`find()` hashes the presented key (HMAC-SHA256) and loads the key, with what the "
+        "key rules read of its holder, package owner and membership, in one indexed query "
+        "with a fixed statement (`raw()`, nothing compiled per request); `authenticate()` "
+        "also turns away revoked and expired keys, deactivated accounts and former members "
+        "without another query, and notes the key's use (written at most once a minute). "
+        "A malformed "
         "key is refused on its shape and checksum, without a query.",
         ["Call"] + [h for b in backends for h in (f"{b['database']['name']} µs", "× bare")],
     )
