@@ -180,7 +180,8 @@ EVERYONE = Reader()
 
 def _upstream_only_condition():
     versions = PackageVersion.objects.filter(registration=OuterRef("pk"))
-    return Exists(versions) & ~Exists(versions.filter(upstream=""))
+    owners = PackageRegistration.owners.through.objects.filter(packageregistration=OuterRef("pk"))
+    return Exists(versions) & ~Exists(versions.filter(upstream="")) & ~Exists(owners)
 
 
 def _upstream_only(registration) -> bool:
@@ -191,6 +192,8 @@ def _upstream_only(registration) -> bool:
         return False
     if hasattr(registration, "upstream_only"):  # annotated by Reader.registration
         return registration.upstream_only
+    if registration.owners.exists():  # an owned id stays its owners', versions or not
+        return False
     versions = PackageVersion.objects.filter(registration=registration.pk)
     return versions.exists() and not versions.filter(upstream="").exists()
 

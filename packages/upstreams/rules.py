@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from apikeys.scopes import Refusal
-from packages.models import PackageVersion, ReservedPrefix
+from packages.models import PackageRegistration, PackageVersion, ReservedPrefix
 from packages.upstreams.models import BlockedUpstreamVersion, UpstreamAllowance
 
 
@@ -26,9 +26,15 @@ def allowed(package_id: str) -> bool:
 
 
 def has_local_versions(package_id: str) -> bool:
-    return PackageVersion.objects.filter(
-        registration__normalized_id=package_id.lower(), upstream=""
-    ).exists()
+    """Is `package_id` Galley's own: a version was pushed, or it has owners (whose
+    versions may all have been deleted for good: the id stays theirs)?"""
+    lower = package_id.lower()
+    return (
+        PackageVersion.objects.filter(registration__normalized_id=lower, upstream="").exists()
+        or PackageRegistration.owners.through.objects.filter(
+            packageregistration__normalized_id=lower
+        ).exists()
+    )
 
 
 def serves_upstream(package_id: str) -> bool:

@@ -87,6 +87,40 @@ def test_a_locally_pushed_id_shadows_every_upstream_version(client, alice, upstr
     assert not PackageVersion.objects.exclude(upstream="").exists()
 
 
+def test_an_owned_id_whose_versions_were_all_deleted_stays_its_owners(
+    client, alice, charlie, upstream, settings
+):
+    """Deleting every version for good leaves the id with its owners (as nuget.org):
+    it never takes upstream versions, nor becomes readable by every reader."""
+    _key, secret = make_key(alice, glob_patterns=["Contoso.*"])
+    assert push(client, secret, nupkg("Contoso.Core", "1.0.0")).status_code == 201
+    actor = lifecycle.Actor(user=alice, channel=lifecycle.Channel.ADMIN)
+    lifecycle.delete_version(actor, PackageVersion.objects.get(), "leaked secret")
+    upstream.add("Contoso.Core", "9.0.0", nupkg("Contoso.Core", "9.0.0"))
+    upstream.requests.clear()
+
+    assert client.get(f"{FLAT}/contoso.core/index.json").status_code == 404
+    assert client.get(nupkg_url("Contoso.Core", "9.0.0")).status_code == 404
+    assert upstream.requests == []  # never even asked
+    assert not PackageVersion.objects.exists()
+    # Had a version been cached into it anyway, a private feed keeps it alice's.
+    settings.GALLEY_FEED_READ = "authenticated"
+    registration = PackageRegistration.objects.get(normalized_id="contoso.core")
+    lifecycle.touch([registration.pk])
+    PackageVersion.objects.create(
+        registration=registration,
+        version="9.0.0",
+        normalized_version="9.0.0",
+        original_version="9.0.0",
+        size=1,
+        sha512="x" * 88,
+        file="contoso.core/9.0.0.nupkg",
+        upstream=upstream.index,
+    )
+    client.force_login(charlie)
+    assert client.get("/v3/registration/contoso.core/index.json").status_code == 404
+
+
 def test_a_reserved_prefix_shadows_the_upstream(client, alice, upstream):
     ReservedPrefix.objects.create(prefix="Contoso.*", owner=alice)
     upstream.add("Contoso.Secret", "1.0.0", nupkg("Contoso.Secret", "1.0.0"))
