@@ -29,7 +29,7 @@ def test_register_confirm_sign_in_and_sign_out(page, mailoutbox):
     page.get_by_role("button", name="Sign In", exact=True).click()
     page.wait_for_url(re.compile(r"/$"))
 
-    page.get_by_text("dana", exact=True).click()  # the user menu, top right
+    page.locator("[data-user-menu] summary").click()  # the user menu, top right
     menu = page.locator("[data-user-menu] .menu")
     assert menu.get_by_role("link", name="Account Settings").is_visible()
     menu.get_by_role("button", name="Sign Out").click()

@@ -17,7 +17,7 @@ def confirm_password_if_asked(page):
 def test_create_copy_reload_regenerate_delete(page):
     UserFactory(username="alice")
     sign_in(page, "alice")
-    page.get_by_text("alice", exact=True).click()
+    page.locator("[data-user-menu] summary").click()
     page.locator("[data-user-menu]").get_by_role("link", name="API Keys").click()
     page.get_by_role("heading", name="API Keys").wait_for()
 

@@ -65,7 +65,7 @@ def test_create_copy_reload_regenerate(page, browser_locale):
     page.get_by_role("button", name=words["sign_in"], exact=True).click()
     page.wait_for_url(re.compile(r"/$"))
 
-    page.get_by_text("alice", exact=True).click()
+    page.locator("[data-user-menu] summary").click()
     page.locator("[data-user-menu]").get_by_role("link", name=words["api_keys"]).click()
     page.get_by_role("heading", name=words["api_keys"]).wait_for()
 

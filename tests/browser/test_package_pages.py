@@ -23,7 +23,7 @@ def test_manage_packages_to_package_page_copy_snippet_and_unlist(page):
         version.save()
 
     sign_in(page, "alice")
-    page.get_by_text("alice", exact=True).click()
+    page.locator("[data-user-menu] summary").click()
     page.locator("[data-user-menu]").get_by_role("link", name="Manage Packages").click()
     page.screenshot(path="/tmp/manage-packages.png", full_page=True)
     page.get_by_role("link", name="Contoso.Core", exact=True).click()
@@ -45,7 +45,8 @@ def test_manage_packages_to_package_page_copy_snippet_and_unlist(page):
     page.get_by_role("heading", name="Manage Contoso.Core").wait_for()
     page.get_by_label("List 1.1.0 in search results").uncheck()
     page.screenshot(path="/tmp/package-manage.png", full_page=True)
-    page.get_by_role("button", name="Save").click()
+    listing = page.locator("section[aria-labelledby='listing-heading']")
+    listing.get_by_role("button", name="Save").click()
     page.get_by_text("1 version of Contoso.Core changed.").wait_for()
     assert not page.get_by_label("List 1.1.0 in search results").is_checked()
 

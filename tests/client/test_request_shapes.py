@@ -42,7 +42,7 @@ import pytest
 
 from packages.models import PackageVersion, SymbolPackage
 from tests.factories import make_key
-from tests.packages.builders import nupkg
+from tests.packages.builders import DLL, PDB, nupkg
 
 pytestmark = [pytest.mark.client, pytest.mark.django_db(transaction=True)]
 
@@ -50,9 +50,13 @@ pytestmark = [pytest.mark.client, pytest.mark.django_db(transaction=True)]
 DOTNET_COPY_BUFFER = 81920
 
 
-def package_bytes(package_id="Contoso.Shapes", version="1.0.0") -> bytes:
-    """A package of a few hundred kilobytes (random, so incompressible): several chunks."""
-    return nupkg(package_id, version, extra={"content/noise.bin": os.urandom(300_000)})
+def package_bytes(package_id="Contoso.Shapes", version="1.0.0", *, with_dll=False) -> bytes:
+    """A package of a few hundred kilobytes (random, so incompressible): several chunks;
+    `with_dll`, with the real assembly whose PDB `symbol_package_bytes` carries."""
+    extra = {"content/noise.bin": os.urandom(300_000)}
+    if with_dll:
+        extra[f"lib/net8.0/{package_id}.dll"] = DLL
+    return nupkg(package_id, version, extra=extra)
 
 
 def symbol_package_bytes(package_id="Contoso.Shapes", version="1.0.0") -> bytes:
@@ -66,7 +70,8 @@ def symbol_package_bytes(package_id="Contoso.Shapes", version="1.0.0") -> bytes:
             '<packageTypes><packageType name="SymbolsPackage" /></packageTypes>'
             "</metadata></package>",
         )
-        archive.writestr(f"lib/net8.0/{package_id}.pdb", os.urandom(20_000))
+        # A real portable PDB, matching the assembly of `package_bytes(with_dll=True)`.
+        archive.writestr(f"lib/net8.0/{package_id}.pdb", PDB)
     return buffer.getvalue()
 
 
@@ -208,7 +213,7 @@ def test_nuget_client_chunked_multipart_push(galley_server, alice, client, expec
 
 def test_nuget_client_chunked_symbol_push(galley_server, alice):
     _, secret = make_key(alice)
-    package, symbols = package_bytes(), symbol_package_bytes()
+    package, symbols = package_bytes(with_dll=True), symbol_package_bytes()
     resources = service_index(galley_server)
     assert "SymbolPackagePublish/4.9.0" in resources, resources
     user_agent = "NuGet xplat/6.8.0 (Linux 6.1)"

@@ -28,6 +28,7 @@ import pytest
 
 from packages.models import PackageVersion
 from tests.factories import make_key
+from tests.packages.builders import DLL
 
 pytestmark = [pytest.mark.client, pytest.mark.django_db(transaction=True)]
 
@@ -140,7 +141,7 @@ def assert_unpacked(out: Path, package_id: str, version: str, package: Path):
     saved = folder / f"{package_id}.{version}.nupkg"
     assert saved.read_bytes() == package.read_bytes(), f"{saved} differs from {package}"
     dll = folder / "lib" / "netstandard2.0" / f"{package_id}.dll"
-    assert dll.read_bytes() == b"MZ not a real assembly\n"
+    assert dll.read_bytes() == DLL  # the real assembly the test packs
 
 
 def assert_installed(result, server, out: Path, version: str, package: Path):

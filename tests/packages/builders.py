@@ -24,15 +24,23 @@ NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed time: the same package built twice is the same bytes,
+    whatever the clock (a test compares what it pushed with a second build)."""
+    entry = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    return entry
+
+
 def nupkg(package_id="Contoso.Core", version="1.0.0", *, nuspec=None, extra=None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
-            f"{package_id}.nuspec", nuspec or NUSPEC.format(id=package_id, version=version)
+            _entry(f"{package_id}.nuspec"), nuspec or NUSPEC.format(id=package_id, version=version)
         )
-        archive.writestr("lib/net8.0/readme.txt", "hello")
+        archive.writestr(_entry("lib/net8.0/readme.txt"), "hello")
         for name, data in (extra or {}).items():
-            archive.writestr(name, data)
+            archive.writestr(_entry(name), data)
     return buffer.getvalue()
 
 
