@@ -179,8 +179,21 @@ class ReservedPrefixAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner"]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows their own module writes (a report, an import): shown, never changed here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AbuseReport)
-class AbuseReportAdmin(admin.ModelAdmin):
+class AbuseReportAdmin(ReadOnlyAdmin):
     """Reports made on the ReportAbuse page, as they were sent: read-only (the answer
     to one, such as deleting the version for good, is an action of its own)."""
 
@@ -201,18 +214,9 @@ class AbuseReportAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Advisory)
-class AdvisoryAdmin(admin.ModelAdmin):
+class AdvisoryAdmin(ReadOnlyAdmin):
     """Security advisories as the last `import_advisories` left them: read-only (the
     import owns them; a withdrawn one stays, marked, and is no longer served)."""
 
@@ -230,15 +234,6 @@ class AdvisoryAdmin(admin.ModelAdmin):
         "imported",
     ]
     fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CachedUpstreamVersion)
