@@ -54,7 +54,7 @@ class UserAdmin(BaseUserAdmin):
     # Clearing "active" stops every key the user holds at their next use.
     fieldsets = [
         *BaseUserAdmin.fieldsets,
-        (_("Notifications"), {"fields": ["notify_key_events"]}),
+        (_("Notifications"), {"fields": ["notify_key_events", "allow_contact"]}),
     ]
     list_display = ["username", "email", "is_organization", "is_active", "is_staff", "date_joined"]
     list_filter = ["is_organization", "is_active", "is_staff", "is_superuser"]

@@ -38,10 +38,13 @@ log = logging.getLogger("galley.mail")
 RETRY_MINUTES = (1, 4, 16, 64)
 
 
-def send(user, template: str, context: dict, to: str | None = None) -> bool:
+def send(
+    user, template: str, context: dict, to: str | None = None, reply_to: str | None = None
+) -> bool:
     """One e-mail with plain-text and HTML parts from templates/<template>_{subject,message},
     to `user`, or to the address `to`, in `user`'s language; queued to be sent once the
-    current transaction commits. False when there is nobody to send it to."""
+    current transaction commits. False when there is nobody to send it to. `reply_to`:
+    whoever answers the mail reaches that address (and only the recipient sees it)."""
     to = to or user.email
     if not to or not user.is_active:
         return False
@@ -56,7 +59,10 @@ def send(user, template: str, context: dict, to: str | None = None) -> bool:
         body = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body=body, to=[to]
+        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
+        body=body,
+        to=[to],
+        reply_to=[reply_to] if reply_to else None,
     )
     message.attach_alternative(html, "text/html")
     queue(message, label=f"{template} to user {user.pk}")
@@ -212,3 +218,15 @@ def send_owners_changed(recipient, registration, account, change: str, actor) ->
         "packages/email/owners_changed",
         {"registration": registration, "account": account, "change": change, "actor": actor},
     )
+
+
+def send_contact_owners(recipient, context: dict, reply_to: str) -> bool:
+    """To one person who manages a package (packages/flows/contact.py): a signed-in
+    person's message, answered by replying, which reaches the sender's confirmed address."""
+    return send(recipient, "packages/email/contact_owners", context, reply_to=reply_to)
+
+
+def send_contact_owners_copy(sender, context: dict, to: str) -> bool:
+    """The sender's own copy of a message to a package's owners ("Send me a copy"): it
+    names the owners by account, never by address."""
+    return send(sender, "packages/email/contact_owners_copy", context, to=to)

@@ -26,11 +26,31 @@ class DeleteAccountForm(forms.Form):
 class NotificationsForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["notify_key_events"]
+        fields = ["notify_key_events", "allow_contact"]
         help_texts = {
             "notify_key_events": _(
                 "When a key is created or regenerated, and before it expires. "
                 "E-mails about a revocation by someone else are always sent."
+            ),
+            "allow_contact": _(
+                "Signed-in people can write to you from your packages’ Contact Owners page. "
+                "Your address is not shown to them; they see it only if you answer."
+            ),
+        }
+
+
+class OrganizationContactForm(forms.ModelForm):
+    """An organization's own "Allow others to contact" setting: whether its
+    administrators receive the messages sent from its packages' Contact Owners page."""
+
+    class Meta:
+        model = User
+        fields = ["allow_contact"]
+        labels = {"allow_contact": _("Allow others to contact the organization about its packages")}
+        help_texts = {
+            "allow_contact": _(
+                "Messages from the Contact Owners page of its packages are e-mailed to its "
+                "administrators."
             )
         }
 

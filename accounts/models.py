@@ -35,6 +35,12 @@ class User(AbstractUser):
     # E-mails about one's own keys (created, regenerated, expiring). Security
     # notices, such as a revocation by someone else, are always sent.
     notify_key_events = models.BooleanField(_("e-mail me about my API keys"), default=True)
+    # nuget.org's "Allow others to contact me" (EmailAllowed): whether signed-in people
+    # may write to this account from a package's Contact Owners page. For an
+    # organization, whether its administrators receive those messages.
+    allow_contact = models.BooleanField(
+        _("allow others to contact me about my packages"), default=True
+    )
     # Chosen with the footer's switcher; pages and e-mails use it.
     language = models.CharField(
         _("language"), max_length=10, blank=True, choices=settings.LANGUAGES

@@ -50,6 +50,11 @@ urlpatterns = [
         name="organization_email",
     ),
     path(
+        "account/Organizations/<str:name>/contact",
+        views.organization_allow_contact,
+        name="organization_allow_contact",
+    ),
+    path(
         "account/Organizations/<str:name>/email/confirm/<str:token>",
         views.organization_confirm_email,
         name="organization_confirm_email",

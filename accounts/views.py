@@ -20,6 +20,7 @@ from accounts.forms import (
     ContactEmailForm,
     DeleteAccountForm,
     NotificationsForm,
+    OrganizationContactForm,
     OrganizationForm,
     RoleForm,
 )
@@ -180,6 +181,7 @@ def organization(request, name):
             "contact_form": ContactEmailForm(
                 initial={"contact_email": membership.organization.contact_email}
             ),
+            "allow_contact_form": OrganizationContactForm(instance=membership.organization),
             "roles": Membership.Role.choices,
         },
     )
@@ -232,6 +234,18 @@ def organization_confirm_email(request, name, token):
 
 def _back_to(membership):
     return redirect("organization", name=membership.organization.username)
+
+
+@login_required
+@require_POST
+def organization_allow_contact(request, name):
+    """An administrator turns the organization's "Allow others to contact" on or off."""
+    membership = _admin_membership(request, name)
+    form = OrganizationContactForm(request.POST, instance=membership.organization)
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("The organization’s contact preference was saved."))
+    return _back_to(membership)
 
 
 @login_required

@@ -338,6 +338,8 @@ GALLEY_ABUSE_EMAIL = envemails("GALLEY_ABUSE_EMAIL")
 GALLEY_README_IMAGE_HOSTS = envhosts("GALLEY_README_IMAGE_HOSTS")
 # Abuse reports one client address may send in an hour.
 GALLEY_ABUSE_REPORTS_PER_HOUR = envint("GALLEY_ABUSE_REPORTS_PER_HOUR", 5, minimum=1)
+# Messages one account may send to packages' owners (Contact Owners) in an hour.
+GALLEY_CONTACT_OWNERS_PER_HOUR = envint("GALLEY_CONTACT_OWNERS_PER_HOUR", 10, minimum=1)
 # Authenticator apps, and security keys and passkeys (WebAuthn: allauth's scripts are
 # static files and their settings JSON data blocks, so the CSP needs no exception).
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]

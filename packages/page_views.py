@@ -27,8 +27,8 @@ from packages import (
     readme,
     symbol_server,
 )
-from packages.flows import abuse, deprecation, listing
-from packages.forms import ReportAbuseForm
+from packages.flows import abuse, contact, deprecation, listing
+from packages.forms import ContactOwnersForm, ReportAbuseForm
 from packages.models import PackageRegistration, SymbolPackage
 from packages.nupkg import NuGetVersion
 from packages.nupkg.archive import MAX_LICENSE_BYTES, read_stored_entry
@@ -392,6 +392,54 @@ def report_abuse(request, package_id, version):
             return redirect("package_version_detail", found.registration.package_id, found.version)
         context["refusal"], status = outcome.message, outcome.status
     return render(request, "packages/report_abuse.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact_owners(request, package_id, version):
+    """nuget.org's Contact Owners page: a signed-in person with a confirmed address
+    writes to the package's owners, who answer by e-mail (packages/flows/contact.py)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    found = abuse.reportable_version(request.user, package_id, version)
+    if found is None:
+        raise Http404
+    registration = found.registration
+    confirmed = contact.sender_address(request.user)
+    owners = contact.contactable_owners(registration)
+    writable = bool(confirmed and owners and contact.recipients(registration))
+    form = ContactOwnersForm(request.POST or None)
+    context = {
+        "version": found,
+        "registration": registration,
+        "form": form,
+        "confirmed": confirmed,
+        "owners": owners,
+        "writable": writable,
+        "has_owners": registration.owners.exists(),
+        "project_url": web_url(found.project_url),
+        "refusal": None,
+    }
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if not confirmed or not writable:
+            status = 403  # the page says why; nothing is sent
+        elif form.is_valid():
+            outcome = contact.send(
+                request,
+                found,
+                message=form.cleaned_data["message"],
+                copy_sender=form.cleaned_data["copy_sender"],
+            )
+            if not isinstance(outcome, Refusal):
+                messages.success(
+                    request,
+                    _("Your message has been sent to the owners of %(id)s.")
+                    % {"id": registration.package_id},
+                )
+                return redirect("package_version_detail", registration.package_id, found.version)
+            context["refusal"], status = outcome.message, outcome.status
+    return render(request, "packages/contact_owners.html", context, status=status)
 
 
 @require_http_methods(["GET", "HEAD"])

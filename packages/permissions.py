@@ -100,10 +100,14 @@ def ownership_request_stands(ownership: OwnershipRequest) -> bool:
     )
 
 
-def people_managing(registration) -> QuerySet:
+def people_managing(registration, *, contactable: bool = False) -> QuerySet:
     """The people told about changes to `registration`'s owners: its owners who are
-    people, and the administrators of its owners that are organizations."""
+    people, and the administrators of its owners that are organizations. With
+    `contactable`, only through the owners that allow others to contact them (Contact
+    Owners: an organization's own setting decides for its administrators)."""
     owners = registration.owners.all()
+    if contactable:
+        owners = owners.filter(allow_contact=True)
     return User.objects.filter(
         Q(pk__in=owners.filter(is_organization=False).values("pk"))
         | Q(

@@ -109,4 +109,10 @@ urlpatterns = [
         page_views.report_abuse,
         name="package_report_abuse",
     ),
+    # nuget.org's address of its Contact Owners page.
+    path(
+        "packages/<str:package_id>/<str:version>/ContactOwners",
+        page_views.contact_owners,
+        name="package_contact_owners",
+    ),
 ]

@@ -57,20 +57,18 @@ def reportable_version(user, package_id: str, version_text: str) -> PackageVersi
     return version if reader.can_read(version.registration) else None
 
 
-def _throttle_key(address: str) -> str:
-    return f"galley:abuse-reports:{address}:{int(time.time() // 3600)}"
-
-
-def _over_limit(address: str) -> bool:
-    """Count one report from `address` this hour; True past the limit."""
-    key = _throttle_key(address)
+def over_hourly_limit(scope: str, who: str, limit: int) -> bool:
+    """Count one more mail-sending action of `scope` by `who` (a client address, an
+    account) this clock hour; True past `limit`. Shared by every form that mails
+    people on a visitor's word (reports here, messages to owners in contact.py)."""
+    key = f"galley:{scope}:{who}:{int(time.time() // 3600)}"
     cache.add(key, 0, timeout=2 * 3600)
     try:
         count = cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.add(key, 1, timeout=2 * 3600)
         count = 1
-    return count > settings.GALLEY_ABUSE_REPORTS_PER_HOUR
+    return count > limit
 
 
 def report(request, version: PackageVersion, *, reason: str, message: str, email: str):
@@ -79,7 +77,9 @@ def report(request, version: PackageVersion, *, reason: str, message: str, email
     The AbuseReport, or a Refusal (429) past the hourly limit of the client's address.
     """
     address = client_ip(request)
-    if _over_limit(address or "unknown"):
+    if over_hourly_limit(
+        "abuse-reports", address or "unknown", settings.GALLEY_ABUSE_REPORTS_PER_HOUR
+    ):
         return Refusal(
             "abuse_reports_limited",
             _("You have sent too many reports. Try again in an hour."),
