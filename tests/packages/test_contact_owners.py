@@ -7,6 +7,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Membership, User
+from apikeys.scopes import Refusal
+from packages.flows import contact
 from tests.conftest import sign_in
 from tests.factories import PackageRegistrationFactory, UserFactory
 from tests.packages.builders import add_version
@@ -67,6 +69,23 @@ def test_an_unconfirmed_account_is_told_to_confirm_and_nothing_is_sent(client, c
     assert 'name="message"' not in content
     response = client.post(URL, MESSAGE)
     assert response.status_code == 403
+    assert not mailoutbox
+
+
+def test_the_flow_itself_refuses_an_unconfirmed_sender_or_no_contactable_owner(
+    rf, core, alice, mailoutbox
+):
+    """packages/flows/contact.py holds the rules whatever page calls it."""
+    request = rf.post(URL)
+    request.user = UserFactory(username="erin", verified=False)
+    version = core.versions.get()
+    refused = contact.send(request, version, message="hi", copy_sender=True)
+    assert isinstance(refused, Refusal) and refused.status == 403
+    request.user = UserFactory(username="frank")
+    alice.allow_contact = False
+    alice.save()
+    refused = contact.send(request, version, message="hi", copy_sender=True)
+    assert isinstance(refused, Refusal) and refused.status == 403
     assert not mailoutbox
 
 
