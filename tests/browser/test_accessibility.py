@@ -43,6 +43,7 @@ SIGNED_IN_PAGES = [
     "/packages/Contoso.Core/1.0.0",
     "/packages/Contoso.Core/Manage",
     "/packages/Contoso.Core/1.0.0/ReportAbuse",
+    "/packages/Contoso.Core/1.0.0/ContactOwners",
     # Consent: an invitation and an ownership request that alice may answer, and
     # Contoso's page with a pending member.
     "/account/Organizations/Fabrikam/invitation",

@@ -163,6 +163,7 @@ def page_lists(data):
             "/accounts/sessions/",
             f"/packages/{LONG_ID}",
             f"/packages/{LONG_ID}/Manage",
+            f"/packages/{LONG_ID}/1.9.19/ContactOwners",
             "/profiles/alice",
         ]
     )
