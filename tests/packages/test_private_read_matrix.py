@@ -33,6 +33,7 @@ PAGES = [
     "/packages/Contoso.Core",
     "/packages/Contoso.Core/1.0.0",
     "/packages/Contoso.Core/1.0.0/ReportAbuse",
+    "/packages/Contoso.Core/1.0.0/ContactOwners",
 ]
 
 
