@@ -4,13 +4,10 @@ English and in French; the form is axe-clean in both."""
 import json
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from accounts.models import Membership, User
-from tests.browser.test_accessibility import AXE
-from tests.browser.test_layout import axe_violations
-from tests.conftest import required
+from tests.browser.test_accessibility import axe  # noqa: F401
+from tests.browser.test_layout import axe_violations, signed_in_cookie
 from tests.factories import PackageRegistrationFactory, UserFactory
 from tests.packages.builders import add_version
 
@@ -41,27 +38,8 @@ def browser_locale(request):
     return request.param
 
 
-@pytest.fixture
-def axe():
-    if not AXE.exists():
-        if required("browser"):
-            pytest.fail("axe-core is missing: run `npm ci` (CI does)")
-        pytest.skip("axe-core is not installed: run `npm ci`")
-
-
-def signed_in(context, live_server, user) -> None:
-    """A session for `user`, as if they had signed in (sign-in has tests of its own)."""
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-
-
-def test_package_page_to_contact_owners_and_back(
-    browser, live_server, browser_locale, axe, mailoutbox
-):
+@pytest.mark.usefixtures("axe")  # axe-core present (or the test is skipped)
+def test_package_page_to_contact_owners_and_back(browser, live_server, browser_locale, mailoutbox):
     words = WORDS[browser_locale]
     alice = UserFactory(username="alice")
     contoso = User.objects.create_organization("Contoso", admin=alice)
@@ -74,7 +52,7 @@ def test_package_page_to_contact_owners_and_back(
     context = browser.new_context(base_url=live_server.url, locale=browser_locale, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    signed_in(context, live_server, charlie)
+    context.add_cookies([{**signed_in_cookie(charlie.username), "url": live_server.url}])
 
     page.goto("/packages/Contoso.Core/1.0.0")
     page.get_by_role("link", name=words["link"], exact=True).click()
