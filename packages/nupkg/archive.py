@@ -318,7 +318,8 @@ def read_symbol_package(fileobj: BinaryIO, **limits) -> PackageManifest:
     """Validate a `.snupkg` and return its manifest.
 
     As on nuget.org, a symbol package declares the SymbolsPackage package type and
-    carries only portable PDB files besides its packaging parts.
+    carries portable PDB files, at least one, and nothing else besides its packaging
+    parts.
     """
     manifest = read_package(fileobj, **limits)
     if "symbolspackage" not in (kind.lower() for kind in manifest.package_types):
@@ -327,6 +328,7 @@ def read_symbol_package(fileobj: BinaryIO, **limits) -> PackageManifest:
         )
     fileobj.seek(0)
     with zipfile.ZipFile(fileobj) as archive:
+        pdbs = 0
         for name in archive.namelist():
             if name.endswith("/") or _is_packaging_part(name):
                 continue
@@ -336,6 +338,14 @@ def read_symbol_package(fileobj: BinaryIO, **limits) -> PackageManifest:
                     _("The symbol package may contain only .pdb files, not %(name)s.")
                     % {"name": shown(name)}
                 )
+            pdbs += 1
+    if not pdbs:
+        raise PackageError(
+            _(
+                "The symbol package contains no .pdb file: it carries the portable PDBs of "
+                "its package's assemblies."
+            )
+        )
     fileobj.seek(0)
     return manifest
 

@@ -10,7 +10,7 @@ from packages.models import PackageVersion, SymbolPackage
 from tests.conformance.conftest import BASE, pushed
 from tests.factories import make_key
 from tests.helpers import push, push_symbols, unlist
-from tests.packages.builders import nupkg, snupkg
+from tests.packages.builders import DLL, DLL_PATH, nupkg, snupkg
 
 pytestmark = pytest.mark.django_db
 
@@ -208,7 +208,7 @@ def test_symbol_push_url_is_the_advertised_one_and_answers_201(client, publisher
     package push request"; "201 | The symbol package was successfully pushed.\""""
     resources = {r["@type"]: r["@id"] for r in client.get("/v3/index.json").json()["resources"]}
     assert resources["SymbolPackagePublish/4.9.0"] == f"{BASE}/api/v2/symbolpackage"
-    pushed(client, publisher)
+    pushed(client, publisher, extra={DLL_PATH: DLL})
     response = push_symbols(client, publisher, snupkg())
     assert response.status_code == 201
     assert SymbolPackage.objects.get().version.version == "1.0.0"
@@ -216,7 +216,7 @@ def test_symbol_push_url_is_the_advertised_one_and_answers_201(client, publisher
 
 def test_symbols_may_be_pushed_again(client, publisher):
     """ "Symbol packages with the same ID and version can be submitted multiple times.\""""
-    pushed(client, publisher)
+    pushed(client, publisher, extra={DLL_PATH: DLL})
     assert push_symbols(client, publisher, snupkg()).status_code == 201
     second = snupkg(description="Symbols, again.")
     assert push_symbols(client, publisher, second).status_code == 201
@@ -232,7 +232,7 @@ def test_symbols_without_their_package_are_404(client, publisher):
 
 def test_an_invalid_symbol_package_is_400(client, publisher):
     """ "400 | The provided symbol package is invalid.\""""
-    pushed(client, publisher)
+    pushed(client, publisher, extra={DLL_PATH: DLL})
     assert push_symbols(client, publisher, b"not a zip").status_code == 400
     assert push_symbols(client, publisher, nupkg()).status_code == 400  # not a symbols package
     assert not SymbolPackage.objects.exists()
@@ -240,7 +240,7 @@ def test_an_invalid_symbol_package_is_400(client, publisher):
 
 def test_symbols_without_a_key_are_401(client, publisher):
     """ "401 | The user is not authorized to perform this action.\""""
-    pushed(client, publisher)
+    pushed(client, publisher, extra={DLL_PATH: DLL})
     response = client.put(
         "/api/v2/symbolpackage",
         encode_multipart(BOUNDARY, {"package": io.BytesIO(snupkg())}),
@@ -252,7 +252,7 @@ def test_symbols_without_a_key_are_401(client, publisher):
 
 def test_symbols_too_large_are_413(client, publisher, settings):
     """ "413 | The package is too large.\""""
-    pushed(client, publisher)
+    pushed(client, publisher, extra={DLL_PATH: DLL})
     settings.GALLEY_MAX_PACKAGE_SIZE = 100
     assert push_symbols(client, publisher, snupkg()).status_code == 413
     assert not SymbolPackage.objects.exists()
@@ -262,6 +262,6 @@ def test_symbols_are_available_at_once_so_never_409(client, publisher):
     """Deliberate difference: "409 | A symbol package … was pushed but it is not available
     yet" cannot happen: Galley validates a symbol package while it is pushed, and it is
     available once the push answers 201."""
-    pushed(client, publisher)
+    pushed(client, publisher, extra={DLL_PATH: DLL})
     for _attempt in range(2):
         assert push_symbols(client, publisher, snupkg()).status_code == 201

@@ -62,6 +62,7 @@ SYMBOLS_NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
 SYMBOLS_DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "symbols"
 DLL = (SYMBOLS_DATA / "ClrLoader.dll").read_bytes()
 PDB = (SYMBOLS_DATA / "ClrLoader.pdb").read_bytes()
+DLL_PATH, PDB_PATH = "lib/net8.0/Contoso.Core.dll", "lib/net8.0/Contoso.Core.pdb"
 
 
 def _codeview():
@@ -91,7 +92,8 @@ def expected_checksum() -> str:
 def snupkg(
     package_id="Contoso.Core", version="1.0.0", *, files=None, nuspec=None, description="Symbols."
 ) -> bytes:
-    """A symbol package; without `files`, one with no PDB (every push accepts it)."""
+    """A symbol package; without `files`, the PDB of the assembly `with_assembly()`
+    packs (a symbol push of that package accepts it)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
@@ -102,9 +104,14 @@ def snupkg(
             ),
         )
         archive.writestr("[Content_Types].xml", "<Types/>")
-        for name, data in (files or {}).items():
+        for name, data in (files if files is not None else {PDB_PATH: PDB}).items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def with_assembly(package_id="Contoso.Core", version="1.0.0", **options) -> bytes:
+    """A package carrying the real assembly whose PDB `snupkg()` carries."""
+    return nupkg(package_id, version, extra={DLL_PATH: DLL}, **options)
 
 
 def add_version(registration, version, key=None, listed=True, original_version=None):

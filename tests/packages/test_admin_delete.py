@@ -7,7 +7,7 @@ from audit.models import AuditEvent
 from packages.models import PackageRegistration, PackageVersion, PendingDownload, SymbolPackage
 from tests.factories import UserFactory, make_key
 from tests.helpers import push, push_symbols, stored_files
-from tests.packages.builders import nupkg, snupkg
+from tests.packages.builders import nupkg, snupkg, with_assembly
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/packages/packageversion/"
@@ -29,7 +29,7 @@ def staff(*codenames):
 def pushed(client, alice, package_dir):
     """Contoso.Core 1.0.0 with its symbols, and 2.0.0, pushed through the API."""
     _, secret = make_key(alice, glob_patterns=["Contoso.*"])
-    assert push(client, secret).status_code == 201
+    assert push(client, secret, with_assembly()).status_code == 201
     assert push(client, secret, nupkg(version="2.0.0")).status_code == 201
     assert push_symbols(client, secret, snupkg()).status_code == 201
     return PackageVersion.objects.get(normalized_version="1.0.0")

@@ -13,7 +13,7 @@ from packages.models import PackageVersion, SymbolPackage
 from packages.responses import plain_ascii
 from tests.factories import make_key
 from tests.helpers import push, push_symbols, stored_files
-from tests.packages.builders import SYMBOLS_NUSPEC, nupkg, snupkg
+from tests.packages.builders import SYMBOLS_NUSPEC, nupkg, snupkg, with_assembly
 
 pytestmark = pytest.mark.django_db
 
@@ -173,7 +173,7 @@ def test_plain_ascii_folds_accents_spaces_and_quotes(text, plain):
 
 def test_symbols_are_stored_beside_an_existing_version(client, alice, package_dir):
     _, secret = make_key(alice)
-    assert push(client, secret).status_code == 201
+    assert push(client, secret, with_assembly()).status_code == 201
     data = snupkg()
     response = push_symbols(client, secret, data)
     assert response.status_code == 201, response.content
@@ -185,7 +185,7 @@ def test_symbols_are_stored_beside_an_existing_version(client, alice, package_di
 
 def test_symbols_pushed_again_replace_the_earlier_ones(client, alice, package_dir):
     _, secret = make_key(alice)
-    push(client, secret)
+    push(client, secret, with_assembly())
     push_symbols(client, secret, snupkg())
     first = SymbolPackage.objects.get().file.name
     second_data = snupkg(description="Symbols, again.")
@@ -237,6 +237,19 @@ def test_symbols_may_hold_only_pdb_files(client, alice, package_dir):
     assert response.status_code == 400
     assert "only .pdb files" in response.content.decode()
     assert not SymbolPackage.objects.exists()
+
+
+def test_symbols_without_a_pdb_are_refused(client, alice, package_dir):
+    """nuget.org refuses a symbol package with no symbol file in it; so does Galley,
+    with the reason, and stores nothing."""
+    _, secret = make_key(alice)
+    push(client, secret, with_assembly())
+    before = stored_files(package_dir)
+    response = push_symbols(client, secret, snupkg(files={}))
+    assert response.status_code == 400
+    assert "contains no .pdb file" in response.content.decode()
+    assert not SymbolPackage.objects.exists()
+    assert stored_files(package_dir) == before
 
 
 def nupkg_nuspec_without_type():

@@ -17,7 +17,7 @@ from packages.models import PackageRegistration, PackageVersion, SymbolFile, Sym
 from packages.storage import package_storage, unique_name
 from tests.factories import make_key
 from tests.helpers import push, push_symbols
-from tests.packages.builders import DLL, PDB, expected_key, nupkg, snupkg
+from tests.packages.builders import DLL, PDB, expected_key, nupkg, snupkg, with_assembly
 from tests.s3server import s3_server, s3_storage  # noqa: F401
 from tests.servers import ROOT
 
@@ -91,7 +91,7 @@ def test_the_same_version_again_is_409_and_writes_nothing(client, alice, s3_serv
 
 def test_symbols_pushed_again_replace_the_earlier_object(client, alice, s3_server, s3_storage):
     _, secret = make_key(alice)
-    assert push(client, secret).status_code == 201
+    assert push(client, secret, with_assembly()).status_code == 201
     assert push_symbols(client, secret, snupkg()).status_code == 201
     first = SymbolPackage.objects.get().file.name
     second = snupkg(description="Symbols, again.")
@@ -201,7 +201,7 @@ def orphans_command(*args) -> str:
 
 def test_orphans_are_listed_then_deleted_in_the_bucket(client, alice, s3_server, s3_storage):
     _, secret = make_key(alice)
-    push(client, secret)
+    push(client, secret, with_assembly())
     push_symbols(client, secret, snupkg())
     s3_server.client().put_object(
         Bucket=s3_storage, Key="feed/contoso.core/9.9.9.0a1b.nupkg", Body=b"left by a crash"

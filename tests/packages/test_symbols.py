@@ -21,11 +21,18 @@ from packages.nupkg.pdb import SymbolError, read_pdb, read_pe_debug
 from packages.symbol_server import MAX_CHECKSUMS
 from tests.factories import make_key
 from tests.helpers import manage, push, push_symbols, stored_files, unlist
-from tests.packages.builders import DLL, PDB, expected_checksum, expected_key, nupkg, snupkg
+from tests.packages.builders import (
+    DLL,
+    DLL_PATH,
+    PDB,
+    PDB_PATH,
+    expected_checksum,
+    expected_key,
+    nupkg,
+    snupkg,
+)
 
 pytestmark = pytest.mark.django_db
-
-DLL_PATH, PDB_PATH = "lib/net8.0/Contoso.Core.dll", "lib/net8.0/Contoso.Core.pdb"
 
 
 def url(key=None, name="contoso.core.pdb", second=None):
