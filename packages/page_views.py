@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.db.models import Sum
+from django.db.models import Prefetch, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,7 +29,7 @@ from packages import (
 )
 from packages.flows import abuse, contact, deprecation, listing
 from packages.forms import ContactOwnersForm, ReportAbuseForm
-from packages.models import PackageRegistration, SymbolPackage
+from packages.models import PackageRegistration, PackageVersion, SymbolPackage
 from packages.nupkg import NuGetVersion
 from packages.nupkg.archive import MAX_LICENSE_BYTES, read_stored_entry
 from packages.readers import Reader
@@ -202,13 +202,30 @@ def _chosen(request, name: str, choices, default: str) -> str:
     return value if value in choices else default
 
 
+# What only the version a page is about shows: left out of the list of every version
+# (a 200-version package would decode 200 READMEs and dependency lists), read for the
+# shown version alone by `_in_full`.
+_SHOWN_ONLY = (
+    "description",
+    "summary",
+    "readme",
+    "release_notes",
+    "dependency_groups",
+    "lib_frameworks",
+    "authors",
+    "tags",
+)
+
+
 def _viewable_registration(request, package_id: str):
     """The registration the page is about, if the viewer may read it (else 404), or
     a redirect to sign in on a private feed."""
     if _feed_is_private() and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     registration = get_object_or_404(
-        PackageRegistration.objects.prefetch_related("owners", "versions"),
+        PackageRegistration.objects.prefetch_related(
+            "owners", Prefetch("versions", PackageVersion.objects.defer(*_SHOWN_ONLY))
+        ),
         normalized_id=package_id.lower(),
     )
     if _feed_is_private() and not Reader(user=request.user).can_read(registration):
@@ -233,6 +250,7 @@ def package_detail(request, package_id, version=None):
     shown = _shown_version(every_version if version else visible, version)
     if version is not None and version != shown.version:
         return redirect("package_version_detail", registration.package_id, shown.version)
+    shown.refresh_from_db(fields=_SHOWN_ONLY)
     context = _detail_context(request, registration, shown, visible, every_version)
     context["is_owner"] = is_owner
     context["can_manage"] = is_owner and permissions.can_manage(request.user, registration)

@@ -180,16 +180,17 @@ def test_page_in_french(client, core):
 
 def test_query_count_does_not_grow_with_versions(client, core, alice, django_assert_num_queries):
     client.force_login(alice)
-    # session, user, registration, its owners, its versions, alice's memberships,
-    # the downloads not yet flushed (one read of their table, or of Redis),
+    # session, user, registration, its owners, its versions (without what only the
+    # shown version's page shows), the shown version's README, description and
+    # dependencies, alice's memberships, the downloads not yet flushed (one read of their table, or of Redis),
     # alice's administered organizations (may she manage it?), the reserved
     # prefix it is under (with its owner), the packages that depend on it (Used By),
     # the package's security advisories, the shown version's symbols
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         client.get("/packages/Contoso.Core")
     for minor in range(20):
         add_version(core, f"3.{minor}.0")
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = client.get("/packages/Contoso.Core")
     assert response.content.count(b"<tr") == 1 + 24
 
@@ -323,7 +324,8 @@ def test_query_count_is_the_same_for_one_version_and_two_hundred_with_fifty_depe
             response = client.get(f"/packages/{package_id}")
         assert response.status_code == 200
         counts.append(len(queries))
-    # signed out: registration, its owners, its versions, the downloads not yet
+    # signed out: registration, its owners, its versions (without what only the
+    # shown version's page shows), the shown version's own fields, the downloads not yet
     # flushed, the reserved prefix, the packages that depend on it (Used By), the
     # package's security advisories, the shown version's symbols
-    assert counts == [8, 8]
+    assert counts == [9, 9]
