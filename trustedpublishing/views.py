@@ -5,6 +5,7 @@ from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import JsonResponse
@@ -230,6 +231,9 @@ def token(request):
     """POST /api/v2/token: a CI's OIDC token in, a one-hour API key out."""
     if not settings.GALLEY_OIDC_AUDIENCE:
         return _error(404, _("Trusted Publishing is not enabled on this server."))
+    # Only the token speaks here: a browser's session (a page posting here from a
+    # signed-in browser) is neither the exchange's actor nor a reader of its log.
+    request.user = AnonymousUser()
     try:
         bearer = _bearer_token(request)
         username = _username(request)
