@@ -288,6 +288,7 @@ WORDS = {
         "signed in": "You are signed in as alice.",
         "signed out": "You have signed out.",
         "totp on": "Two-factor authentication is on",
+        "taken": "Another account uses this e-mail address.",
     },
     "fr": {
         "wrong current": "Ce n’est pas votre mot de passe actuel.",
@@ -300,6 +301,7 @@ WORDS = {
         "signed in": "Vous êtes connecté en tant que alice.",
         "signed out": "Vous êtes déconnecté.",
         "totp on": "L’authentification à deux facteurs est activée",
+        "taken": "Un autre compte utilise cette adresse e-mail.",
     },
 }
 
@@ -379,3 +381,45 @@ def test_a_wrong_code_then_the_right_one_activates_the_app(people, language):
     done = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)}, follow=True)
     assert WORDS[language]["totp on"] in flash(done)
     assert "'" not in flash(done)
+
+
+MAILS = {
+    "en": [
+        "Reset your password",
+        "No account with this e-mail address",
+        "Confirm your e-mail address",
+    ],
+    "fr": [
+        "Réinitialisez votre mot de passe",
+        "Aucun compte avec cette adresse e-mail",
+        "Confirmez votre adresse e-mail",
+    ],
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_allauth_e_mails_in_galley_words(people, language, mailoutbox):
+    """The e-mails allauth sends with Galley's settings: a password reset, a reset for an
+    unknown address and the confirmation of a new one. (A registration with an address
+    that has an account is refused on the page: confirming addresses is optional.)"""
+    client = client_for("anonymous", language, people)
+    client.post("/accounts/password/reset/", {"email": people["alice"].email})
+    client.post("/accounts/password/reset/", {"email": "nobody@example.com"})
+    passwords = {"password1": "a-long-enough-passphrase", "password2": "a-long-enough-passphrase"}
+    taken = client.post(
+        "/accounts/signup/", {"username": "erin", "email": people["alice"].email, **passwords}
+    )
+    assert WORDS[language]["taken"] in main_text(taken)
+    newcomer = client_for("anonymous", language, people)
+    newcomer.post("/accounts/signup/", {"username": "frank", "email": "f@example.com", **passwords})
+
+    assert [m.subject for m in mailoutbox] == [f"[Galley] {s}" for s in MAILS[language]]
+    for mail in mailoutbox:
+        assert mail.body.rstrip().endswith("— Galley"), mail.body
+        if language == "en":
+            words = re.sub(r"\S+://\S+", "", mail.subject + mail.body)  # not the links
+            assert not re.search(r"\bemail\b", words, re.I), mail.body
+        else:
+            assert "'" not in mail.subject + mail.body, mail.body
+    assert "/accounts/password/reset/key/" in mailoutbox[0].body
+    assert "/accounts/confirm-email/" in mailoutbox[2].body
