@@ -1,5 +1,6 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -8,6 +9,43 @@ from django.utils.translation import gettext_lazy
 from accounts import emails, signup
 
 AT_SIGN_MESSAGE = gettext_lazy("A user name cannot contain @.")
+WRONG_SIGN_IN = gettext_lazy("The user name, e-mail address or password is not correct.")
+INCORRECT_CODE = gettext_lazy("This code is not correct.")
+
+# allauth's messages in Galley's words (CONTRIBUTING.md); the phone ones stay
+# allauth's, as Galley has no phone numbers.
+ACCOUNT_ERROR_MESSAGES = {
+    "account_inactive": gettext_lazy("This account is deactivated."),
+    "cannot_remove_primary_email": gettext_lazy(
+        "You cannot remove your primary e-mail address. Make another one primary first."
+    ),
+    "duplicate_email": gettext_lazy("This e-mail address is already on your account."),
+    "email_password_mismatch": WRONG_SIGN_IN,
+    "username_password_mismatch": WRONG_SIGN_IN,
+    "invalid_login": WRONG_SIGN_IN,
+    "email_taken": gettext_lazy("Another account uses this e-mail address."),
+    "enter_current_password": gettext_lazy("This is not your current password."),
+    "incorrect_code": INCORRECT_CODE,
+    "incorrect_password": gettext_lazy("This password is not correct."),
+    "invalid_or_expired_key": gettext_lazy("This link has expired or is not valid."),
+    "invalid_password_reset": gettext_lazy("This password reset link is not valid."),
+    "max_email_addresses": gettext_lazy("You cannot add more than %d e-mail addresses."),
+    "too_many_login_attempts": gettext_lazy("Too many failed sign-ins. Try again later."),
+    "unknown_email": gettext_lazy("No account has this e-mail address."),
+    "unverified_primary_email": gettext_lazy("Your primary e-mail address must be confirmed."),
+    "username_blacklisted": gettext_lazy("This user name cannot be used. Choose another one."),
+    "username_taken": gettext_lazy("This user name is already taken. Choose another one."),
+    "select_only_one": gettext_lazy("Choose only one."),
+    "same_as_current": gettext_lazy("The new value is the same as the current one."),
+    "rate_limited": gettext_lazy("Too many requests. Wait a moment, then try again."),
+}
+
+# How allauth offers the other ways to confirm it is you (its reauthentication pages).
+REAUTHENTICATION_WAYS = {
+    "reauthenticate": gettext_lazy("Use Your Password"),
+    "mfa_reauthenticate": gettext_lazy("Use Your Authenticator App or a Recovery Code"),
+    "mfa_reauthenticate:webauthn": gettext_lazy("Use a Security Key"),
+}
 
 
 def refuse_at_sign(username: str) -> None:
@@ -24,6 +62,14 @@ class AccountAdapter(DefaultAccountAdapter):
     allauth already refuses redirects to other hosts; this keeps the rule in
     one place that Galley's own nuget.org-style URLs (returnUrl) share.
     """
+
+    error_messages = {**DefaultAccountAdapter.error_messages, **ACCOUNT_ERROR_MESSAGES}
+
+    def get_reauthentication_methods(self, user):
+        methods = super().get_reauthentication_methods(user)
+        for method in methods:
+            method["description"] = REAUTHENTICATION_WAYS.get(method["id"], method["description"])
+        return methods
 
     def send_mail(self, template_prefix: str, email: str, context_: dict) -> None:
         """allauth's mails (confirmation links, password resets, security notices),
@@ -89,3 +135,25 @@ class AccountAdapter(DefaultAccountAdapter):
         if len(accounts) == 1:
             login = f"account:{accounts[0].pk}"
         return f"{get_current_site(request).domain}:{login}"
+
+
+class MfaAdapter(DefaultMFAAdapter):
+    """allauth's two-factor messages in Galley's words."""
+
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "add_email_blocked": gettext_lazy(
+            "An account protected by two-factor authentication cannot add an e-mail address."
+        ),
+        "cannot_delete_authenticator": gettext_lazy(
+            "You cannot turn off two-factor authentication."
+        ),
+        "cannot_generate_recovery_codes": gettext_lazy(
+            "Recovery codes need two-factor authentication: activate an authenticator app "
+            "or add a security key first."
+        ),
+        "incorrect_code": INCORRECT_CODE,
+        "unverified_email": gettext_lazy(
+            "Confirm your e-mail address before you activate two-factor authentication."
+        ),
+    }

@@ -318,6 +318,20 @@ ACCOUNT_USERNAME_MIN_LENGTH = 2
 ACCOUNT_REAUTHENTICATION_TIMEOUT = envint("GALLEY_REAUTHENTICATION_TIMEOUT", 300, minimum=1)
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# allauth's forms with Galley's labels and help texts (accounts/allauth_forms.py).
+ACCOUNT_FORMS = {
+    name: f"accounts.allauth_forms.{form}"
+    for name, form in {
+        "login": "LoginForm",
+        "signup": "SignupForm",
+        "add_email": "AddEmailForm",
+        "change_password": "ChangePasswordForm",
+        "set_password": "SetPasswordForm",
+        "reset_password": "ResetPasswordForm",
+        "reset_password_from_key": "ResetPasswordKeyForm",
+        "reauthenticate": "ReauthenticateForm",
+    }.items()
+}
 # Who may have an account (accounts/signup.py): "open", "closed" (people come
 # from administrators' invitations) or "domains:example.com,example.org" (only
 # addresses in those domains). A private feed is closed unless told otherwise:
@@ -345,6 +359,17 @@ GALLEY_CONTACT_OWNERS_PER_HOUR = envint("GALLEY_CONTACT_OWNERS_PER_HOUR", 10, mi
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = GALLEY_SITE_NAME
+MFA_ADAPTER = "accounts.adapter.MfaAdapter"
+MFA_FORMS = {
+    name: f"accounts.allauth_forms.{form}"
+    for name, form in {
+        "authenticate": "AuthenticateForm",
+        "reauthenticate": "MfaReauthenticateForm",
+        "activate_totp": "ActivateTOTPForm",
+        "add_webauthn": "AddWebAuthnForm",
+        "edit_webauthn": "EditWebAuthnForm",
+    }.items()
+}
 USERSESSIONS_TRACK_ACTIVITY = False
 
 # Client addresses: only the last N hops of X-Forwarded-For are trusted, and

@@ -47,7 +47,7 @@ def test_the_sign_in_limit_outlives_downloads_and_other_cache_writes(
     cache.clear()
     for _ in range(LIMIT):
         _sign_in(client, "wrong-password")
-    assert b"Too many failed login attempts" in _sign_in(client, password).content
+    assert b"Too many failed sign-ins" in _sign_in(client, password).content
 
     # A few real downloads through the feed: counted, and not in the cache.
     secret = make_key(alice, scopes=["package:push"])[1]
@@ -81,7 +81,7 @@ def test_the_sign_in_limit_outlives_downloads_and_other_cache_writes(
 
     response = _sign_in(client, password)
     assert SESSION_KEY not in client.session
-    assert b"Too many failed login attempts" in response.content
+    assert b"Too many failed sign-ins" in response.content
     # The writes went past MAX_ENTRIES, so they ran the cull, which kept every live row.
     assert _cache_rows() > 5_000 > django_settings.CACHES["default"]["OPTIONS"]["MAX_ENTRIES"]
 

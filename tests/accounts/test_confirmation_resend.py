@@ -17,7 +17,7 @@ def test_resending_twice_at_once_sends_one_link_that_confirms(client, db, mailou
     client.force_login(eve)
     first = _resend(client)
     assert first.redirect_chain[-1][0] == reverse("apikeys")
-    assert f"Confirmation email sent to {eve.email}." in first.content.decode()
+    assert f"A confirmation e-mail is on its way to {eve.email}." in first.content.decode()
     second = _resend(client)
     assert "A confirmation link was sent a moment ago" in second.content.decode()
     assert len(mailoutbox) == 1 and mailoutbox[0].to == [eve.email]

@@ -104,7 +104,7 @@ def test_sign_in_is_blocked_after_repeated_failures(client, alice, password):
     response = client.post(reverse("account_login"), {"login": "alice", "password": password})
     assert SESSION_KEY not in client.session
     assert response.status_code in (200, 429)
-    assert b"Too many failed login attempts" in response.content
+    assert b"Too many failed sign-ins" in response.content
 
 
 def test_other_users_are_not_blocked_by_someone_elses_failures(client, alice, bob, password):
@@ -123,4 +123,4 @@ def test_sign_in_limits_are_shared_through_redis(redis_cache, alice, password):
     third = Client()
     response = third.post(reverse("account_login"), {"login": "alice", "password": password})
     assert SESSION_KEY not in third.session
-    assert b"Too many failed login attempts" in response.content
+    assert b"Too many failed sign-ins" in response.content

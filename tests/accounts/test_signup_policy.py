@@ -52,7 +52,7 @@ def test_open_signup_registers_and_links_to_registration(client, settings, mailo
 def test_closed_signup_page_is_gone_and_creates_no_account(client, settings, mailoutbox):
     settings.GALLEY_SIGNUP = "closed"
     response = client.get(SIGNUP)
-    assert b"Sign Up Closed" in response.content
+    assert b"Registration Closed" in response.content
     assert b'name="password1"' not in response.content
     register(client, "newcomer@anywhere.test")
     assert not User.objects.filter(username="newcomer").exists()

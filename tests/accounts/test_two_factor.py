@@ -50,7 +50,7 @@ def test_wrong_code_is_refused(client, alice, password, frozen):
     client.post(reverse("log_off"))
     sign_in_with_password(client, password)
     response = client.post(reverse("mfa_authenticate"), {"code": "000000"})
-    assert b"Incorrect code" in response.content
+    assert b"This code is not correct" in response.content
     assert SESSION_KEY not in client.session
 
 
@@ -67,7 +67,7 @@ def test_a_used_code_is_refused_the_second_time(client, alice, password, frozen)
 
     sign_in_with_password(client, password)
     response = client.post(reverse("mfa_authenticate"), {"code": code})
-    assert b"Incorrect code" in response.content
+    assert b"This code is not correct" in response.content
     assert SESSION_KEY not in client.session
 
 

@@ -8,7 +8,7 @@ from accounts.models import User
 
 pytestmark = pytest.mark.django_db
 
-TOO_MANY = b"Too many failed login attempts"
+TOO_MANY = b"Too many failed sign-ins"
 
 
 def _fail(client, login, times):

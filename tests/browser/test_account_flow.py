@@ -7,14 +7,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_register_confirm_sign_in_and_sign_out(page, mailoutbox):
     page.goto("/accounts/signup/")
-    page.get_by_label("Username").fill("dana")
-    page.get_by_label("Email").fill("dana@example.com")
+    page.get_by_label("User Name").fill("dana")
+    page.get_by_label("E-mail Address").fill("dana@example.com")
     page.locator("#id_password1").fill("a-long-enough-passphrase")
     page.locator("#id_password2").fill("a-long-enough-passphrase")
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Register", exact=True).click()
     # As on nuget.org, a new account is signed in at once and told to confirm its address.
-    page.get_by_text("Confirmation email sent to dana@example.com.").wait_for()
-    page.get_by_text("Successfully signed in as dana.").wait_for()
+    page.get_by_text("A confirmation e-mail is on its way to dana@example.com.").wait_for()
+    page.get_by_text("You are signed in as dana.").wait_for()
 
     assert len(mailoutbox) == 1
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mailoutbox[0].body).group(0)
@@ -24,7 +24,7 @@ def test_register_confirm_sign_in_and_sign_out(page, mailoutbox):
 
     page.context.clear_cookies()  # a new visit: sign in with the confirmed account
     page.goto("/users/account/LogOn?returnUrl=%2F")
-    page.get_by_label("Login").fill("dana")
+    page.get_by_label("User Name or E-mail Address").fill("dana")
     page.locator("#id_password").fill("a-long-enough-passphrase")
     page.get_by_role("button", name="Sign In", exact=True).click()
     page.wait_for_url(re.compile(r"/$"))

@@ -70,7 +70,7 @@ def open_revoke_leaked_keys_from_the_key_list(page):
 def test_staff_sign_in_with_an_authenticator_app_and_reach_revoke_leaked_keys(page, csp_violations):
     make_staff()
     page.goto("/users/account/LogOn?returnUrl=%2Fadmin%2F")
-    page.get_by_label("Login").fill("staffer")
+    page.get_by_label("User Name or E-mail Address").fill("staffer")
     page.locator("#id_password").fill("correct-horse-battery-staple")
     page.get_by_role("button", name="Sign In", exact=True).click()
     page.wait_for_url(re.compile(r"/accounts/2fa/authenticate/"))
@@ -108,7 +108,7 @@ def test_staff_without_two_factor_add_a_passkey_then_sign_in_with_it(
 
     page.goto("/accounts/2fa/webauthn/add/")
     page.get_by_label("Name").fill("Test key")
-    page.get_by_label("Passwordless").check()
+    page.get_by_label("Use this key as a passkey").check()
     page.get_by_role("button", name="Add").click()
     page.wait_for_url(lambda url: "/webauthn/add/" not in url)
     session, authenticator_id = authenticator
@@ -123,7 +123,7 @@ def test_staff_without_two_factor_add_a_passkey_then_sign_in_with_it(
     page.locator("[data-user-menu] .menu").get_by_role("button", name="Sign Out").click()
     page.get_by_text("You have signed out.").wait_for()
     page.goto("/users/account/LogOn?returnUrl=%2Fadmin%2F")
-    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.get_by_role("button", name="Sign In with a Passkey").click()
     page.wait_for_url(re.compile(r"/admin/$"))
     open_revoke_leaked_keys_from_the_key_list(page)
     assert csp_violations == []

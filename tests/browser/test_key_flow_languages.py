@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WORDS = {
     "en-US": {
-        "login": "Login",
+        "login": "User Name or E-mail Address",
         "sign_in": "Sign In",
         "api_keys": "API Keys",
         "create": "Create",
@@ -28,7 +28,7 @@ WORDS = {
         "manage": "Manage",
     },
     "fr-FR": {
-        "login": "Identifiant",
+        "login": "Nom d’utilisateur ou adresse e-mail",
         "sign_in": "Connexion",
         "api_keys": "Clés API",
         "create": "Créer",

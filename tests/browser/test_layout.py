@@ -24,7 +24,7 @@ from packages.models import PackageVersion
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_accessibility import AXE
 from tests.conftest import required
-from tests.factories import PackageRegistrationFactory, UserFactory, make_key
+from tests.factories import PASSWORD, PackageRegistrationFactory, UserFactory, make_key
 from tests.packages.builders import add_version
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -135,8 +135,6 @@ def page_lists(data):
         [
             "/",
             "/users/account/LogOn?returnUrl=%2F",
-            "/accounts/signup/",
-            "/accounts/password/reset/",
             f"/packages?q={LONG_ID[:20]}",
             "/profiles/alice",
             f"/packages/{LONG_ID}",
@@ -155,12 +153,6 @@ def page_lists(data):
             "/account/Organizations",
             f"/account/Organizations/{organization}",
             f"/account/Organizations/{organization}/keys",
-            "/accounts/email/",
-            "/accounts/password/change/",
-            "/accounts/2fa/",
-            "/accounts/2fa/totp/activate/",
-            "/accounts/reauthenticate/",
-            "/accounts/sessions/",
             f"/packages/{LONG_ID}",
             f"/packages/{LONG_ID}/Manage",
             f"/packages/{LONG_ID}/1.9.19/ContactOwners",
@@ -171,10 +163,101 @@ def page_lists(data):
     return {"signed out": signed_out, "alice": signed_in, "admin": staff}
 
 
+def allauth_pages(data):
+    """allauth's pages (tests/accounts/test_allauth_wording.py lists them), with a long
+    address to confirm, an unconfirmed long address beside a confirmed one (dana's: an
+    unconfirmed address keeps two-factor authentication from alice), and the admin's
+    authenticator app, recovery codes and a security key with a long name."""
+    from allauth.account.forms import default_token_generator
+    from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+    from allauth.account.utils import user_pk_to_url_str
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    alice, admin = data["alice"], User.objects.get(username="admin")
+    dana = UserFactory(username="dana")
+    dana.set_unusable_password()
+    dana.save()
+    second = EmailAddress.objects.create(
+        user=dana, email="second." + LONG_EMAIL, primary=False, verified=False
+    )
+    RecoveryCodes.activate(admin)
+    key = Authenticator.objects.create(
+        user=admin,
+        type=Authenticator.Type.WEBAUTHN,
+        data={"name": "YubiKey 5C NFC of the platform infrastructure team " * 2, "credential": {}},
+    )
+    token = default_token_generator.make_token(alice)
+    # Another of alice's sessions, from a browser with a long user agent on an IPv6 network.
+    other = Client()
+    other.force_login(alice)
+    track_session(
+        other,
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86 ContosoCorporateManagedBrowser/4.2",
+        "2001:db8:85a3:8d3:1319:8a2e:370:7348",
+    )
+    return {
+        "signed out": [
+            "/accounts/signup/",
+            "/accounts/password/reset/",
+            "/accounts/password/reset/done/",
+            f"/accounts/password/reset/key/{user_pk_to_url_str(alice)}-{token}/",
+            "/accounts/password/reset/key/1-not-a-token/",
+            "/accounts/password/reset/key/done/",
+            "/accounts/inactive/",
+            "/accounts/confirm-email/",
+            f"/accounts/confirm-email/{EmailConfirmationHMAC(second).key}/",
+            "/accounts/confirm-email/not-a-key/",
+        ],
+        "alice": [
+            "/accounts/email/",
+            "/accounts/password/change/",
+            "/accounts/logout/",
+            "/accounts/reauthenticate/",
+            "/accounts/2fa/",
+            "/accounts/2fa/totp/activate/",
+            "/accounts/2fa/webauthn/",
+            "/accounts/2fa/webauthn/add/",
+            "/accounts/sessions/",
+        ],
+        "admin": [
+            "/accounts/2fa/",
+            "/accounts/2fa/reauthenticate/",
+            "/accounts/2fa/totp/deactivate/",
+            "/accounts/2fa/recovery-codes/",
+            "/accounts/2fa/recovery-codes/generate/",
+            "/accounts/2fa/webauthn/",
+            f"/accounts/2fa/webauthn/keys/{key.pk}/edit/",
+            f"/accounts/2fa/webauthn/keys/{key.pk}/remove/",
+        ],
+        "dana": ["/accounts/password/set/", "/accounts/email/"],
+    }
+
+
+CHROMIUM_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+def track_session(client, user_agent: str, ip: str) -> None:
+    """Record the client's session in Signed-In Sessions, as signing in through the form would."""
+    from allauth.usersessions.models import UserSession
+
+    UserSession.objects.update_or_create(
+        session_key=client.session.session_key,
+        defaults={"user_id": client.session["_auth_user_id"], "ip": ip, "user_agent": user_agent},
+    )
+
+
 def signed_in_cookie(username: str) -> dict:
-    """A session for `username`, as if they had signed in (the sign-in page has tests of its own)."""
+    """A session for `username`, as if they had signed in (the sign-in page has tests of its own)
+    and confirmed their password a moment ago, so pages behind reauthentication show themselves."""
     client = Client()
     client.force_login(User.objects.get(username=username))
+    client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    track_session(client, CHROMIUM_AGENT, "203.0.113.7")
     return {
         "name": settings.SESSION_COOKIE_NAME,
         "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
@@ -249,16 +332,15 @@ def check_opened(page, who, path, language, width, problems, opener, suffix):
         problems.append(f"{who} {path} ({suffix}): {extra}px wider: {widest(page)}")
 
 
-@pytest.mark.parametrize("language", ["en-US", "fr-FR"])
-def test_no_page_scrolls_sideways(browser, live_server, language):
+def walk(browser, live_server, language, pages, *, opened=False):
+    """Every page of `pages` (who → paths) at every width; what scrolls sideways or
+    fails axe-core, and how many pages were seen."""
     if not AXE.exists():
         if required("browser"):
             pytest.fail("axe-core is missing: run `npm ci` (CI does)")
         pytest.skip("axe-core is not installed: run `npm ci`")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    data = seed()
-    pages = page_lists(data)
-    cookies = {who: signed_in_cookie(who) for who in ("alice", "admin")}
+    cookies = {who: signed_in_cookie(who) for who in pages if who != "signed out"}
     problems: list[str] = []
     visited = 0
     for width in WIDTHS:
@@ -280,7 +362,7 @@ def test_no_page_scrolls_sideways(browser, live_server, language):
             for path in paths:
                 check(page, who, path, lang, width, problems, run_axe=run_axe)
                 visited += 1
-            if who == "alice":
+            if opened and who == "alice":
                 check_opened(
                     page, who, "/", lang, width, problems, "[data-user-menu] summary", "-menu"
                 )
@@ -305,7 +387,22 @@ def test_no_page_scrolls_sideways(browser, live_server, language):
                     "-regenerate",
                 )
         context.close()
+    return problems, visited
+
+
+@pytest.mark.parametrize("language", ["en-US", "fr-FR"])
+def test_no_page_scrolls_sideways(browser, live_server, language):
+    problems, visited = walk(browser, live_server, language, page_lists(seed()), opened=True)
     assert visited >= 2 * 4 * 10
+    assert not problems, json.dumps(problems, indent=2, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("language", ["en-US", "fr-FR"])
+def test_no_allauth_page_scrolls_sideways(browser, live_server, language):
+    """allauth's pages, signed out, signed in, with two-factor authentication and without a
+    password, in Galley's layout: no sideways scroll, axe-core clean."""
+    problems, visited = walk(browser, live_server, language, allauth_pages(seed()))
+    assert visited == 4 * 29
     assert not problems, json.dumps(problems, indent=2, ensure_ascii=False)
 
 

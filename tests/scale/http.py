@@ -87,4 +87,4 @@ def get(base: str, path: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-TOO_MANY = re.compile(r"Too many failed login attempts")
+TOO_MANY = re.compile(r"Too many failed sign-ins")
