@@ -79,9 +79,11 @@ class DelayProxy:
         self.server.server_close()
 
 
-def restore(port: int, ids: list[str]) -> float:
-    """Seconds for the versions index and .nupkg of each id, one after the other."""
+def restore(port: int, ids: list[str], parts: dict | None = None) -> float:
+    """Seconds for the versions index and .nupkg of each id, one after the other;
+    `parts` (if given) gets the seconds of each kind of request."""
     started = time.monotonic()
+    parts = {} if parts is None else parts
     for package_id in ids:
         lower = package_id.lower()
         index = client.request(port, "GET", f"/v3-flatcontainer/{lower}/index.json")
@@ -90,6 +92,8 @@ def restore(port: int, ids: list[str]) -> float:
         nupkg = client.request(port, "GET", f"/v3-flatcontainer/{lower}/1.0.0/{lower}.1.0.0.nupkg")
         if nupkg.status != 200:
             raise RuntimeError(f"{package_id}: package {nupkg.status} {nupkg.body[:200]!r}")
+        parts["index"] = parts.get("index", 0) + index.seconds
+        parts["nupkg"] = parts.get("nupkg", 0) + nupkg.seconds
     return time.monotonic() - started
 
 
@@ -162,12 +166,18 @@ def _restores(backend, proxy_port: int, ids: list[str], say) -> dict:
         shutil.copytree(template["GALLEY_DATA_DIR"], folder)
         env = dict(template, GALLEY_DATA_DIR=str(folder))
         say(f"round {number + 1}/{ROUNDS}: {len(ids)} packages straight from the delayed upstream")
-        direct = restore(proxy_port, ids)
+        direct_parts, cold_parts = {}, {}
+        direct = restore(proxy_port, ids, direct_parts)
         with Gunicorn(env, backend.log("downstream"), workers=2, timeout=120) as galley:
             say(f"round {number + 1}/{ROUNDS}: through Galley, cold then warm")
-            cold = restore(galley.port, ids)
+            cold = restore(galley.port, ids, cold_parts)
             warm = restore(galley.port, ids)
         say(f"direct {direct:.2f} s, cold {cold:.2f} s ({cold / direct:.2f}×), warm {warm:.2f} s")
+        each = {
+            name: f"{parts['index'] / len(ids) * 1000:.0f} + {parts['nupkg'] / len(ids) * 1000:.0f}"
+            for name, parts in (("direct", direct_parts), ("cold", cold_parts))
+        }
+        say(f"ms per package (versions index + .nupkg): {each}")
         rounds.append({"direct": direct, "cold": cold, "warm": warm})
         shutil.rmtree(folder, ignore_errors=True)
     return {"rounds": rounds, "delay": DELAY, "packages": len(ids)}
