@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from packages import lifecycle
 from packages.models import PackageVersion
-from packages.nupkg import NuGetVersion, PackageError, read_package, sha512_of
+from packages.nupkg import NuGetVersion, PackageError, read_package
 from packages.upstreams import client
 from packages.upstreams.client import NotFound, Upstream, UpstreamError, count
 from packages.upstreams.models import UpstreamMetadata
@@ -157,7 +157,7 @@ def _fetch_and_store(lower_id: str, identity: str, entry: dict, upstream_url: st
                 manifest.version.normalized,
             )
             raise Rejected(f"the package is {manifest.id} {manifest.version.normalized}")
-        size, sha512 = _measure(package)
+        size, sha512 = package.measured  # as it arrived (client.download)
         fields = {"size": size, "sha512": sha512}
         try:
             version = lifecycle.cache_upstream_version(
@@ -169,14 +169,6 @@ def _fetch_and_store(lower_id: str, identity: str, entry: dict, upstream_url: st
                 raise Unavailable(f"{lower_id} {identity} could not be stored") from None
     log.info("cached %s %s from %s (%d bytes)", lower_id, identity, upstream_url, size)
     return version
-
-
-def _measure(package) -> tuple[int, str]:
-    package.seek(0, 2)
-    size = package.tell()
-    sha512 = sha512_of(package)
-    package.seek(0)
-    return size, sha512
 
 
 def refresh(lower_id: str) -> bool:

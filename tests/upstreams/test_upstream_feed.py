@@ -246,3 +246,29 @@ def test_hits_misses_and_errors_are_logged_and_counted(client, upstream, caplog)
     assert gained["errors"] == 1 and gained["seconds"] > 0
     assert "cached serilog 3.1.1 from" in caplog.text
     assert "upstream GET" in caplog.text and "answered 500" in caplog.text
+
+
+def test_a_fetched_package_is_measured_as_it_arrives_and_its_manifest_copied_after(
+    client, upstream, monkeypatch
+):
+    """The size and SHA-512 recorded are the upstream's bytes', and the manifest's copy
+    waits until the client has its package (the feed reads it out of the package)."""
+    import base64
+    import hashlib
+
+    data = nupkg("Serilog", "3.1.1", extra={"content/noise.bin": bytes(range(256)) * 1000})
+    upstream.add("Serilog", "3.1.1", data)
+    deferred = []
+    monkeypatch.setattr(lifecycle, "after_response", deferred.append)
+
+    assert body(client.get(nupkg_url("Serilog", "3.1.1"))) == data
+    version = PackageVersion.objects.get()
+    assert version.size == len(data)
+    assert version.sha512 == base64.b64encode(hashlib.sha512(data).digest()).decode()
+    assert len(deferred) == 1
+    assert not package_storage().exists(lifecycle.manifest_name(version))
+    nuspec = client.get(f"{FLAT}/serilog/3.1.1/serilog.nuspec")
+    assert nuspec.status_code == 200 and b"<id>Serilog</id>" in body(nuspec)
+    deferred[0]()
+    with package_storage().open(lifecycle.manifest_name(version)) as copy:
+        assert copy.read() == body(nuspec)
