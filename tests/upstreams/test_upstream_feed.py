@@ -237,7 +237,8 @@ def test_hits_misses_and_errors_are_logged_and_counted(client, upstream, caplog)
     before = dict(STATS)
     with caplog.at_level(logging.INFO, "galley.upstreams"):
         client.get(nupkg_url("Serilog", "3.1.1"))  # metadata miss, package miss
-        client.get(nupkg_url("Serilog", "3.1.1"))  # metadata hit, package hit
+        client.get(nupkg_url("Serilog", "3.1.1"))  # package hit (no metadata read)
+        client.get(f"{FLAT}/serilog/index.json")  # metadata hit
         upstream.faults["/v3/registration/"] = "500"
         client.get(f"{FLAT}/other.package/index.json")  # an upstream error
     gained = {name: STATS.get(name, 0) - before.get(name, 0) for name in STATS}
@@ -272,3 +273,33 @@ def test_a_fetched_package_is_measured_as_it_arrives_and_its_manifest_copied_aft
     deferred[0]()
     with package_storage().open(lifecycle.manifest_name(version)) as copy:
         assert copy.read() == body(nuspec)
+
+
+def test_upstream_documents_are_kept_until_the_metadata_or_the_versions_change(
+    client, upstream, monkeypatch, settings
+):
+    """A warm read is answered from the feed's memo: the kept entries are neither read
+    nor parsed again until the TTL brings new ones or a version changes here."""
+    from packages.upstreams import cache
+
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    urls = [f"{FLAT}/serilog/index.json", "/v3/registration/serilog/index.json"]
+    urls.append("/v3/registration/serilog/3.1.1.json")
+    with time_machine.travel("2026-01-01 10:00", tick=False):
+        first = [client.get(url).json() for url in urls]
+
+    def parsed_again(self):
+        raise AssertionError("the entries were parsed again")
+
+    monkeypatch.setattr(cache.Metadata, "by_identity", parsed_again)
+    with time_machine.travel("2026-01-01 10:05", tick=False):
+        assert [client.get(url).json() for url in urls] == first
+    monkeypatch.undo()
+
+    upstream.add("Serilog", "4.0.0", nupkg("Serilog", "4.0.0"))
+    with time_machine.travel("2026-01-01 10:09", tick=False):  # within the TTL (600 s)
+        assert client.get(urls[0]).json() == {"versions": ["3.1.1"]}
+    with time_machine.travel("2026-01-01 10:11", tick=False):  # past it: read again
+        assert client.get(urls[0]).json() == {"versions": ["3.1.1", "4.0.0"]}
+        BlockedUpstreamVersion.objects.create(normalized_id="serilog", normalized_version="4.0.0")
+        assert client.get(urls[0]).json() == {"versions": ["3.1.1"]}
