@@ -17,6 +17,8 @@ check, store, send) while its memory is sampled: goal < 64 MiB above idle.
 from __future__ import annotations
 
 import http.client
+import shutil
+import statistics
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,17 +31,25 @@ DELAY = 0.05
 PACKAGES = 40
 MIB = 1024 * 1024
 LARGE = 200 * MIB
+ROUNDS = 5  # the restores' medians are reported
 
 
 class DelayProxy:
     """Forwards every request to `port` on loopback after DELAY seconds, the Host
-    header kept, so the upstream's absolute URLs point back at the proxy."""
+    header kept, so the upstream's absolute URLs point back at the proxy.
+
+    Every request pays the same DELAY, whoever sends it and whether or not its
+    connection is kept alive: the proxy's sockets have Nagle's algorithm off
+    (a reused connection would otherwise hold the body behind the headers until
+    the client's delayed ACK, some 40 ms, which a new connection's quick ACKs
+    escape), and each answer leaves in one write."""
 
     def __init__(self, port: int):
         target = port
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # TCP_NODELAY on the client's connection
 
             def log_message(self, *args):
                 pass
@@ -48,17 +58,16 @@ class DelayProxy:
                 time.sleep(DELAY)
                 upstream = http.client.HTTPConnection("127.0.0.1", target, timeout=120)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-                upstream.request("GET", self.path, headers=headers)
+                upstream.request("GET", self.path, headers=headers)  # TCP_NODELAY too
                 answer = upstream.getresponse()
                 body = answer.read()
-                self.send_response(answer.status)
+                upstream.close()
+                head = [f"HTTP/1.1 {answer.status} {answer.reason}"]
                 for name, value in answer.getheaders():
                     if name.lower() not in ("connection", "transfer-encoding", "content-length"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                upstream.close()
+                        head.append(f"{name}: {value}")
+                head.append(f"Content-Length: {len(body)}")
+                self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -70,9 +79,11 @@ class DelayProxy:
         self.server.server_close()
 
 
-def restore(port: int, ids: list[str]) -> float:
-    """Seconds for the versions index and .nupkg of each id, one after the other."""
+def restore(port: int, ids: list[str], parts: dict | None = None) -> float:
+    """Seconds for the versions index and .nupkg of each id, one after the other;
+    `parts` (if given) gets the seconds of each kind of request."""
     started = time.monotonic()
+    parts = {} if parts is None else parts
     for package_id in ids:
         lower = package_id.lower()
         index = client.request(port, "GET", f"/v3-flatcontainer/{lower}/index.json")
@@ -81,6 +92,8 @@ def restore(port: int, ids: list[str]) -> float:
         nupkg = client.request(port, "GET", f"/v3-flatcontainer/{lower}/1.0.0/{lower}.1.0.0.nupkg")
         if nupkg.status != 200:
             raise RuntimeError(f"{package_id}: package {nupkg.status} {nupkg.body[:200]!r}")
+        parts["index"] = parts.get("index", 0) + index.seconds
+        parts["nupkg"] = parts.get("nupkg", 0) + nupkg.seconds
     return time.monotonic() - started
 
 
@@ -143,15 +156,31 @@ def _migrate(env: dict) -> None:
 
 
 def _restores(backend, proxy_port: int, ids: list[str], say) -> dict:
-    env = _downstream_env(backend, proxy_port, "restore")
-    _migrate(env)
-    say("restoring 40 packages straight from the delayed upstream")
-    direct = restore(proxy_port, ids)
-    with Gunicorn(env, backend.log("downstream"), workers=2, timeout=120) as galley:
-        say("restoring them through Galley, cold then warm")
-        cold = restore(galley.port, ids)
-        warm = restore(galley.port, ids)
-    return {"direct": direct, "cold": cold, "warm": warm, "delay": DELAY, "packages": len(ids)}
+    """ROUNDS rounds of direct, cold and warm restores, each cold one on a fresh
+    copy of a migrated, empty downstream (database and storage)."""
+    template = _downstream_env(backend, proxy_port, "restore-template")
+    _migrate(template)
+    rounds = []
+    for number in range(ROUNDS):
+        folder = Path(backend.folder) / f"restore-{number}"
+        shutil.copytree(template["GALLEY_DATA_DIR"], folder)
+        env = dict(template, GALLEY_DATA_DIR=str(folder))
+        say(f"round {number + 1}/{ROUNDS}: {len(ids)} packages straight from the delayed upstream")
+        direct_parts, cold_parts = {}, {}
+        direct = restore(proxy_port, ids, direct_parts)
+        with Gunicorn(env, backend.log("downstream"), workers=2, timeout=120) as galley:
+            say(f"round {number + 1}/{ROUNDS}: through Galley, cold then warm")
+            cold = restore(galley.port, ids, cold_parts)
+            warm = restore(galley.port, ids)
+        say(f"direct {direct:.2f} s, cold {cold:.2f} s ({cold / direct:.2f}×), warm {warm:.2f} s")
+        each = {
+            name: f"{parts['index'] / len(ids) * 1000:.0f} + {parts['nupkg'] / len(ids) * 1000:.0f}"
+            for name, parts in (("direct", direct_parts), ("cold", cold_parts))
+        }
+        say(f"ms per package (versions index + .nupkg): {each}")
+        rounds.append({"direct": direct, "cold": cold, "warm": warm})
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"rounds": rounds, "delay": DELAY, "packages": len(ids)}
 
 
 def _memory(backend, upstream_port: int, say) -> dict:
@@ -188,7 +217,14 @@ def _memory(backend, upstream_port: int, say) -> dict:
 
 def markdown(result: dict) -> str:
     restore_ = result["restore"]
-    direct = restore_["direct"]
+    rounds = restore_["rounds"]
+
+    def median(name: str) -> float:
+        return statistics.median(r[name] for r in rounds)
+
+    def ratio(name: str) -> float:
+        return statistics.median(r[name] / r["direct"] for r in rounds)
+
     memory = result["memory"]
     above = (memory["peak_rss_kb"] - memory["idle_rss_kb"]) / 1024
     lines = [
@@ -196,13 +232,14 @@ def markdown(result: dict) -> str:
         "",
         f"A restore of {restore_['packages']} packages (versions index and .nupkg each, one "
         f"after the other), the upstream a second Galley behind a {restore_['delay'] * 1000:.0f}"
-        " ms-per-request proxy.",
+        f" ms-per-request proxy; medians of {len(rounds)} rounds, each cold restore on an"
+        " empty Galley (the ratio is each round's own).",
         "",
         "| restore | seconds | × direct | goal |",
         "| --- | ---: | ---: | --- |",
-        f"| straight from the upstream | {direct:.2f} | 1.00 | |",
-        f"| through Galley, cold | {restore_['cold']:.2f} | {restore_['cold'] / direct:.2f} | ≤ 1.3 |",
-        f"| through Galley, warm | {restore_['warm']:.2f} | {restore_['warm'] / direct:.2f} | ≤ 0.5 |",
+        f"| straight from the upstream | {median('direct'):.2f} | 1.00 | |",
+        f"| through Galley, cold | {median('cold'):.2f} | {ratio('cold'):.2f} | ≤ 1.3 |",
+        f"| through Galley, warm | {median('warm'):.2f} | {ratio('warm'):.2f} | ≤ 0.5 |",
         "",
         f"One worker fetching, checking, storing and serving a {LARGE // MIB} MiB upstream "
         f"package (answer {memory['status']}, {memory['bytes'] / MIB:.0f} MiB in "

@@ -450,7 +450,8 @@ def cache_upstream_version(
     except BaseException:
         storage.delete(name)
         raise
-    _store_manifest(version, manifest.nuspec)
+    nuspec = manifest.nuspec  # written once the client has the package, as for a push
+    after_response(lambda: _store_manifest(version, nuspec))
     return version
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from packages import lifecycle
 from packages.models import PackageVersion
-from packages.nupkg import NuGetVersion, PackageError, read_package, sha512_of
+from packages.nupkg import NuGetVersion, PackageError, read_package
 from packages.upstreams import client
 from packages.upstreams.client import NotFound, Upstream, UpstreamError, count
 from packages.upstreams.models import UpstreamMetadata
@@ -44,8 +45,20 @@ class Rejected(Exception):
 
 @dataclass
 class Metadata:
+    """The kept metadata of an id: which upstream has it, when it was read (what the
+    documents built from it are keyed on) and its catalog entries as given, read
+    out of the database only when asked for (a document in the memo needs none)."""
+
     upstream: str
-    entries: list[dict]  # catalog entries as given, keyed below by identity
+    fetched_at: datetime
+    row: UpstreamMetadata | None = None  # its entries deferred
+    given: list[dict] | None = None  # fetched now
+
+    @property
+    def entries(self) -> list[dict]:
+        if self.given is None:
+            self.given = self.row.entries  # one query, the first time
+        return self.given
 
     def by_identity(self) -> dict[str, dict]:
         found = {}
@@ -57,14 +70,18 @@ class Metadata:
         return found
 
 
+def _kept(row: UpstreamMetadata) -> Metadata | None:
+    return Metadata(row.upstream, row.fetched_at, row=row) if row.found else None
+
+
 def metadata(lower_id: str, *, refresh: bool = False) -> Metadata | None:
     """The first upstream's entries for an id (in GALLEY_UPSTREAMS order), None if no
     upstream has it; Unavailable if they fail and nothing was kept."""
-    row = UpstreamMetadata.objects.filter(normalized_id=lower_id).first()
+    row = UpstreamMetadata.objects.filter(normalized_id=lower_id).defer("entries").first()
     ttl = settings.GALLEY_UPSTREAM_METADATA_TTL
     if row is not None and not refresh and (timezone.now() - row.fetched_at).total_seconds() < ttl:
         count("metadata_hits")
-        return Metadata(row.upstream, row.entries) if row.found else None
+        return _kept(row)
     count("metadata_misses")
     try:
         upstream, entries = _fetch_metadata(lower_id)
@@ -76,17 +93,18 @@ def metadata(lower_id: str, *, refresh: bool = False) -> Metadata | None:
             "upstreams failed for %s, serving metadata of %s: %s", lower_id, row.fetched_at, error
         )
         count("stale")
-        return Metadata(row.upstream, row.entries) if row.found else None
+        return _kept(row)
+    now = timezone.now()
     UpstreamMetadata.objects.update_or_create(
         normalized_id=lower_id,
         defaults={
             "upstream": upstream or "",
             "found": upstream is not None,
             "entries": entries,
-            "fetched_at": timezone.now(),
+            "fetched_at": now,
         },
     )
-    return Metadata(upstream, entries) if upstream is not None else None
+    return Metadata(upstream, now, given=entries) if upstream is not None else None
 
 
 def _fetch_metadata(lower_id: str) -> tuple[str | None, list[dict]]:
@@ -157,7 +175,7 @@ def _fetch_and_store(lower_id: str, identity: str, entry: dict, upstream_url: st
                 manifest.version.normalized,
             )
             raise Rejected(f"the package is {manifest.id} {manifest.version.normalized}")
-        size, sha512 = _measure(package)
+        size, sha512 = package.measured  # as it arrived (client.download)
         fields = {"size": size, "sha512": sha512}
         try:
             version = lifecycle.cache_upstream_version(
@@ -169,14 +187,6 @@ def _fetch_and_store(lower_id: str, identity: str, entry: dict, upstream_url: st
                 raise Unavailable(f"{lower_id} {identity} could not be stored") from None
     log.info("cached %s %s from %s (%d bytes)", lower_id, identity, upstream_url, size)
     return version
-
-
-def _measure(package) -> tuple[int, str]:
-    package.seek(0, 2)
-    size = package.tell()
-    sha512 = sha512_of(package)
-    package.seek(0)
-    return size, sha512
 
 
 def refresh(lower_id: str) -> bool:

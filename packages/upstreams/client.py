@@ -8,6 +8,8 @@ a package goes to a temporary file block by block, never into memory.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import tempfile
@@ -135,13 +137,21 @@ def get_json(upstream: Upstream, url: str) -> dict:
 
 def download(upstream: Upstream, url: str):
     """The file at `url` in an open temporary file (rewound), at most
-    GALLEY_MAX_PACKAGE_SIZE bytes; the caller closes it."""
+    GALLEY_MAX_PACKAGE_SIZE bytes, carrying its `measured` (size, base64 SHA-512)
+    worked out as the bytes arrived (never read again for it); the caller closes it."""
     target = tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR)  # noqa: SIM115 (returned open)
+    digest = hashlib.sha512()
+
+    def sink(block: bytes) -> None:
+        target.write(block)
+        digest.update(block)
+
     try:
-        _stream(upstream, url, settings.GALLEY_MAX_PACKAGE_SIZE, target.write)
+        _stream(upstream, url, settings.GALLEY_MAX_PACKAGE_SIZE, sink)
     except BaseException:
         target.close()
         raise
+    target.measured = (target.tell(), base64.b64encode(digest.digest()).decode("ascii"))
     target.seek(0)
     return target
 

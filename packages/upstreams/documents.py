@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from packages import feed
 from packages.feed import FeedError, _not_found, parse_version
 from packages.models import PackageRegistration, PackageVersion
 from packages.nupkg import NuGetVersion
@@ -37,16 +38,64 @@ def _unavailable() -> FeedError:
     return FeedError(502, _("The upstream source did not answer, and nothing of it is cached."))
 
 
-def _items(package_id: str, reader) -> tuple[str, str, list[Item]] | None:
-    """(lower id, upstream URL, items sorted oldest first), or None when the id does
-    not take upstream versions. FeedError 404 when it has none, 502 when the
-    upstreams fail and nothing is kept."""
+@dataclass
+class _Id:
+    """What an id's documents are built from, found in a few indexed queries without
+    reading the upstream's entries: `revision` changes whenever a document would."""
+
+    package_id: str
+    lower: str
+    registration: PackageRegistration | None
+    metadata: cache.Metadata | None
+    unavailable: bool  # the upstreams failed and nothing of them is kept
+    blocked: frozenset[str]
+    reads_local: bool
+
+    @property
+    def revision(self) -> tuple:
+        registration = self.registration
+        return (
+            (registration.pk, registration.revision) if registration else None,
+            (self.metadata.upstream, self.metadata.fetched_at) if self.metadata else None,
+            self.unavailable,
+            tuple(sorted(self.blocked)),
+        )
+
+    def slot(self, kind: str, *variant) -> tuple:
+        """Where a document is kept in the feed's memo (packages/feed.py): one per
+        id, kind and whether the reader reads the id's own versions."""
+        return ("upstream", kind, self.lower, self.reads_local, *variant)
+
+
+def _id(package_id: str, reader) -> _Id | None:
+    """The id's state, or None when it does not take upstream versions; the
+    upstreams are asked when its kept metadata is older than the TTL."""
     if not rules.serves_upstream(package_id):
         return None
     lower = package_id.lower()
     registration = PackageRegistration.objects.filter(normalized_id=lower).first()
+    try:
+        found, unavailable = cache.metadata(lower), False
+    except cache.Unavailable:
+        found, unavailable = None, True
+    return _Id(
+        package_id,
+        lower,
+        registration,
+        found,
+        unavailable,
+        frozenset(rules.blocked_versions(lower)),
+        registration is not None and reader.can_read(registration),
+    )
+
+
+def _items(state: _Id) -> tuple[str, str, list[Item]]:
+    """(lower id, upstream URL, items sorted oldest first). FeedError 404 when the id
+    has none, 502 when the upstreams fail and nothing is kept."""
+    registration = state.registration
     rows = list(registration.versions.all()) if registration else []
-    blocked = rules.blocked_versions(lower)
+    if state.unavailable and not rows:
+        raise _unavailable()
     items: dict[str, Item] = {}
     for row in rows:  # cached earlier: kept for good
         row.registration = registration
@@ -55,36 +104,46 @@ def _items(package_id: str, reader) -> tuple[str, str, list[Item]] | None:
                 row.normalized_version, NuGetVersion.of(row.version), row=row
             )
     upstream = ""
-    try:
-        found = cache.metadata(lower)
-    except cache.Unavailable:
-        found = None
-        if not rows:
-            raise _unavailable() from None
-    if found is not None:
-        upstream = found.upstream
-        for identity, entry in found.by_identity().items():
+    if state.metadata is not None:
+        upstream = state.metadata.upstream
+        for identity, entry in state.metadata.by_identity().items():
             item = items.get(identity)
             items[identity] = Item(
                 identity, NuGetVersion.of(identity), entry=entry, row=item.row if item else None
             )
-    local = [row for row in rows if not row.upstream]
-    if local and reader.can_read(registration):
-        for row in local:
-            items[row.normalized_version] = Item(
-                row.normalized_version, NuGetVersion.of(row.version), row=row
-            )
-    chosen = sorted((i for i in items.values() if i.identity not in blocked), key=lambda i: i.order)
+    if state.reads_local:
+        for row in rows:
+            if not row.upstream:
+                items[row.normalized_version] = Item(
+                    row.normalized_version, NuGetVersion.of(row.version), row=row
+                )
+    chosen = sorted(
+        (i for i in items.values() if i.identity not in state.blocked), key=lambda i: i.order
+    )
     if not chosen:
-        raise _not_found(package_id)
-    return lower, upstream, chosen
+        raise _not_found(state.package_id)
+    return state.lower, upstream, chosen
 
 
-def versions_index(package_id: str, reader) -> dict | None:
-    found = _items(package_id, reader)
-    if found is None:
+def _document(package_id: str, reader, kind: str, build, *variant) -> feed.Document | None:
+    """The Document `build(lower, items)` makes for the id, kept in the feed's memo
+    for the id's revision: rebuilt only when its versions, its kept metadata (the
+    TTL) or its blocked versions change. None when the id takes no upstream versions."""
+    state = _id(package_id, reader)
+    if state is None:
         return None
-    return {"versions": [item.identity for item in found[2]]}
+    return feed.remembered(
+        state.slot(kind, *variant), state.revision, lambda: build(*_items(state)[::2])
+    )
+
+
+def versions_index(package_id: str, reader) -> feed.Document | None:
+    return _document(
+        package_id,
+        reader,
+        "versions",
+        lambda lower, items: {"versions": [item.identity for item in items]},
+    )
 
 
 def _urls(lower: str, identity: str, links: Links) -> dict:
@@ -143,71 +202,86 @@ def _page(lower: str, page: list[Item], links: Links, *, inline: bool) -> dict:
     return document
 
 
-def registration_index(package_id: str, reader, links: Links) -> dict | None:
-    found = _items(package_id, reader)
-    if found is None:
-        return None
-    lower, _upstream, items = found
-    pages = _pages(items)
-    inline = len(pages) == 1
-    return {
-        "@id": links.index(lower),
-        "@type": ["catalog:CatalogRoot", "PackageRegistration", "catalog:Permalink"],
-        "count": len(pages),
-        "items": [_page(lower, page, links, inline=inline) for page in pages],
-    }
+def registration_index(package_id: str, reader, links: Links) -> feed.Document | None:
+    def build(lower, items):
+        pages = _pages(items)
+        inline = len(pages) == 1
+        return {
+            "@id": links.index(lower),
+            "@type": ["catalog:CatalogRoot", "PackageRegistration", "catalog:Permalink"],
+            "count": len(pages),
+            "items": [_page(lower, page, links, inline=inline) for page in pages],
+        }
+
+    return _document(package_id, reader, "index", build, links)
 
 
-def registration_page(package_id, first: str, last: str, reader, links: Links) -> dict | None:
+def registration_page(package_id, first: str, last: str, reader, links: Links):
     parse_version(first), parse_version(last)
-    found = _items(package_id, reader)
-    if found is None:
-        return None
-    lower, _upstream, items = found
-    for page in _pages(items):
-        if (page[0].identity, page[-1].identity) == (first.lower(), last.lower()):
-            return {
-                **_page(lower, page, links, inline=True),
-                "@id": links.page(lower, first.lower(), last.lower()),
-            }
-    raise FeedError(404, _("The page does not exist."))
+    first, last = first.lower(), last.lower()
+
+    def build(lower, items):
+        for page in _pages(items):
+            if (page[0].identity, page[-1].identity) == (first, last):
+                return {
+                    **_page(lower, page, links, inline=True),
+                    "@id": links.page(lower, first, last),
+                }
+        raise FeedError(404, _("The page does not exist."))
+
+    return _document(package_id, reader, "page", build, links, first, last)
 
 
 def _item(package_id: str, version_text: str, reader) -> tuple[str, str, Item] | None:
     identity = parse_version(version_text).identity_key
-    found = _items(package_id, reader)
-    if found is None:
+    state = _id(package_id, reader)
+    if state is None:
         return None
-    lower, upstream, items = found
+    lower, upstream, items = _items(state)
     for item in items:
         if item.identity == identity:
             return lower, upstream, item
     raise _not_found(package_id, version_text[:64])
 
 
-def registration_leaf(package_id: str, version_text: str, reader, links: Links) -> dict | None:
-    found = _item(package_id, version_text, reader)
-    if found is None:
-        return None
-    lower, _upstream, item = found
-    urls = _urls(lower, item.identity, links)
-    entry = _entry(lower, item, links)
-    listed = entry.get("listed", True) if item.row is None else item.row.listed
-    return {
-        "@id": urls["leaf"],
-        "@type": ["Package", "http://schema.nuget.org/catalog#Permalink"],
-        "catalogEntry": urls["leaf"],
-        "listed": listed,
-        "packageContent": urls["nupkg"],
-        "published": entry.get("published", "") if item.row is None else published(item.row),
-        "registration": urls["index"],
-    }
+def registration_leaf(package_id: str, version_text: str, reader, links: Links):
+    identity = parse_version(version_text).identity_key
+
+    def build(lower, items):
+        item = next((item for item in items if item.identity == identity), None)
+        if item is None:
+            raise _not_found(package_id, version_text[:64])
+        urls = _urls(lower, item.identity, links)
+        entry = _entry(lower, item, links)
+        listed = entry.get("listed", True) if item.row is None else item.row.listed
+        return {
+            "@id": urls["leaf"],
+            "@type": ["Package", "http://schema.nuget.org/catalog#Permalink"],
+            "catalogEntry": urls["leaf"],
+            "listed": listed,
+            "packageContent": urls["nupkg"],
+            "published": entry.get("published", "") if item.row is None else published(item.row),
+            "registration": urls["index"],
+        }
+
+    return _document(package_id, reader, "leaf", build, links, identity)
 
 
 def stored_version(package_id: str, version_text: str, reader) -> PackageVersion | None:
     """The stored version to download, fetched from the upstream the first time;
     None when the id does not take upstream versions. FeedError 404 for a version
-    nobody has, 502 when the upstream fails or serves a bad package."""
+    nobody has, 502 when the upstream fails or serves a bad package.
+
+    A version cached already is served without reading the id's metadata (the
+    upstream may be down, or may have deleted it: it is Galley's for good)."""
+    identity = parse_version(version_text).identity_key
+    if not rules.serves_upstream(package_id):
+        return None
+    lower = package_id.lower()
+    row = cache.cached_version(lower, identity)
+    if row is not None and row.upstream and identity not in rules.blocked_versions(lower):
+        cache.count("package_hits")
+        return row
     found = _item(package_id, version_text, reader)
     if found is None:
         return None

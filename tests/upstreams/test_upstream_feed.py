@@ -237,7 +237,8 @@ def test_hits_misses_and_errors_are_logged_and_counted(client, upstream, caplog)
     before = dict(STATS)
     with caplog.at_level(logging.INFO, "galley.upstreams"):
         client.get(nupkg_url("Serilog", "3.1.1"))  # metadata miss, package miss
-        client.get(nupkg_url("Serilog", "3.1.1"))  # metadata hit, package hit
+        client.get(nupkg_url("Serilog", "3.1.1"))  # package hit (no metadata read)
+        client.get(f"{FLAT}/serilog/index.json")  # metadata hit
         upstream.faults["/v3/registration/"] = "500"
         client.get(f"{FLAT}/other.package/index.json")  # an upstream error
     gained = {name: STATS.get(name, 0) - before.get(name, 0) for name in STATS}
@@ -246,3 +247,59 @@ def test_hits_misses_and_errors_are_logged_and_counted(client, upstream, caplog)
     assert gained["errors"] == 1 and gained["seconds"] > 0
     assert "cached serilog 3.1.1 from" in caplog.text
     assert "upstream GET" in caplog.text and "answered 500" in caplog.text
+
+
+def test_a_fetched_package_is_measured_as_it_arrives_and_its_manifest_copied_after(
+    client, upstream, monkeypatch
+):
+    """The size and SHA-512 recorded are the upstream's bytes', and the manifest's copy
+    waits until the client has its package (the feed reads it out of the package)."""
+    import base64
+    import hashlib
+
+    data = nupkg("Serilog", "3.1.1", extra={"content/noise.bin": bytes(range(256)) * 1000})
+    upstream.add("Serilog", "3.1.1", data)
+    deferred = []
+    monkeypatch.setattr(lifecycle, "after_response", deferred.append)
+
+    assert body(client.get(nupkg_url("Serilog", "3.1.1"))) == data
+    version = PackageVersion.objects.get()
+    assert version.size == len(data)
+    assert version.sha512 == base64.b64encode(hashlib.sha512(data).digest()).decode()
+    assert len(deferred) == 1
+    assert not package_storage().exists(lifecycle.manifest_name(version))
+    nuspec = client.get(f"{FLAT}/serilog/3.1.1/serilog.nuspec")
+    assert nuspec.status_code == 200 and b"<id>Serilog</id>" in body(nuspec)
+    deferred[0]()
+    with package_storage().open(lifecycle.manifest_name(version)) as copy:
+        assert copy.read() == body(nuspec)
+
+
+def test_upstream_documents_are_kept_until_the_metadata_or_the_versions_change(
+    client, upstream, monkeypatch, settings
+):
+    """A warm read is answered from the feed's memo: the kept entries are neither read
+    nor parsed again until the TTL brings new ones or a version changes here."""
+    from packages.upstreams import cache
+
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    urls = [f"{FLAT}/serilog/index.json", "/v3/registration/serilog/index.json"]
+    urls.append("/v3/registration/serilog/3.1.1.json")
+    with time_machine.travel("2026-01-01 10:00", tick=False):
+        first = [client.get(url).json() for url in urls]
+
+    def parsed_again(self):
+        raise AssertionError("the entries were parsed again")
+
+    monkeypatch.setattr(cache.Metadata, "by_identity", parsed_again)
+    with time_machine.travel("2026-01-01 10:05", tick=False):
+        assert [client.get(url).json() for url in urls] == first
+    monkeypatch.undo()
+
+    upstream.add("Serilog", "4.0.0", nupkg("Serilog", "4.0.0"))
+    with time_machine.travel("2026-01-01 10:09", tick=False):  # within the TTL (600 s)
+        assert client.get(urls[0]).json() == {"versions": ["3.1.1"]}
+    with time_machine.travel("2026-01-01 10:11", tick=False):  # past it: read again
+        assert client.get(urls[0]).json() == {"versions": ["3.1.1", "4.0.0"]}
+        BlockedUpstreamVersion.objects.create(normalized_id="serilog", normalized_version="4.0.0")
+        assert client.get(urls[0]).json() == {"versions": ["3.1.1"]}
