@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -60,24 +60,85 @@ def _hash(secret: str) -> str:
 ACCOUNT_FIELDS = ("id", "username", "is_active", "is_organization")
 
 
-def _find_sql() -> str:
-    from django.apps import apps
+class _FindStatement:
+    """The statement `find` runs, and how to read its row: worked out once per process
+    and database (every request with a key asks it; compiling a query, or reading a
+    raw() one's columns and converters, cost more than the indexed lookup itself).
 
-    key = ApiKey._meta.db_table
-    user = apps.get_model(settings.AUTH_USER_MODEL)._meta.db_table
-    membership = apps.get_model("accounts", "Membership")._meta.db_table
-    accounts = ", ".join(
-        f"{alias}.{field} AS {role}_{field}"
-        for alias, role in (("h", "holder"), ("o", "owner"))
-        for field in ACCOUNT_FIELDS
-    )
-    return (
-        f"SELECT k.*, {accounts}, EXISTS (SELECT 1 FROM {membership} m"  # noqa: S608
-        " WHERE m.organization_id = k.owner_id AND m.member_id = k.holder_id"
-        " AND m.accepted) AS holder_is_member"
-        f" FROM {key} k JOIN {user} h ON h.id = k.holder_id JOIN {user} o ON o.id = k.owner_id"
-        " WHERE k.hashed_key = %s"
-    )
+    One row: the key's own columns, then what the key rules read of the holder and
+    the package owner (ACCOUNT_FIELDS each), whether the holder is still an accepted
+    member of the owner, and whether the key selects any package by name (a key that
+    selects none is refused on its patterns alone, before any package is looked up).
+    """
+
+    def __init__(self, connection):
+        from django.apps import apps
+
+        user_model = apps.get_model(settings.AUTH_USER_MODEL)
+        membership = apps.get_model("accounts", "Membership")._meta.db_table
+        through = ApiKey.packages.through._meta
+        selected, selected_key = through.db_table, through.get_field("apikey").column
+        key_table, user_table = ApiKey._meta.db_table, user_model._meta.db_table
+        quote = connection.ops.quote_name
+        self.key_fields = ApiKey._meta.concrete_fields
+        self.account_fields = [user_model._meta.get_field(name) for name in ACCOUNT_FIELDS]
+        columns = [f"k.{quote(field.column)}" for field in self.key_fields]
+        columns += [
+            f"{alias}.{quote(field.column)}"
+            for alias in ("h", "o")
+            for field in self.account_fields
+        ]
+        self.sql = (
+            f"SELECT {', '.join(columns)},"  # noqa: S608 - names from the models
+            f" EXISTS (SELECT 1 FROM {membership} m"
+            " WHERE m.organization_id = k.owner_id AND m.member_id = k.holder_id"
+            " AND m.accepted),"
+            f" EXISTS (SELECT 1 FROM {selected} s WHERE s.{selected_key} = k.id)"
+            f" FROM {key_table} k JOIN {user_table} h ON h.id = k.holder_id"
+            f" JOIN {user_table} o ON o.id = k.owner_id"
+            " WHERE k.hashed_key = %s"
+        )
+        # What the ORM would apply to each column (SQLite's datetimes and booleans,
+        # JSON), the same functions it applies.
+        fields = [*self.key_fields, *self.account_fields, *self.account_fields]
+        self.converters = []
+        for position, field in enumerate(fields):
+            column = field.get_col(field.model._meta.db_table)
+            functions = connection.ops.get_db_converters(column) + column.get_db_converters(
+                connection
+            )
+            if functions:
+                self.converters.append((position, functions, column))
+        self.key_names = [field.attname for field in self.key_fields]
+
+    def read(self, connection, hashed: str):
+        """The key with its accounts attached, or None."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [hashed])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for position, functions, column in self.converters:
+            value = values[position]
+            for function in functions:
+                value = function(value, column, connection)
+            values[position] = value
+        keys, accounts = len(self.key_fields), len(self.account_fields)
+        key = ApiKey.from_db(connection.alias, self.key_names, values[:keys])
+        model = type(key).holder.field.related_model
+
+        def account(start):
+            return model.from_db(connection.alias, list(ACCOUNT_FIELDS), values[start:][:accounts])
+
+        key.holder = account(keys)
+        key.owner = key.holder if key.owner_id == key.holder_id else account(keys + accounts)
+        key.holder_is_member = bool(values[-2])
+        key.selects_packages = bool(values[-1])
+        return key
+
+
+_FIND_STATEMENTS: dict[str, _FindStatement] = {}
 
 
 class ApiKeyQuerySet(models.QuerySet):
@@ -99,14 +160,15 @@ class ApiKeyQuerySet(models.QuerySet):
         """
         if not tokens.is_well_formed(secret, settings.GALLEY_KEY_PREFIX):
             return None
-        # A fixed statement through the documented raw() API: nothing is compiled
-        # per request (compiling the equivalent filter() cost several times the
-        # query: docs/benchmarks.md). tests/apikeys/test_lookup.py compares the
-        # result with the ORM's, field by field.
-        key = next(iter(self.raw(_find_sql(), [_hash(secret)])), None)
-        if key is not None:
-            key.attach_accounts()
-        return key
+        # A fixed statement run on a cursor, its columns read with the converters
+        # the ORM would use: nothing is compiled or worked out per request
+        # (docs/benchmarks.md). tests/apikeys/test_lookup.py compares the result
+        # with the ORM's, field by field.
+        connection = connections[self.db]
+        statement = _FIND_STATEMENTS.get(connection.alias)
+        if statement is None:
+            statement = _FIND_STATEMENTS[connection.alias] = _FindStatement(connection)
+        return statement.read(connection, _hash(secret))
 
     @method_decorator(sensitive_variables("secrets", "secret", "hashes"))
     def find_many(self, secrets) -> dict:
@@ -248,20 +310,6 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.hint}…)"
 
     # State -----------------------------------------------------------------
-
-    def attach_accounts(self) -> None:
-        """The holder and the package owner from the columns `find` read with the key
-        (the same object for a personal key)."""
-        model = type(self).holder.field.related_model
-
-        def account(role):
-            values = [getattr(self, f"{role}_{field}") for field in ACCOUNT_FIELDS]
-            values[2:] = [bool(value) for value in values[2:]]  # SQLite answers 0 or 1
-            return model.from_db(self._state.db, list(ACCOUNT_FIELDS), values)
-
-        self.holder = account("holder")
-        self.owner = self.holder if self.owner_id == self.holder_id else account("owner")
-        self.holder_is_member = bool(self.holder_is_member)
 
     def load_accounts(self) -> None:
         """Load the holder and the package owner in one query (the same account for

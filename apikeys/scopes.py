@@ -91,11 +91,23 @@ class Caller:
             self._readable = readable_owner_ids(self.key.owner)
         return self._readable
 
+    @property
+    def selects_by_name(self) -> bool:
+        """Does the key select any package by name? `find` reads it with the key; a key
+        loaded otherwise is taken to, and its packages are asked when needed."""
+        return getattr(self.key, "selects_packages", True)
+
+    def may_select(self, package_id: str) -> bool:
+        """Could the key select this id, whatever is known of the package? Answered
+        without a query: False only for a key whose patterns miss the id and that
+        selects no package by name."""
+        return self.selects_by_name or globs.matches_any(self.key.glob_patterns, package_id)
+
     def selects(self, package_id: str, registration) -> bool:
         """Does the key select this package, by a glob pattern or by name?"""
         if globs.matches_any(self.key.glob_patterns, package_id):
             return True
-        if registration is None:
+        if registration is None or not self.selects_by_name:
             return False
         if hasattr(registration, "selected"):  # annotated by the query that found it
             return registration.selected
@@ -121,6 +133,18 @@ def authorize(
     return permit(caller, action, package_id, registration)
 
 
+def before_lookup(caller: Caller, action: Action, package_id: str) -> Refusal | None:
+    """The refusals decided before anything about the package is looked up: the key's
+    scopes for the action, then its own patterns when it selects no package by name.
+    A key that may never touch the id is refused with no query, and learns nothing of
+    it (whether it exists, who reserved it, whether an upstream source has it). The
+    flows ask this first; `permit` asks the same rules, in the same order, again."""
+    refusal = _scope_refusal(caller.key, action)
+    if refusal is None and not caller.may_select(package_id):
+        refusal = _not_selected(package_id)
+    return refusal
+
+
 def permit(caller: Caller, action: Action, package_id: str, registration) -> Refusal | None:
     """None when the caller may do `action` on `package_id`; otherwise the first rule it
     breaks. The key rules were passed when the caller was resolved.
@@ -130,40 +154,24 @@ def permit(caller: Caller, action: Action, package_id: str, registration) -> Ref
     it anyway to store the push.
     """
     key = caller.key
-    scopes = set(key.scopes)
-    if action == Action.PUSH:
-        if registration is None and Scope.PUSH not in scopes:
-            if Scope.PUSH_VERSION in scopes:
-                return Refusal(
-                    "scope_push_new",
-                    _(
-                        "The API key may only push new versions of existing packages; "
-                        "'%(id)s' is a new package."
-                    )
-                    % {"id": package_id},
-                )
-            return Refusal("scope_push", _("The API key's scopes do not allow pushing packages."))
-        if not scopes & {Scope.PUSH, Scope.PUSH_VERSION}:
-            return Refusal("scope_push", _("The API key's scopes do not allow pushing packages."))
-    elif action == Action.READ:
-        if Scope.READ not in scopes:
-            return Refusal("scope_read", _("The API key's scopes do not allow reading packages."))
-    elif Scope.UNLIST not in scopes:
-        return Refusal(
-            "scope_unlist",
-            _("The API key's scopes do not allow unlisting or relisting packages."),
-        )
-
-    # The key's own patterns first: they need no query, and a key that may not touch
-    # the id learns nothing of who reserved it.
+    refusal = _scope_refusal(key, action)
+    if refusal:
+        return refusal
+    # The key's own patterns next: they need no query, and a key that may not touch
+    # the id learns nothing of it (new or not, who reserved it).
     if not caller.selects(package_id, registration):
-        return Refusal(
-            "package_not_selected",
-            _("The package id '%(id)s' does not match any glob pattern or package of the API key.")
-            % {"id": package_id},
-        )
+        return _not_selected(package_id)
 
     if registration is None and action == Action.PUSH:
+        if Scope.PUSH not in key.scopes:
+            return Refusal(
+                "scope_push_new",
+                _(
+                    "The API key may only push new versions of existing packages; "
+                    "'%(id)s' is a new package."
+                )
+                % {"id": package_id},
+            )
         refusal = _reservation_refusal(key, package_id)
         if refusal:
             return refusal
@@ -179,6 +187,31 @@ def permit(caller: Caller, action: Action, package_id: str, registration) -> Ref
             % {"owner": key.owner.get_username(), "id": registration.package_id},
         )
     return None
+
+
+def _scope_refusal(key: ApiKey, action: Action) -> Refusal | None:
+    """The key's scopes do not allow the action on any package."""
+    scopes = set(key.scopes)
+    if action == Action.PUSH:
+        if not scopes & {Scope.PUSH, Scope.PUSH_VERSION}:
+            return Refusal("scope_push", _("The API key's scopes do not allow pushing packages."))
+    elif action == Action.READ:
+        if Scope.READ not in scopes:
+            return Refusal("scope_read", _("The API key's scopes do not allow reading packages."))
+    elif Scope.UNLIST not in scopes:
+        return Refusal(
+            "scope_unlist",
+            _("The API key's scopes do not allow unlisting or relisting packages."),
+        )
+    return None
+
+
+def _not_selected(package_id: str) -> Refusal:
+    return Refusal(
+        "package_not_selected",
+        _("The package id '%(id)s' does not match any glob pattern or package of the API key.")
+        % {"id": package_id},
+    )
 
 
 def _reservation_refusal(key: ApiKey, package_id: str) -> Refusal | None:

@@ -3,6 +3,7 @@
 1. The API key check in one process, against a bare indexed SELECT.
 2. Refused pushes under gunicorn (wrk), against a bare view doing one SELECT.
 3. The server time of a 100 KB push, against the same bare view.
+   `--push-only` runs sections 1-3 alone, on each database, and prints them.
 4. The memory of a worker receiving a 200 MiB package, against its idle size.
 5. A 10 MB push and download on the local folder and on S3 (bench/storage.py).
 6. Reading the feed (bench/feed.py): a 200-version package's indexes against the
@@ -331,7 +332,7 @@ def large_push(backend: Backend, keys: dict) -> dict:
 
 
 def run_backend(
-    backend: Backend, duration: int, rounds: int, feed_only: bool = False
+    backend: Backend, duration: int, rounds: int, feed_only: bool = False, push_only: bool = False
 ) -> tuple[dict, dict]:
     say(f"{backend.name}: migrating, creating keys, timing key checks in-process")
     inprocess = key_checks(backend)
@@ -345,6 +346,16 @@ def run_backend(
         "calls_per_run": {name: calls for name, (_us, calls) in inprocess["timings"].items()},
     }
     keys = inprocess["secrets"]
+    if push_only:
+        with Gunicorn(backend.env, backend.log("gunicorn-2"), workers=2) as server:
+            try:
+                result["http"] = refused_pushes(backend, server, keys, duration, rounds)
+                say(f"{backend.name}: {PUSHES} pushes of {PUSH_SIZE // 1024} KB")
+                result["push"] = small_pushes(server, keys)
+            except Exception:
+                print(f"gunicorn log (last lines):\n{server.log_tail()}", file=sys.stderr)
+                raise
+        return result, keys
     say(
         f"{backend.name}: seeding the feed (a package with {feed_bench.VERSIONS} versions, "
         f"{feed_bench.SEARCH_PACKAGES:,} packages to search)"
@@ -414,6 +425,11 @@ def parse_args(argv):
         help="only the read section (with the key checks it needs); implies --no-write",
     )
     parser.add_argument(
+        "--push-only",
+        action="store_true",
+        help="only sections 1-3 (key checks, refused pushes, the 100 KB push); implies --no-write",
+    )
+    parser.add_argument(
         "--upstreams-only",
         action="store_true",
         help="only the upstream sources section; implies --no-write",
@@ -458,9 +474,12 @@ def main(argv=None) -> int:
             symbols = symbols_bench.run(sqlite, keys, say, RssSampler, args.duration, args.rounds)
             print(symbols_bench.markdown(symbols))
             return 0
-        backend_result, keys = run_backend(sqlite, args.duration, args.rounds, args.feed_only)
+        only = args.feed_only or args.push_only
+        backend_result, keys = run_backend(
+            sqlite, args.duration, args.rounds, args.feed_only, args.push_only
+        )
         results["backends"].append(backend_result)
-        if not args.feed_only:
+        if not only:
             results["memory"] = large_push(sqlite, keys)
             results["storage"] = storage_bench.run(sqlite, keys, say)
             results["pages"] = pages_bench.run(say)
@@ -474,12 +493,17 @@ def main(argv=None) -> int:
             with postgres_database() as url:
                 postgres = Backend("PostgreSQL", Path(tmp) / "postgres", env_secrets, url)
                 results["backends"].append(
-                    run_backend(postgres, args.duration, args.rounds, args.feed_only)[0]
+                    run_backend(
+                        postgres, args.duration, args.rounds, args.feed_only, args.push_only
+                    )[0]
                 )
     results["elapsed"] = time.monotonic() - started
     say("done")
     if args.feed_only:
         print(report.console_tables(report.feed_tables(results), report.feed_goal_lines(results)))
+        return 0
+    if args.push_only:
+        print(report.console_tables(report.push_tables(results), report.push_goal_lines(results)))
         return 0
     print(report.console(results))
     print("\n" + storage_bench.markdown(results["storage"]))

@@ -38,7 +38,7 @@ from core.after_response import after_response
 from packages import downloads, permissions
 from packages.models import PackageRegistration, PackageVersion, SymbolFile, SymbolPackage
 from packages.search import rows as search_rows
-from packages.storage import package_storage, unique_name
+from packages.storage import deferred_syncs, package_storage, unique_name
 
 log = logging.getLogger("galley.packages")
 
@@ -172,7 +172,21 @@ def add_version(
     """
     identity = manifest.version.identity_key
     storage = package_storage()
-    name = storage.save(unique_name(storage, f"{manifest.id.lower()}/{identity}.nupkg"), upload)
+    # The file reaches the disk while its rows are written, and before they commit.
+    with deferred_syncs() as synced:
+        name = storage.save(unique_name(storage, f"{manifest.id.lower()}/{identity}.nupkg"), upload)
+        version = _insert_version(
+            storage, name, actor, manifest, fields, registration, owner, synced
+        )
+    # The client waits for none of it: the feed reads the manifest out of the
+    # package until its copy is written (packages/feed.py read_nuspec).
+    nuspec = manifest.nuspec
+    after_response(lambda: _store_manifest(version, nuspec))
+    return version
+
+
+def _insert_version(storage, name, actor, manifest, fields, registration, owner, synced):
+    """The rows of a stored file (`name`); the file removed if they cannot be written."""
     try:
         with transaction.atomic():
             if registration is None:
@@ -193,6 +207,7 @@ def add_version(
             )
             _changed(registration)
             _record(Kind.PACKAGE_PUSHED, actor, registration, version.version)
+            synced()  # the file on the disk before its row commits
     except IntegrityError:
         # Another push of the same id, or of the same version, committed between
         # the caller's checks and this insert.
@@ -201,10 +216,6 @@ def add_version(
     except BaseException:
         storage.delete(name)
         raise
-    # The client waits for none of it: the feed reads the manifest out of the
-    # package until its copy is written (packages/feed.py read_nuspec).
-    nuspec = manifest.nuspec
-    after_response(lambda: _store_manifest(version, nuspec))
     return version
 
 

@@ -6,53 +6,118 @@ row never points to a missing file and a crash leaves at worst an unreferenced
 file, which `manage.py packages_orphans` finds and removes.
 """
 
+import contextlib
 import os
 import posixpath
 import secrets
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
 
+# Syncs run here while a push writes its rows (`deferred_syncs`): a few threads that
+# only wait on the disk, shared by the process's requests.
+_SYNCS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="galley-fsync")
+_deferred = threading.local()
+
+
+def _sync(fd: int, directories: list[str]) -> None:
+    """The file's bytes, then the directory entries that name it, on the disk."""
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    for directory in directories:
+        entry = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(entry)
+        finally:
+            os.close(entry)
+
+
+@contextlib.contextmanager
+def deferred_syncs() -> Iterator[Callable[[], None]]:
+    """Within the block, a save to the folder returns once its file is written and
+    named; the file's bytes and its directory entry reach the disk in the background,
+    while the caller goes on (writing the rows that will point to it). The function
+    yielded returns once every one has, raising what a sync raised: call it before
+    those rows commit, so that no row ever points to a file a crash could lose. The
+    block waits for them too on its way out, whatever happens. No effect on S3,
+    whose save returns once the object is stored."""
+    pending: list[Future] = []
+    outer = getattr(_deferred, "pending", None)
+    _deferred.pending = pending
+
+    def synced() -> None:
+        while pending:
+            pending.pop(0).result()
+
+    try:
+        yield synced
+    finally:
+        _deferred.pending = outer
+        for future in pending:
+            with contextlib.suppress(Exception):  # the block failed already
+                future.result()
+
 
 class AtomicFileSystemStorage(FileSystemStorage):
-    """A folder where a file appears whole or not at all.
+    """A folder where a file appears whole or not at all, and stays once saved.
 
     Django's FileSystemStorage writes straight into the final path, so a crash
     mid-write leaves half a package where readers can find it. This writes to
     a temporary file in the same folder and renames it into place, which is
-    atomic on POSIX file systems.
+    atomic on POSIX file systems. The file's bytes and the directory entry that
+    names it (and the folder's own entry, for a folder made for it) are synced
+    to the disk before the save counts as done: at once, or before the caller's
+    rows commit (`deferred_syncs`).
     """
 
     def _save(self, name, content):
         full_path = self.path(name)
         directory = os.path.dirname(full_path)
+        # The directories whose entries change: the file's, and the parent of each
+        # folder made for it.
+        directories = [directory]
+        missing = directory
+        while not os.path.isdir(missing):
+            missing = os.path.dirname(missing)
+            directories.append(missing)
         os.makedirs(directory, exist_ok=True)
         fd, temp_path = tempfile.mkstemp(dir=directory, prefix=".upload-")
         try:
-            with os.fdopen(fd, "wb") as temp:
-                if hasattr(content, "seek"):
-                    content.seek(0)
-                for chunk in content.chunks():
-                    temp.write(chunk)
-                temp.flush()
-                os.fsync(temp.fileno())
-            if self.file_permissions_mode is not None:
-                os.chmod(temp_path, self.file_permissions_mode)
-            # link() fails if the name was taken meanwhile, where rename() would
-            # silently replace another package's file.
-            while True:
-                try:
-                    os.link(temp_path, full_path)
-                    break
-                except FileExistsError:
-                    name = self.get_available_name(name)
-                    full_path = self.path(name)
-        finally:
-            os.unlink(temp_path)
+            try:
+                with os.fdopen(os.dup(fd), "wb") as temp:
+                    if hasattr(content, "seek"):
+                        content.seek(0)
+                    for chunk in content.chunks():
+                        temp.write(chunk)
+                if self.file_permissions_mode is not None:
+                    os.chmod(temp_path, self.file_permissions_mode)
+                # link() fails if the name was taken meanwhile, where rename() would
+                # silently replace another package's file.
+                while True:
+                    try:
+                        os.link(temp_path, full_path)
+                        break
+                    except FileExistsError:
+                        name = self.get_available_name(name)
+                        full_path = self.path(name)
+            finally:
+                os.unlink(temp_path)
+        except BaseException:
+            os.close(fd)
+            raise
+        pending = getattr(_deferred, "pending", None)
+        if pending is None:
+            _sync(fd, directories)
+        else:
+            pending.append(_SYNCS.submit(_sync, fd, directories))
         return str(name).replace("\\", "/")
 
 

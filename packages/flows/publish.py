@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from apikeys.models import ApiKey
-from apikeys.scopes import Action, Caller, Refusal, permit, resolve
+from apikeys.scopes import Action, Caller, Refusal, before_lookup, permit, resolve
 from apikeys.tokens import is_well_formed
 from packages import lifecycle
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
@@ -130,6 +130,10 @@ def push(request, caller: Caller, upload) -> PackageVersion | Refusal:
     if isinstance(manifest, Refusal):
         return manifest
     key = caller.key
+    # A key that may never touch the id is refused before the id is looked up.
+    refusal = before_lookup(caller, Action.PUSH, manifest.id)
+    if refusal:
+        return replace(refusal, package_id=manifest.id)
     registration, hidden = _registration(caller, manifest.id)
     refusal = upstream_rules.push_refusal(manifest.id, registration)
     if registration is not None and not refusal and upstream_rules.cached_only(registration):
@@ -200,6 +204,9 @@ def push_symbols(request, caller: Caller, upload) -> SymbolPackage | Refusal:
     if isinstance(manifest, Refusal):
         return manifest
     key = caller.key
+    refusal = before_lookup(caller, Action.PUSH, manifest.id)
+    if refusal:
+        return replace(refusal, package_id=manifest.id)
     registration, _hidden = _registration(caller, manifest.id)
     refusal = permit(caller, Action.PUSH, manifest.id, registration)
     identity = manifest.version.identity_key
@@ -245,8 +252,10 @@ def set_listed(
     request, caller: Caller, package_id: str, version_text: str, listed: bool
 ) -> PackageVersion | Refusal:
     """Unlist (listed=False) or relist a version; doing it again changes nothing."""
-    registration, _hidden = _registration(caller, package_id)
-    refusal = permit(caller, Action.UNLIST, package_id, registration)
+    refusal = before_lookup(caller, Action.UNLIST, package_id)
+    if refusal is None:
+        registration, _hidden = _registration(caller, package_id)
+        refusal = permit(caller, Action.UNLIST, package_id, registration)
     if refusal:
         return replace(refusal, package_id=package_id)
     try:

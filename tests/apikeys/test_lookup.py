@@ -172,3 +172,13 @@ def test_the_lookups_follow_the_configured_prefix(alice, settings):
     default_shaped = "gly_" + secret.removeprefix("acme_")[:32]
     default_shaped += tokens._checksum("gly_", default_shaped[4:])
     assert ApiKey.objects.find(default_shaped) is None
+
+
+def test_the_lookup_says_whether_the_key_selects_packages_by_name(alice):
+    from tests.factories import PackageRegistrationFactory
+
+    _key, by_pattern = make_key(alice, glob_patterns=["Contoso.*"])
+    selected = PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice])
+    _key, by_name = make_key(alice, glob_patterns=[], packages=[selected])
+    assert ApiKey.objects.find(by_pattern).selects_packages is False
+    assert ApiKey.objects.find(by_name).selects_packages is True

@@ -5,7 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from apikeys.models import Scope
-from apikeys.scopes import Action, authorize
+from apikeys.scopes import Action, authorize, permit
 from tests.factories import PackageRegistrationFactory, make_key
 
 pytestmark = pytest.mark.django_db
@@ -252,3 +252,33 @@ def test_a_revoked_key_says_when_it_was_revoked(alice, contoso_core):
         "revoked",
         "The API key was revoked on March 2, 2026.",
     )
+
+
+def test_a_key_that_may_never_touch_the_id_is_refused_on_its_patterns_first(alice):
+    """A push-version key whose patterns miss a new id is refused for its patterns, not
+    for the id being new: it learns nothing of the id (new or not, reserved or not)."""
+    key, _ = make_key(alice, scopes=[PUSH_VERSION], glob_patterns=["Fabrikam.*"])
+    assert authorize(key, Action.PUSH, "Brand.New", None).code == "package_not_selected"
+
+
+def test_a_key_is_refused_on_its_patterns_before_the_package_is_looked_up(
+    alice, contoso_core, django_assert_num_queries
+):
+    from apikeys.models import ApiKey
+    from apikeys.scopes import Caller, before_lookup
+
+    _, narrow = make_key(alice, glob_patterns=["Fabrikam.*"])
+    _, by_name = make_key(alice, glob_patterns=["Fabrikam.*"], packages=[contoso_core])
+    _, unlist_only = make_key(alice, scopes=[UNLIST], glob_patterns=["Fabrikam.*"])
+    narrow, by_name, unlist_only = (
+        Caller(ApiKey.objects.find(secret)) for secret in (narrow, by_name, unlist_only)
+    )
+    with django_assert_num_queries(0):
+        assert before_lookup(narrow, Action.PUSH, "Contoso.Core").code == "package_not_selected"
+        assert before_lookup(narrow, Action.PUSH, "Fabrikam.Core") is None
+        # A key selecting packages by name may select this one: the lookup decides.
+        assert before_lookup(by_name, Action.PUSH, "Contoso.Core") is None
+        # Its scopes come first, as in permit.
+        assert before_lookup(unlist_only, Action.PUSH, "Contoso.Core").code == "scope_push"
+    assert permit(by_name, Action.PUSH, "Contoso.Core", contoso_core) is None
+    assert permit(narrow, Action.PUSH, "Contoso.Core", contoso_core).code == "package_not_selected"

@@ -104,6 +104,15 @@ def test_push_version_only_key_cannot_push_a_new_id(client, alice, package_dir):
     assert not PackageRegistration.objects.exists() and stored_files(package_dir) == []
 
 
+def test_a_key_pushes_a_package_it_selects_by_name_only(client, alice):
+    selected = PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice])
+    _, secret = make_key(alice, glob_patterns=["Fabrikam.*"], packages=[selected])
+    assert push(client, secret).status_code == 201
+    response = push(client, secret, nupkg(package_id="Contoso.Other"))
+    assert response.status_code == 403
+    assert response["X-Galley-Reason"] == "package_not_selected"
+
+
 def test_push_version_only_key_pushes_a_new_version(client, alice):
     PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice])
     _, secret = make_key(alice, scopes=["package:pushversion"])

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from accounts.models import Membership, User
-from tests.factories import make_key
+from tests.factories import PackageRegistrationFactory, make_key
 from tests.helpers import push
 from tests.packages.builders import nupkg
 
@@ -59,21 +59,40 @@ def test_a_push_refused_by_the_keys_patterns(client, alice, used_key, django_ass
     _, narrow = make_key(alice, glob_patterns=["Fabrikam.*"])
     with time_machine.travel("2026-03-01 12:00:20", tick=False):
         push(client, narrow, nupkg(version="2.0.0"))  # its use and the refusal's audit
+    # 1 the key, which says it selects no package by name: its patterns refuse the
+    # id before the id is looked up; the refusal was audited within the minute (no
+    # cache, no row).
+    with django_assert_num_queries(1):
+        response = push(client, narrow, nupkg(version="2.0.0"))
+    assert response.status_code == 403
+    assert response["X-Galley-Reason"] == "package_not_selected"
+
+
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_key_that_selects_packages_by_name_looks_the_id_up(
+    client, alice, used_key, django_assert_num_queries
+):
+    other = PackageRegistrationFactory(package_id="Fabrikam.Other", owners=[alice])
+    _, narrow = make_key(alice, glob_patterns=["Fabrikam.*"], packages=[other])
+    with time_machine.travel("2026-03-01 12:00:20", tick=False):
+        push(client, narrow, nupkg(version="2.0.0"))
     # 1 the key, 2 the registration, 3 its owners, 4 the packages the key selects
-    # by name; the refusal was audited within the minute (no cache, no row).
+    # by name (one of them could be this one).
     with django_assert_num_queries(4):
-        assert push(client, narrow, nupkg(version="2.0.0")).status_code == 403
+        response = push(client, narrow, nupkg(version="2.0.0"))
+    assert response.status_code == 403
+    assert response["X-Galley-Reason"] == "package_not_selected"
 
 
 @time_machine.travel("2026-03-01 12:00:30", tick=False)
 def test_a_new_id_refused_by_the_keys_patterns(client, alice, used_key, django_assert_num_queries):
     """The out-of-pattern refusal `make bench` times: the key's patterns are matched
-    before the reserved prefixes are asked (apikeys.scopes.permit)."""
+    before the id or its reserved prefixes are looked up (apikeys.scopes.before_lookup)."""
     _, narrow = make_key(alice, glob_patterns=["Fabrikam.*"])
     with time_machine.travel("2026-03-01 12:00:20", tick=False):
         push(client, narrow, nupkg(package_id="Contoso.Refused"))
-    # 1 the key, 2 no registration; the refusal was audited within the minute.
-    with django_assert_num_queries(2):
+    # 1 the key; the refusal was audited within the minute.
+    with django_assert_num_queries(1):
         response = push(client, narrow, nupkg(package_id="Contoso.Refused"))
     assert response.status_code == 403
     assert response["X-Galley-Reason"] == "package_not_selected"
