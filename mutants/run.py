@@ -11,13 +11,18 @@ Survivors listed in mutants/accepted.toml (equivalent mutants, each with its
 reason) are counted apart. The summary gives, per module: mutants, killed,
 survived, accepted, and the kill rate of the non-equivalent ones; every other
 survivor is printed with its diff, and the exit status is 1 when there is one.
+Each module's results are kept in var/mutants/<module>/results.json, which
+`--report` reads to print the summary again without running anything, against
+the accepted.toml of the moment (accept a survivor, then see the table).
 
     python mutants/run.py                        # every module
     python mutants/run.py apikeys/tokens.py      # some of them
     python mutants/run.py --jobs 1               # one worker (default: 2)
+    python mutants/run.py --report               # the last results, no run
 """
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -49,6 +54,27 @@ class Module:
 
 
 @dataclass
+class Outcome:
+    """What one run of a module found, as kept in its results.json: every mutant's
+    status, the diff of each one not killed, and the run's duration."""
+
+    statuses: dict[str, str]  # mutant name -> mutmut's status
+    diffs: dict[str, str]  # mutant name -> diff, for mutants not killed
+    seconds: float
+    source: str  # sha256 of the mutated file when it ran
+
+    @classmethod
+    def load(cls, module: Module) -> "Outcome | None":
+        try:
+            return cls(**json.loads(results_file(module).read_text()))
+        except FileNotFoundError:
+            return None
+
+    def save(self, module: Module) -> None:
+        results_file(module).write_text(json.dumps(self.__dict__, indent=1, ensure_ascii=False))
+
+
+@dataclass
 class Result:
     module: Module
     statuses: dict[str, str]  # mutant name -> mutmut's status
@@ -56,6 +82,7 @@ class Result:
     survivors: dict[str, str]  # mutant name -> diff, for survivors not accepted
     stale: list[str]  # accepted names whose mutation is no longer the one accepted
     seconds: float
+    changed: bool = False  # the module's file changed since these results
 
     @property
     def killed(self) -> int:
@@ -69,6 +96,14 @@ class Result:
     def kill_rate(self) -> float:
         counted = len(self.statuses) - len(self.accepted)
         return 100.0 * self.killed / counted if counted else 100.0
+
+
+def results_file(module: Module) -> Path:
+    return SCRATCH / module.slug / "results.json"
+
+
+def source_hash(module: Module) -> str:
+    return hashlib.sha256((ROOT / module.path).read_bytes()).hexdigest()
 
 
 def load_modules() -> list[Module]:
@@ -175,7 +210,7 @@ def changed_lines(diff: str) -> list[str]:
     ]
 
 
-def run_module(module: Module, files: list[str], accepted: dict[str, dict], jobs: int) -> Result:
+def run_module(module: Module, files: list[str], jobs: int) -> Outcome:
     started = time.monotonic()
     work = prepare(module, files)
     with open(work / "mutmut.log", "w") as log:
@@ -183,11 +218,18 @@ def run_module(module: Module, files: list[str], accepted: dict[str, dict], jobs
     found = statuses(work, module)
     if done.returncode != 0 or not found:
         sys.exit(f"mutmut failed for {module.path}: see {work / 'mutmut.log'}")
-    survivors, taken, stale = {}, [], []
     alive = sorted(name for name, status in found.items() if status not in KILLED)
     diffs = json.loads(mutmut(work, "diffs", *alive).stdout) if alive else {}
-    for name in alive:
-        status, diff = found[name], diffs[name]
+    outcome = Outcome(found, diffs, time.monotonic() - started, source_hash(module))
+    outcome.save(module)
+    return outcome
+
+
+def judge(module: Module, outcome: Outcome, accepted: dict[str, dict]) -> Result:
+    """Sort the mutants not killed into accepted ones and survivors."""
+    survivors, taken, stale = {}, [], []
+    for name in sorted(outcome.diffs):
+        status, diff = outcome.statuses[name], outcome.diffs[name]
         entry = accepted.get(name)
         if entry and entry["mutation"].strip() in mutated_lines(diff):
             taken.append(name)
@@ -195,7 +237,8 @@ def run_module(module: Module, files: list[str], accepted: dict[str, dict], jobs
         if entry:
             stale.append(name)
         survivors[name] = f"({status})\n" + "\n".join(changed_lines(diff))
-    return Result(module, found, taken, survivors, stale, time.monotonic() - started)
+    changed = outcome.source != source_hash(module)
+    return Result(module, outcome.statuses, taken, survivors, stale, outcome.seconds, changed)
 
 
 def summary(results: list[Result], accepted: dict[str, dict]) -> str:
@@ -208,8 +251,19 @@ def summary(results: list[Result], accepted: dict[str, dict]) -> str:
             f"{r.module.path:32} {len(r.statuses):8} {r.killed:7} {r.survived:9} "
             f"{len(r.accepted):9} {r.kill_rate:9.1f}% {r.seconds:6.0f}s"
         )
+    if len(results) > 1:
+        total = sum(len(r.statuses) for r in results)
+        killed = sum(r.killed for r in results)
+        taken = sum(len(r.accepted) for r in results)
+        rate = 100.0 * killed / (total - taken) if total > taken else 100.0
+        lines.append(
+            f"{'total':32} {total:8} {killed:7} {total - killed - taken:9} {taken:9} "
+            f"{rate:9.1f}% {sum(r.seconds for r in results):6.0f}s"
+        )
     lines.append("(kill rate: killed / (mutants - accepted); timeouts count as killed)")
     for r in results:
+        if r.changed:
+            lines.append(f"CHANGED: {r.module.path} changed since these results: run it again")
         for name, diff in r.survivors.items():
             lines += ["", f"SURVIVED {name} {diff}"]
         for name in r.stale:
@@ -226,6 +280,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", help="modules to run (default: all of modules.toml)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once")
+    parser.add_argument(
+        "--report", action="store_true", help="summarise the last results instead of running"
+    )
     options = parser.parse_args()
     modules = load_modules()
     unknown = set(options.paths) - {m.path for m in modules}
@@ -234,14 +291,22 @@ def main() -> int:
     if options.paths:
         modules = [m for m in modules if m.path in options.paths]
     accepted = load_accepted()
-    files = project_files()
     results = []
-    for module in modules:
-        print(f"mutants: {module.path} against {len(module.tests)} test file(s)…", flush=True)
-        results.append(run_module(module, files, accepted, options.jobs))
-        print(summary(results[-1:], {}).splitlines()[2], flush=True)
+    if options.report:
+        for module in modules:
+            outcome = Outcome.load(module)
+            if outcome is None:
+                print(f"mutants: no results for {module.path} yet", flush=True)
+            else:
+                results.append(judge(module, outcome, accepted))
+    else:
+        files = project_files()
+        for module in modules:
+            print(f"mutants: {module.path} against {len(module.tests)} test file(s)…", flush=True)
+            results.append(judge(module, run_module(module, files, options.jobs), accepted))
+            print(summary(results[-1:], {}).splitlines()[2], flush=True)
     print(summary(results, accepted))
-    return 1 if any(r.survivors for r in results) else 0
+    return 1 if any(r.survivors for r in results) or len(results) < len(modules) else 0
 
 
 if __name__ == "__main__":

@@ -89,6 +89,21 @@ def fresh_feed_memo():
     feed.forget_all()
 
 
+@pytest.fixture(autouse=True)
+def fresh_reader_statements():
+    """The feed's registration query is compiled once per process and shape
+    (packages/readers.py `_statement`). Each test compiles its own, so that a test
+    runs the code that builds it: under `make mutants` a mutant of that code would
+    otherwise hide behind a statement an earlier test compiled (mutmut forks each
+    mutant from a process that ran the tests), and mutmut would not even count the
+    later tests as covering it."""
+    from packages import readers
+
+    readers._STATEMENTS.clear()
+    yield
+    readers._STATEMENTS.clear()
+
+
 @pytest.fixture
 def package_dir(settings, tmp_path):
     """Package files go to a folder of the test's own."""

@@ -73,17 +73,32 @@ def test_a_confirmed_active_person_may_be_given_keys_for_themselves_and_their_or
     assert issuing.refusal(bob, contoso) is None
 
 
+CONFIRM = (
+    "Confirm your e-mail address before getting an API key: follow the link in the "
+    "confirmation e-mail, or send it again from Account Settings."
+)
+LEFT = "bob is no longer a member of Contoso: no key can act for it."
+
+
 @pytest.mark.parametrize(
-    ("case", "code", "words"),
+    ("case", "code", "message"),
     [
-        ("unconfirmed", "unconfirmed", "Confirm your e-mail address"),
-        ("holder_inactive", "holder_inactive", "The account bob is deactivated"),
-        ("owner_inactive", "owner_inactive", "The package owner Contoso is deactivated"),
-        ("not_a_member", "not_a_member", "bob is no longer a member of Contoso"),
-        ("pending_member", "not_a_member", "bob is no longer a member of Contoso"),
+        ("unconfirmed", "unconfirmed", CONFIRM),
+        (
+            "holder_inactive",
+            "holder_inactive",
+            "The account bob is deactivated: it cannot be given API keys.",
+        ),
+        (
+            "owner_inactive",
+            "owner_inactive",
+            "The package owner Contoso is deactivated: no key can act for it.",
+        ),
+        ("not_a_member", "not_a_member", LEFT),
+        ("pending_member", "not_a_member", LEFT),
     ],
 )
-def test_each_refusal_of_the_rule(bob, contoso, case, code, words):
+def test_each_refusal_of_the_rule_in_its_words(bob, contoso, case, code, message):
     if case == "unconfirmed":
         unconfirm(bob)
     elif case == "holder_inactive":
@@ -99,13 +114,13 @@ def test_each_refusal_of_the_rule(bob, contoso, case, code, words):
     refusal = issuing.refusal(bob, contoso)
     assert isinstance(refusal, Refusal)
     assert (refusal.code, refusal.status) == (code, 403)
-    assert words in refusal.message
+    assert refusal.message == message
 
 
 def test_another_organization_is_refused_too(bob, fabrikam):
     refusal = issuing.refusal(bob, fabrikam)
     assert refusal.code == "not_a_member"
-    assert "bob is no longer a member of Fabrikam" in refusal.message
+    assert refusal.message == "bob is no longer a member of Fabrikam: no key can act for it."
 
 
 def test_a_refusal_does_not_mint(alice):
@@ -266,7 +281,9 @@ def test_regenerate_flow_returns_the_refusal_for_an_administrators_revocation(bo
     flows.revoke_key(key, by=staff, source=RevocationSource.ADMIN)
     mailoutbox.clear()
     revoked = ApiKey.objects.get(pk=key.pk)
-    assert issuing.refusal(bob, bob, replacing=revoked).code == "revoked_for_good"
+    refused = issuing.refusal(bob, bob, replacing=revoked)
+    assert refused.code == "revoked_for_good"
+    assert refused.message == "An administrator revoked this key: create a new key instead."
     refusal = flows.regenerate_key(RequestFactory().post("/"), revoked)
     assert isinstance(refusal, Refusal) and refusal.code == "revoked_for_good"
     assert ApiKey.objects.get(pk=key.pk).hashed_key == key.hashed_key

@@ -138,6 +138,37 @@ def test_a_read_keys_patterns_narrow_what_it_reads(client, alice, package):
     assert ids == ["Fabrikam.Tools"]
 
 
+def test_a_read_key_reads_the_packages_it_selects_by_name_and_no_other(client, alice, package):
+    """A key without patterns reads the packages chosen for it, found in the same query
+    as the package (packages/readers.py): another key's choice is not its own."""
+    from packages.models import PackageRegistration
+
+    assert push(client, make_key(alice)[1], nupkg("Fabrikam.Tools")).status_code == 201
+    contoso = PackageRegistration.objects.get(package_id="Contoso.Core")
+    fabrikam = PackageRegistration.objects.get(package_id="Fabrikam.Tools")
+    for chosen, other in ((contoso, fabrikam), (fabrikam, contoso)):
+        headers = basic("alice", read_key(alice, glob_patterns=[], packages=[chosen]))
+        url = "/v3-flatcontainer/{}/index.json"
+        assert client.get(url.format(chosen.normalized_id), headers=headers).status_code == 200
+        assert client.get(url.format(other.normalized_id), headers=headers).status_code == 404
+
+
+def test_a_feed_made_private_asks_for_a_key_for_what_it_served_to_everyone(
+    client, alice, charlie, settings, package
+):
+    """One process serves every kind of reader: what it learnt answering everyone
+    must not answer a key, nor the other way round."""
+    settings.GALLEY_FEED_READ = "public"
+    assert client.get(READ_URLS[0]).status_code == 200
+    settings.GALLEY_FEED_READ = "authenticated"
+    assert client.get(READ_URLS[0]).status_code == 401
+    assert client.get(READ_URLS[0], headers=basic("alice", read_key(alice))).status_code == 200
+    stranger = basic("charlie", read_key(charlie))
+    assert client.get(READ_URLS[0], headers=stranger).status_code == 404
+    settings.GALLEY_FEED_READ = "public"
+    assert client.get(READ_URLS[0]).status_code == 200
+
+
 def test_a_member_reads_the_packages_of_their_organization(client, alice, bob, charlie):
     organization = User.objects.create_organization("acme", admin=alice)
     from accounts.models import Membership

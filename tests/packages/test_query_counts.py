@@ -128,6 +128,22 @@ def test_private_reads_cost_one_query_more(
 
 
 @time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_key_that_selects_its_package_by_name_costs_the_same(
+    client, alice, used_key, settings, django_assert_num_queries
+):
+    """Whether the key selects the package is asked in the registration's query too."""
+    from packages.models import PackageRegistration
+
+    settings.GALLEY_FEED_READ = "authenticated"
+    chosen = PackageRegistration.objects.get()
+    _, secret = make_key(alice, scopes=["package:read"], glob_patterns=[], packages=[chosen])
+    headers = basic("alice", secret)
+    client.get(VERSIONS, headers=headers)  # the key's first use is written
+    with django_assert_num_queries(2):  # the key, the registration: the memo's body
+        assert client.get(VERSIONS, headers=headers).status_code == 200
+
+
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
 def test_an_organizations_read_key_costs_the_same(
     client, alice, bob, used_key, settings, django_assert_num_queries
 ):

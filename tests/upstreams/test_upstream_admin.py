@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from packages.models import PackageVersion
 from packages.upstreams.models import BlockedUpstreamVersion, UpstreamAllowance, UpstreamMetadata
 from tests.factories import UserFactory, make_key
-from tests.helpers import stored_files
+from tests.helpers import push, stored_files
 from tests.packages.builders import nupkg
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +137,25 @@ def test_a_private_feed_shows_a_cached_upstream_package_page_to_anyone_signed_in
     response = client.get(page)
     assert response.status_code == 200
     assert "Serilog" in response.content.decode()
+
+
+def test_only_a_package_every_version_of_which_came_from_upstream_is_everyones(
+    client, alice, charlie, cached, settings
+):
+    """A package left without owners that holds a pushed version is no upstream's:
+    no reader reads it, by id or in search, while the cached one stays everyone's."""
+    from packages import lifecycle
+    from packages.models import PackageRegistration
+
+    settings.GALLEY_FEED_READ = "authenticated"
+    assert push(client, make_key(alice)[1], nupkg("Contoso.Core", "1.0.0")).status_code == 201
+    orphan = PackageRegistration.objects.get(normalized_id="contoso.core")
+    orphan.owners.clear()
+    lifecycle.touch([orphan.pk])
+    for reader in (alice, charlie):
+        headers = basic(reader.username, make_key(reader, scopes=["package:read"])[1])
+        index = "/v3-flatcontainer/{}/index.json"
+        assert client.get(index.format("contoso.core"), headers=headers).status_code == 404
+        assert client.get(index.format("serilog"), headers=headers).status_code == 200
+        found = client.get("/query", headers=headers).json()["data"]
+        assert [d["id"] for d in found] == ["Serilog"]
