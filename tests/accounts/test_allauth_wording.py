@@ -44,8 +44,10 @@ class _VisibleText(HTMLParser):
             self.hidden -= 1
 
     def handle_data(self, data):
-        if not self.hidden and data.strip():
-            self.parts.append(" ".join(data.split()))
+        # Collapse the markup's spaces only: a no-break space is part of the text.
+        text = re.sub(r"[ \t\r\n]+", " ", data).strip(" ")
+        if not self.hidden and text:
+            self.parts.append(text)
 
 
 def visible_text(html: str) -> str:
@@ -235,6 +237,7 @@ def test_each_allauth_page_in_galley_words(people, page, language):
     if language == "fr":
         whole = visible_text(response.content.decode())
         assert "'" not in whole, whole
+        assert not re.search(r"[ \w][:;?!](\s|$)", whole), whole  # a no-break space before
 
 
 def test_the_page_list_covers_every_allauth_page_galley_serves():
@@ -423,3 +426,70 @@ def test_allauth_e_mails_in_galley_words(people, language, mailoutbox):
             assert "'" not in mail.subject + mail.body, mail.body
     assert "/accounts/password/reset/key/" in mailoutbox[0].body
     assert "/accounts/confirm-email/" in mailoutbox[2].body
+
+
+MORE_FLASHES = {
+    "en": {
+        "primary": "Your primary e-mail address is changed.",
+        "removed": "alice@example.com is removed from your account.",
+        "confirmed": "You have confirmed carol@example.com.",
+        "codes": "New recovery codes are ready; the old ones no longer work.",
+        "app off": "Your authenticator app is deactivated: signing in no longer asks for its code.",
+        "sessions": "You have signed out of all your other sessions.",
+    },
+    "fr": {
+        "primary": "Votre adresse e-mail principale est modifiée.",
+        "removed": "alice@example.com est retirée de votre compte.",
+        "confirmed": "Vous avez confirmé carol@example.com.",
+        "codes": "Vos nouveaux codes de récupération sont prêts ; les anciens ne fonctionnent plus.",
+        "app off": "Votre application d’authentification est désactivée : la connexion ne "
+        "demande plus son code.",
+        "sessions": "Vous êtes déconnecté de toutes vos autres sessions.",
+    },
+}
+
+
+def nbsp(words: dict) -> dict:
+    """French typography: a no-break space before ; and :."""
+    return {k: re.sub(r" ([;:])", "\u00a0\\1", v) for k, v in words.items()}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_flash_messages_of_addresses_in_galley_words(people, language):
+    words = {
+        k: v.replace(" ;", "\u00a0;").replace(" :", "\u00a0:")
+        for k, v in MORE_FLASHES[language].items()
+    }
+    client = client_for("alice", language, people)
+    EmailAddress.objects.create(
+        user=people["alice"], email="alice.work@example.com", verified=True, primary=False
+    )
+    primary = client.post(
+        "/accounts/email/", {"action_primary": "", "email": "alice.work@example.com"}, follow=True
+    )
+    assert words["primary"] in flash(primary)
+    removed = client.post(
+        "/accounts/email/", {"action_remove": "", "email": "alice@example.com"}, follow=True
+    )
+    assert words["removed"] in flash(removed)
+
+    carol = client_for("anonymous", language, people)
+    confirmed = carol.post(confirm_link(people), follow=True)
+    assert words["confirmed"] in flash(confirmed)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_flash_messages_of_two_factor_and_sessions_in_galley_words(people, language):
+    words = {
+        k: v.replace(" ;", "\u00a0;").replace(" :", "\u00a0:")
+        for k, v in MORE_FLASHES[language].items()
+    }
+    client = client_for("bob", language, people)
+    codes = client.post("/accounts/2fa/recovery-codes/generate/", follow=True)
+    assert words["codes"] in flash(codes)
+    off = client.post("/accounts/2fa/totp/deactivate/", follow=True)
+    assert words["app off"] in flash(off)
+
+    elsewhere = client_for("bob", language, people)
+    ended = elsewhere.post("/accounts/sessions/", follow=True)
+    assert words["sessions"] in flash(ended)
