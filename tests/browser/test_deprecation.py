@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WORDS = {
     "en-US": {
-        "login": "Login",
+        "login": "User Name or E-mail Address",
         "sign_in": "Sign In",
         "manage": "Manage package",
         "legacy": "This package is legacy and is no longer maintained",
@@ -33,7 +33,7 @@ WORDS = {
         "undeprecate": "Undeprecate",
     },
     "fr-FR": {
-        "login": "Identifiant",
+        "login": "Nom d’utilisateur ou adresse e-mail",
         "sign_in": "Connexion",
         "manage": "Gérer le package",
         "legacy": "Ce package est hérité et n’est plus maintenu",
