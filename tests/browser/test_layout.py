@@ -294,6 +294,29 @@ def widest(page) -> list[str]:
     )
 
 
+# What the header shows side by side: the site's name, its links, the search box, and
+# the account's links or menu; a narrow window must never lay one over another.
+HEADER_PARTS = ".brand, .site-nav > *, .site-search, .account-nav > *"
+
+
+def header_overlaps(page) -> list[str]:
+    """The header's parts that overlap one another (the overflow check cannot see them)."""
+    return page.evaluate(
+        """(selector) => { const parts = [...document.querySelectorAll(selector)]
+          .map(e => [e, e.getBoundingClientRect()]).filter(([, r]) => r.width > 0);
+        const name = (e) => e.tagName.toLowerCase() + '.' + (e.className || '').toString().trim().split(/\\s+/)[0]
+          + ' ' + JSON.stringify(e.textContent.trim().slice(0, 20));
+        const out = [];
+        for (let i = 0; i < parts.length; i++) for (let j = i + 1; j < parts.length; j++) {
+          const [a, r] = parts[i], [b, q] = parts[j];
+          if (a.contains(b) || b.contains(a)) continue;
+          if (r.left < q.right - 1 && q.left < r.right - 1 && r.top < q.bottom - 1 && q.top < r.bottom - 1)
+            out.push(name(a) + ' over ' + name(b)); }
+        return out; }""",
+        HEADER_PARTS,
+    )
+
+
 def axe_violations(page) -> list[str]:
     page.add_script_tag(path=str(AXE))
     return page.evaluate(
@@ -326,6 +349,8 @@ def check(page, who, path, language, width, problems, *, run_axe):
     extra = overflow(page)
     if extra > 0:
         problems.append(f"{who} {path}: {extra}px wider than the window: {widest(page)}")
+    for overlap in header_overlaps(page):
+        problems.append(f"{who} {path}: in the header, {overlap}")
     if run_axe:
         for violation in axe_violations(page):
             problems.append(f"{who} {path}: axe {violation}")
@@ -424,4 +449,22 @@ def test_the_check_sees_a_page_that_scrolls_sideways(browser, live_server):
     assert widest(page)
     page.set_content('<html><body style="margin:0"><div style="width:300px">x</div></body></html>')
     assert overflow(page) == 0
+    context.close()
+
+
+def test_the_check_sees_header_parts_laid_over_one_another(browser, live_server):
+    """The header's measure: two links at the same place are caught, side by side are not."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 320, "height": 600})
+    page = context.new_page()
+    header = (
+        '<html><body style="margin:0"><div class="site-nav" style="position:relative">'
+        '<a style="position:absolute;left:0;width:80px">Packages</a></div>'
+        '<div class="account-nav" style="position:relative">'
+        '<a style="position:absolute;left:{}px;width:80px">Connexion</a></div>'
+        "</body></html>"
+    )
+    page.set_content(header.format(30))
+    assert header_overlaps(page)
+    page.set_content(header.format(120))
+    assert header_overlaps(page) == []
     context.close()
