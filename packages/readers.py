@@ -88,7 +88,9 @@ class Reader:
         if not self.is_everyone:
             account = self.caller.key.owner if self.caller is not None else self.user
         upstreams = bool(settings.GALLEY_UPSTREAMS) and not self.is_everyone
-        sql, params = _statement(self.is_everyone, self.caller is not None, upstreams, fields)
+        # The key's selected packages are asked only of a key that selects some by name.
+        with_key = self.caller is not None and self.caller.selects_by_name
+        sql, params = _statement(self.is_everyone, with_key, upstreams, fields)
         values = {
             _ID: lower_id,
             _ACCOUNT: account.pk if account is not None else None,
@@ -120,7 +122,10 @@ class Reader:
         # Patterns are matched in Python with the same function that checks pushes
         # (apikeys.globs), not translated into SQL that could match differently.
         key = self.caller.key
-        selected = set(key.packages.values_list("pk", flat=True))
+        # A key that selects no package by name (`find` says so) costs no query here.
+        selected = (
+            set(key.packages.values_list("pk", flat=True)) if self.caller.selects_by_name else set()
+        )
         candidates = visible.values_list("pk", "package_id")
         ids = [
             pk
