@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from apikeys import tokens
+from core.statements import converted, converters_of
 
 # last_used is written at most this often per key, so a busy CI pushing many
 # packages does not turn every request into a write.
@@ -101,14 +102,9 @@ class _FindStatement:
         # What the ORM would apply to each column (SQLite's datetimes and booleans,
         # JSON), the same functions it applies.
         fields = [*self.key_fields, *self.account_fields, *self.account_fields]
-        self.converters = []
-        for position, field in enumerate(fields):
-            column = field.get_col(field.model._meta.db_table)
-            functions = connection.ops.get_db_converters(column) + column.get_db_converters(
-                connection
-            )
-            if functions:
-                self.converters.append((position, functions, column))
+        self.converters = converters_of(
+            connection, [field.get_col(field.model._meta.db_table) for field in fields]
+        )
         self.key_names = [field.attname for field in self.key_fields]
 
     def read(self, connection, hashed: str):
@@ -118,12 +114,7 @@ class _FindStatement:
             row = cursor.fetchone()
         if row is None:
             return None
-        values = list(row)
-        for position, functions, column in self.converters:
-            value = values[position]
-            for function in functions:
-                value = function(value, column, connection)
-            values[position] = value
+        values = converted(row, self.converters, connection)
         keys, accounts = len(self.key_fields), len(self.account_fields)
         key = ApiKey.from_db(connection.alias, self.key_names, values[:keys])
         model = type(key).holder.field.related_model

@@ -77,6 +77,45 @@ WORDS = [
 # ------------------------------------------------------------------ seeding
 
 
+def version_row(registration, text, **extra):
+    """A version's row as the benchmark writes it, straight through the ORM."""
+    from packages.models import PackageVersion
+
+    return PackageVersion(
+        registration=registration,
+        version=text,
+        normalized_version=text.lower(),
+        original_version=text,
+        size=1,
+        sha512="x" * 88,
+        file=f"{registration.normalized_id}/{text}.nupkg",
+        authors="Bench",
+        is_prerelease="-" in text,
+        **extra,
+    )
+
+
+def many_versions(
+    registration, count: int = VERSIONS, description: str = "A package with many versions."
+) -> list:
+    """Rows of versions 0.0.0, 0.1.0, ... (MANY's 200: more than an index shows inline)."""
+    return [
+        version_row(
+            registration,
+            f"{n // 50}.{n % 50}.0",
+            description=description,
+            dependency_groups=[
+                {
+                    "targetFramework": "net8.0",
+                    "dependencies": [{"id": "Newtonsoft.Json", "range": "[13.0.1, )"}],
+                }
+            ],
+            tags="bench versions",
+        )
+        for n in range(count)
+    ]
+
+
 def _seed(folder: Path) -> dict:
     import django
 
@@ -90,54 +129,18 @@ def _seed(folder: Path) -> dict:
     owner = User.objects.create(username="bench-feed", email="feed@example.com")
     rng = random.Random(13)
 
-    def version_row(registration, text, **extra):
-        return PackageVersion(
-            registration=registration,
-            version=text,
-            normalized_version=text.lower(),
-            original_version=text,
-            size=1,
-            sha512="x" * 88,
-            file=f"{registration.normalized_id}/{text}.nupkg",
-            authors="Bench",
-            is_prerelease="-" in text,
-            **extra,
-        )
-
     many = PackageRegistration.objects.create(package_id=MANY)
     many.owners.add(owner)
-    PackageVersion.objects.bulk_create(
-        version_row(
-            many,
-            f"{n // 50}.{n % 50}.0",
-            description="A package with many versions.",
-            dependency_groups=[
-                {
-                    "targetFramework": "net8.0",
-                    "dependencies": [{"id": "Newtonsoft.Json", "range": "[13.0.1, )"}],
-                }
-            ],
-            tags="bench versions",
-        )
-        for n in range(VERSIONS)
-    )
+    PackageVersion.objects.bulk_create(many_versions(many))
 
     inline = PackageRegistration.objects.create(package_id=INLINE)
     inline.owners.add(owner)
     PackageVersion.objects.bulk_create(
-        version_row(
+        many_versions(
             inline,
-            f"{n // 50}.{n % 50}.0",
-            description="A package with as many versions as an index shows inline.",
-            dependency_groups=[
-                {
-                    "targetFramework": "net8.0",
-                    "dependencies": [{"id": "Newtonsoft.Json", "range": "[13.0.1, )"}],
-                }
-            ],
-            tags="bench versions",
+            INLINE_VERSIONS,
+            "A package with as many versions as an index shows inline.",
         )
-        for n in range(INLINE_VERSIONS)
     )
     from apikeys.models import ApiKey, Scope
 
@@ -380,15 +383,28 @@ def download(backend, server, seeded: dict, duration: int) -> dict:
 
 
 def _count_queries(seeded: dict) -> dict:
-    """Queries per read, through Django's test client in this environment: the first
-    request for a revision (memo miss), the next (hit) and a revalidation (304)."""
+    """Queries per read, through Django's test client in this environment."""
     import django
 
     django.setup()
+    from django.test import Client
+
+    return count_reads(
+        Client(HTTP_HOST=client.HOST), client.HOST, _basic(seeded["reader"], seeded["read_secret"])
+    )
+
+
+def count_reads(browser, host: str, credentials: dict) -> dict:
+    """The queries of each read the benchmark times, for everyone (a public feed) and
+    for a read key (a private feed, `credentials`): the first request for a revision
+    (memo miss), the next (hit) and a revalidation (304). The package MANY, with more
+    versions than an index shows inline, must exist; tests/packages/test_bench_reads.py
+    pins the figures."""
     from django.conf import settings
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
+
+    from packages import feed
 
     many = MANY.lower()
     index = f"/v3/registration/{many}/index.json"
@@ -401,10 +417,8 @@ def _count_queries(seeded: dict) -> dict:
         "search (take=20)": "/query?q=json&take=20",
         "autocomplete": "/autocomplete?q=json",
     }
-    browser = Client(HTTP_HOST=client.HOST)
-    reads["registration page"] = (
-        browser.get(index).json()["items"][0]["@id"].split(client.HOST, 1)[1]
-    )
+    first_page = browser.get(index, headers=credentials).json()["items"][0]["@id"]
+    reads["registration page"] = first_page.split(host, 1)[1]
 
     def count(path, headers) -> tuple[int, int]:
         with CaptureQueriesContext(connection) as queries:
@@ -412,13 +426,8 @@ def _count_queries(seeded: dict) -> dict:
         return len(queries), response.status_code
 
     result = {}
-    for audience, headers in (
-        ("public", {}),
-        ("private", _basic(seeded["reader"], seeded["read_secret"])),
-    ):
+    for audience, headers in (("public", {}), ("private", credentials)):
         settings.GALLEY_FEED_READ = "authenticated" if audience == "private" else "public"
-        from packages import feed
-
         feed.forget_all()
         for name, path in reads.items():
             first, status = count(path, headers)
@@ -453,7 +462,7 @@ def query_counts(backend, seeded: dict) -> dict:
 
 # --------------------------------------------------------- deployed layout
 
-DEPLOYED_CONF = """
+DEPLOYED_CONF = r"""
 {user}
 worker_processes 2;
 pid {folder}/nginx-deployed.pid;
@@ -469,6 +478,8 @@ http {{
   uwsgi_temp_path {folder}/nginx-tmp;
   scgi_temp_path {folder}/nginx-tmp;
   # As docs/deploy.md, on loopback and without TLS.
+  proxy_cache_path {folder}/nginx-cache levels=1:2 keys_zone=galley_feed:10m max_size=256m
+                   inactive=10m use_temp_path=off;
   upstream galley {{
     server 127.0.0.1:{galley_port};
     keepalive 32;
@@ -480,13 +491,29 @@ http {{
     proxy_request_buffering off;
     proxy_read_timeout 300s;
     client_body_timeout 20s;
+    # To gunicorn, over kept-alive connections (HTTP/1.1, no Connection: close).
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $host;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto $scheme;
+
     location / {{
       proxy_pass http://galley;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
+    }}
+    # Public feed documents, kept 10 s by nginx (docs/deploy.md).
+    location ~ ^/v3(/index\.json$|/registration/|-flatcontainer/[^/]+/index\.json$) {{
+      proxy_pass http://galley;
+      proxy_cache galley_feed;
+      proxy_cache_key $scheme$host$request_uri;
+      proxy_ignore_headers Cache-Control Expires;
+      proxy_cache_valid 200 10s;
+      proxy_cache_bypass $http_authorization $http_cookie;
+      proxy_no_cache $http_authorization $http_cookie;
+      proxy_cache_lock on;
+      proxy_cache_revalidate on;
+      proxy_cache_use_stale updating;
+      proxy_cache_background_update on;
     }}
     location /protected/ {{
       internal;

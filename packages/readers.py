@@ -41,6 +41,7 @@ from apikeys import globs
 from apikeys.models import ApiKey, Scope
 from apikeys.scopes import Action, Caller, permit, readable_by, readable_owner_ids, resolve
 from audit.events import client_ip
+from core.statements import Statement
 from packages.models import PackageRegistration, PackageVersion
 
 
@@ -88,18 +89,17 @@ class Reader:
         if not self.is_everyone:
             account = self.caller.key.owner if self.caller is not None else self.user
         upstreams = bool(settings.GALLEY_UPSTREAMS) and not self.is_everyone
-        sql, params = _statement(self.is_everyone, self.caller is not None, upstreams, fields)
-        values = {
-            _ID: lower_id,
-            _ACCOUNT: account.pk if account is not None else None,
-            _KEY: self.caller.key.pk if self.caller is not None else None,
-        }
-        found = list(
-            PackageRegistration.objects.raw(sql, [values.get(param, param) for param in params])
+        # The key's selected packages are asked only of a key that selects some by name.
+        with_key = self.caller is not None and self.caller.selects_by_name
+        registration = _statement(self.is_everyone, with_key, upstreams, fields).first(
+            {
+                _ID: lower_id,
+                _ACCOUNT: account.pk if account is not None else None,
+                _KEY: self.caller.key.pk if self.caller is not None else None,
+            }
         )
-        if not found:
+        if registration is None:
             return None
-        registration = found[0]
         if self.is_everyone:
             return registration
         registration.readable_for = account.pk  # what `readable` answers (scopes.readable_by)
@@ -120,7 +120,10 @@ class Reader:
         # Patterns are matched in Python with the same function that checks pushes
         # (apikeys.globs), not translated into SQL that could match differently.
         key = self.caller.key
-        selected = set(key.packages.values_list("pk", flat=True))
+        # A key that selects no package by name (`find` says so) costs no query here.
+        selected = (
+            set(key.packages.values_list("pk", flat=True)) if self.caller.selects_by_name else set()
+        )
         candidates = visible.values_list("pk", "package_id")
         ids = [
             pk
@@ -137,7 +140,7 @@ class Reader:
 _ID = "\x00package-id"
 _ACCOUNT = -7_000_001
 _KEY = -7_000_002
-_STATEMENTS: dict[tuple, tuple[str, tuple]] = {}
+_STATEMENTS: dict[tuple, Statement] = {}
 
 
 def _registrations(everyone: bool, with_key: bool, upstreams: bool, fields: tuple[str, ...]):
@@ -164,14 +167,14 @@ def _registrations(everyone: bool, with_key: bool, upstreams: bool, fields: tupl
 
 def _statement(
     everyone: bool, with_key: bool, upstreams: bool, fields: tuple[str, ...]
-) -> tuple[str, tuple]:
-    """The SQL and parameters (stand-ins among them) of one shape of the query."""
+) -> Statement:
+    """One shape of the query, compiled with its stand-in values (core/statements.py)."""
     shape = (everyone, with_key, upstreams, fields)
     statement = _STATEMENTS.get(shape)
     if statement is None:
-        query = _registrations(everyone, with_key, upstreams, fields).query
-        sql, params = query.sql_with_params()
-        statement = _STATEMENTS[shape] = (sql, tuple(params))
+        statement = _STATEMENTS[shape] = Statement(
+            _registrations(everyone, with_key, upstreams, fields)
+        )
     return statement
 
 

@@ -10,6 +10,7 @@ import logging
 from dataclasses import replace
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -82,15 +83,18 @@ def read(upload, *, symbols: bool = False) -> PackageManifest | Refusal:
         return Refusal("bad_package", error.reason, status=400)
 
 
-def _registration(caller: Caller, package_id: str):
+def _registration(caller: Caller, package_id: str, version=None):
     """The registration of `package_id` as `key` may know it: on a private feed, a
     package its owner cannot read does not exist for it (the same answers as for an
-    unknown id, so a key cannot learn which private ids exist)."""
-    registration = (
-        PackageRegistration.objects.filter(normalized_id=package_id.lower())
-        .prefetch_related("owners")
-        .first()
-    )
+    unknown id, so a key cannot learn which private ids exist). With `version` (a
+    NuGetVersion), the same query says whether the package has it (`has_version`)."""
+    registrations = PackageRegistration.objects.filter(normalized_id=package_id.lower())
+    if version is not None:
+        versions = PackageVersion.objects.filter(
+            registration=OuterRef("pk"), normalized_version=version.identity_key
+        )
+        registrations = registrations.annotate(has_version=Exists(versions))
+    registration = registrations.prefetch_related("owners").first()
     if (
         registration is None
         or settings.GALLEY_FEED_READ != "authenticated"
@@ -134,7 +138,7 @@ def push(request, caller: Caller, upload) -> PackageVersion | Refusal:
     refusal = before_lookup(caller, Action.PUSH, manifest.id)
     if refusal:
         return replace(refusal, package_id=manifest.id)
-    registration, hidden = _registration(caller, manifest.id)
+    registration, hidden = _registration(caller, manifest.id, manifest.version)
     refusal = upstream_rules.push_refusal(manifest.id, registration)
     if registration is not None and not refusal and upstream_rules.cached_only(registration):
         # Taken over from the upstream with an administrator's allowance: pushed as a
@@ -144,11 +148,7 @@ def push(request, caller: Caller, upload) -> PackageVersion | Refusal:
         refusal = permit(caller, Action.PUSH, manifest.id, registration)
     if not refusal and hidden:
         refusal = _id_taken(manifest.id)
-    if (
-        not refusal
-        and registration
-        and registration.versions.filter(normalized_version=manifest.version.identity_key).exists()
-    ):
+    if not refusal and registration and registration.has_version:
         refusal = _version_exists(registration.package_id, manifest)
     if refusal:
         return replace(refusal, package_id=manifest.id)

@@ -442,9 +442,9 @@ def test_a_push_racing_another_for_a_new_id_gets_409_and_leaves_nothing(
     real = publish._registration
     calls = []
 
-    def stale_then_real(key, package_id):
+    def stale_then_real(key, package_id, *version):
         calls.append(package_id)
-        return (None, False) if len(calls) == 1 else real(key, package_id)
+        return (None, False) if len(calls) == 1 else real(key, package_id, *version)
 
     monkeypatch.setattr(publish, "_registration", stale_then_real)
     response = push(client, secret)
@@ -464,9 +464,9 @@ def test_a_push_racing_another_for_the_same_version_gets_409(
     real = publish._registration
     calls = []
 
-    def stale_then_real(key, package_id):
+    def stale_then_real(key, package_id, *version):
         calls.append(package_id)
-        return (None, False) if len(calls) == 1 else real(key, package_id)
+        return (None, False) if len(calls) == 1 else real(key, package_id, *version)
 
     monkeypatch.setattr(publish, "_registration", stale_then_real)
     response = push(client, secret)

@@ -37,12 +37,25 @@ def used_key(alice, client, package_dir):
 @time_machine.travel("2026-03-01 12:00:30", tick=False)
 def test_a_push_with_a_valid_key(client, used_key, django_assert_num_queries):
     # 1 the key, with its holder, package owner and membership
-    # 2 the registration, 3 its owners, 4 is the version new?
-    # savepoint; 5 the registration locked; 6 the version's row; 7 the revision;
-    # 8 the versions for the search rows, 9 the old rows out, 10 the new rows in;
-    # 11 whose log shows the event; 12 the event; release
-    with django_assert_num_queries(14):
+    # 2 the registration, and whether it has the version, 3 its owners
+    # savepoint; 4 the registration locked; 5 the version's row; 6 the revision;
+    # 7 the versions for the search rows, 8 the old rows out, 9 the new rows in;
+    # 10 whose log shows the event; 11 the event; release
+    with django_assert_num_queries(13):
         assert push(client, used_key, nupkg(version="1.0.1")).status_code == 201
+
+
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_push_of_a_version_that_exists(client, used_key, django_assert_num_queries):
+    """Refused on the registration's query, before the package is stored (the
+    unique constraint would refuse it too, but only after the file is written)."""
+    with time_machine.travel("2026-03-01 12:00:20", tick=False):
+        push(client, used_key, nupkg(version="1.0.0"))  # the refusal's audit
+    # 1 the key, 2 the registration and whether it has the version, 3 its owners;
+    # the refusal was audited within the minute.
+    with django_assert_num_queries(3):
+        response = push(client, used_key, nupkg(version="1.0.0"))
+    assert response.status_code == 409 and response["X-Galley-Reason"] == "version_exists"
 
 
 @time_machine.travel("2026-03-01 12:00:30", tick=False)

@@ -1,0 +1,53 @@
+"""core/statements.py: a query compiled once reads its row as the ORM does."""
+
+import pytest
+from django.db.models import Exists, OuterRef
+
+from core.statements import Statement
+from packages.models import PackageRegistration, PackageVersion
+from tests.factories import PackageRegistrationFactory
+
+pytestmark = pytest.mark.django_db
+
+STAND_IN = -7_000_003
+
+
+def _versions(pk, only=()):
+    owned = PackageRegistration.owners.through.objects.filter(
+        packageregistration=OuterRef("registration")
+    )
+    versions = PackageVersion.objects.filter(pk=pk).annotate(owned=Exists(owned)).order_by()
+    return versions.only("pk", *only) if only else versions
+
+
+@pytest.fixture
+def version(alice):
+    registration = PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice])
+    return PackageVersion.objects.create(
+        registration=registration,
+        version="1.0.0",
+        normalized_version="1.0.0",
+        original_version="1.0.0",
+        size=12,
+        sha512="x" * 88,
+        file="contoso.core/1.0.0.nupkg",
+        dependency_groups=[{"targetFramework": "net8.0", "dependencies": []}],
+    )
+
+
+def test_a_row_comes_back_with_the_orms_values_and_types(version):
+    statement = Statement(_versions(STAND_IN))
+    mine = statement.first({STAND_IN: version.pk})
+    theirs = _versions(version.pk).get()
+    for field in PackageVersion._meta.concrete_fields:
+        values = getattr(mine, field.attname), getattr(theirs, field.attname)
+        assert (values[0], type(values[0])) == (values[1], type(values[1])), field.name
+    assert (mine.owned, type(mine.owned)) == (theirs.owned, type(theirs.owned)) == (True, bool)
+    assert statement.first({STAND_IN: version.pk + 1}) is None
+
+
+def test_fields_left_out_are_deferred_as_with_only(version):
+    mine = Statement(_versions(STAND_IN, only=("version",))).first({STAND_IN: version.pk})
+    assert mine.version == "1.0.0"
+    theirs = _versions(version.pk, ("version",)).get()
+    assert mine.get_deferred_fields() == theirs.get_deferred_fields()
