@@ -24,6 +24,7 @@ from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from core.vary import vary_as_set
 from packages import advisories, downloads, feed, lifecycle, registrations, symbol_server
 from packages.feed import FeedError
 from packages.models import SymbolPackage
@@ -88,7 +89,7 @@ def _send(request, document: feed.Document, max_age: int) -> HttpResponse:
     response["ETag"] = document.gzip_etag if gzipped else document.etag
     response["Cache-Control"] = _cache_control(max_age)
     response["Vary"] = "Accept-Encoding"
-    return response
+    return vary_as_set(response)
 
 
 def _json(request, data: dict, max_age: int) -> HttpResponse:
@@ -359,7 +360,7 @@ def _icon_file(version):
 def _with(response, headers: dict):
     for name, value in headers.items():
         response[name] = value
-    return response
+    return vary_as_set(response)
 
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")

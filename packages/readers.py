@@ -42,6 +42,7 @@ from apikeys.models import ApiKey, Scope
 from apikeys.scopes import Action, Caller, permit, readable_by, readable_owner_ids, resolve
 from audit.events import client_ip
 from core.statements import Statement
+from core.vary import add_vary
 from packages.models import PackageRegistration, PackageVersion
 
 
@@ -219,10 +220,7 @@ def feed_reader(view=None, *, any_key: bool = False):
             return reader_or_refusal
         request.feed_reader = reader_or_refusal
         response = view(request, *args, **kwargs)
-        response["Vary"] = ", ".join(
-            filter(None, [response.get("Vary", ""), "Authorization", "Cookie"])
-        )
-        return response
+        return add_vary(response, "Authorization", "Cookie")
 
     return wrapped
 

@@ -233,3 +233,36 @@ def test_the_readers_registration_query_is_compiled_once(client, alice, private,
     assert client.get(INDEX, headers=basic("alice", reader)).status_code == 200
     other = make_key(alice, scopes=["package:read"], glob_patterns=["Fabrikam.*"])[1]
     assert client.get(INDEX, headers=basic("alice", other)).status_code == 404
+
+
+# Vary: what a shared cache keys its copies on ------------------------------------
+
+PACKAGE = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nupkg"
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
+
+
+@pytest.mark.parametrize("url", [*DOCUMENTS, PACKAGE])
+def test_a_public_document_or_file_varies_on_nothing_a_reader_s_language_or_session_changes(
+    client, alice, package, url
+):
+    """The same bytes for every language and session: a shared cache (nginx, a CDN)
+    keeps one copy, not one per language and cookie."""
+    client.force_login(alice)  # a middleware reads the session: Django would add Cookie
+    response = client.get(url, headers={**GZIP, **FRENCH})
+    assert response.status_code == 200
+    assert response.get("Vary", "") == ("" if url == PACKAGE else "Accept-Encoding")
+    assert "Content-Language" not in response
+
+
+def test_a_feed_error_still_varies_on_the_language_it_is_written_in(client, package):
+    response = client.get("/v3/registration/nobody.here/index.json", headers=FRENCH)
+    assert response.status_code == 404
+    assert "Accept-Language" in response["Vary"]
+
+
+def test_a_private_document_varies_on_its_credentials_not_on_the_language(client, alice, private):
+    reader = make_key(alice, scopes=["package:read"])[1]
+    response = client.get(INDEX, headers={**GZIP, **FRENCH, **basic("alice", reader)})
+    assert response.status_code == 200
+    assert response["Vary"] == "Accept-Encoding, Authorization, Cookie"
+    assert "Content-Language" not in response
