@@ -67,10 +67,11 @@ class _Id:
         return ("upstream", kind, self.lower, self.reads_local, *variant)
 
 
-def _id(package_id: str, reader) -> _Id | None:
-    """The id's state, or None when it does not take upstream versions; the
-    upstreams are asked when its kept metadata is older than the TTL."""
-    if not rules.serves_upstream(package_id):
+def _id(package_id: str, reader, *, serves: bool = False) -> _Id | None:
+    """The id's state, or None when it does not take upstream versions (`serves`:
+    the caller found it does); the upstreams are asked when its kept metadata is
+    older than the TTL."""
+    if not serves and not rules.serves_upstream(package_id):
         return None
     lower = package_id.lower()
     registration = PackageRegistration.objects.filter(normalized_id=lower).first()
@@ -232,12 +233,11 @@ def registration_page(package_id, first: str, last: str, reader, links: Links):
     return _document(package_id, reader, "page", build, links, first, last)
 
 
-def _item(package_id: str, version_text: str, reader) -> tuple[str, str, Item] | None:
+def _item(package_id: str, version_text: str, reader) -> tuple[str, str, Item]:
+    """(lower id, upstream URL, item) of a version of an id that takes upstream
+    versions (the caller checked)."""
     identity = parse_version(version_text).identity_key
-    state = _id(package_id, reader)
-    if state is None:
-        return None
-    lower, upstream, items = _items(state)
+    lower, upstream, items = _items(_id(package_id, reader, serves=True))
     for item in items:
         if item.identity == identity:
             return lower, upstream, item
@@ -282,10 +282,7 @@ def stored_version(package_id: str, version_text: str, reader) -> PackageVersion
     if row is not None and row.upstream and identity not in rules.blocked_versions(lower):
         cache.count("package_hits")
         return row
-    found = _item(package_id, version_text, reader)
-    if found is None:
-        return None
-    lower, upstream, item = found
+    lower, upstream, item = _item(package_id, version_text, reader)
     if item.row is not None:
         cache.count("package_hits")
         return item.row
