@@ -5,6 +5,9 @@ for good.
   GALLEY_UPSTREAM_METADATA_TTL seconds; an id no upstream has is remembered as
   such (the negative cache). When the upstreams fail, a stale row is served, with
   a log line; with no row at all the caller answers 502.
+- A cached version follows the upstream's listing when the metadata is read
+  again (the TTL, or an administrator's refresh), unless someone here listed or
+  unlisted it (lifecycle.set_listed keeps their decision).
 - A package is fetched once, checked (packages.nupkg.read_package's limits, and
   the id and version it claims must be those asked for), and stored through
   packages/lifecycle.py; from then on it is served from storage, whatever becomes
@@ -104,7 +107,34 @@ def metadata(lower_id: str, *, refresh: bool = False) -> Metadata | None:
             "fetched_at": now,
         },
     )
-    return Metadata(upstream, now, given=entries) if upstream is not None else None
+    if upstream is None:
+        return None
+    found = Metadata(upstream, now, given=entries)
+    _follow_listing(lower_id, found)
+    return found
+
+
+def _follow_listing(lower_id: str, found: Metadata) -> None:
+    """Cached versions of the id follow the upstream's listing as its metadata is read
+    again (unlisted there: unlisted here; relisted: relisted), through the lifecycle
+    with the system actor, which never undoes a decision made here (set_listed)."""
+    listed = {
+        identity: bool(entry.get("listed", True)) for identity, entry in found.by_identity().items()
+    }
+    cached = PackageVersion.objects.filter(
+        registration__normalized_id=lower_id, upstream=found.upstream, listing_set_here=False
+    )
+    for version in cached:
+        wanted = listed.get(version.normalized_version)
+        if wanted is not None and wanted != version.listed:
+            lifecycle.set_listed(SYSTEM, version, wanted)
+            log.info(
+                "%s %s %s as on %s",
+                lower_id,
+                version.normalized_version,
+                "relisted" if wanted else "unlisted",
+                found.upstream,
+            )
 
 
 def _fetch_metadata(lower_id: str) -> tuple[str | None, list[dict]]:

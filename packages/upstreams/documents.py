@@ -156,13 +156,17 @@ def _urls(lower: str, identity: str, links: Links) -> dict:
 
 
 def _entry(lower: str, item: Item, links: Links) -> dict:
-    """The catalog entry of an item: the upstream's as given, its addresses Galley's."""
+    """The catalog entry of an item: the upstream's as given, its addresses Galley's;
+    a cached version's listing is its own (it follows the upstream's unless it was
+    set here: lifecycle.set_listed)."""
     if item.entry is None or (item.row is not None and not item.row.upstream):
         return catalog_entry(item.row, links)
     urls = _urls(lower, item.identity, links)
     entry = copy.deepcopy(item.entry)
     entry["@id"] = urls["leaf"]
     entry["packageContent"] = urls["nupkg"]
+    if item.row is not None:
+        entry["listed"] = item.row.listed
     for group in entry.get("dependencyGroups") or []:
         for dependency in (group.get("dependencies") or []) if isinstance(group, dict) else []:
             if isinstance(dependency, dict) and isinstance(dependency.get("id"), str):
