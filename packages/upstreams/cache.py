@@ -18,15 +18,18 @@ for good.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 
+from core.after_response import after_response
 from packages import lifecycle
 from packages.models import PackageVersion
 from packages.nupkg import NuGetVersion, PackageError, read_package
@@ -158,9 +161,40 @@ def cached_version(lower_id: str, identity: str) -> PackageVersion | None:
     )
 
 
-def fetch_package(lower_id: str, identity: str, entry: dict, upstream_url: str) -> PackageVersion:
+@dataclass
+class Fetched:
+    """A package fetched and checked for the download asking for it: the client is
+    served from its temporary file (`open`) and the package stored once the answer
+    is sent (core.after_response); `version` is the stored one from then on."""
+
+    lower_id: str
+    identity: str
+    manifest: object
+    file: BinaryIO  # the temporary file, closed once stored
+    size: int
+    sha512: str
+    fetched_at: datetime
+    version: PackageVersion | None = None
+
+    def open(self) -> BinaryIO:
+        """A handle of its own on the bytes, at their start, for the response (which
+        closes it): the temporary file stays open for storing after the answer."""
+        handle = os.fdopen(os.dup(self.file.fileno()), "rb")
+        handle.seek(0)
+        return handle
+
+
+def fetch_package(
+    lower_id: str, identity: str, entry: dict, upstream_url: str, *, serve: bool = False
+) -> PackageVersion | Fetched:
     """The cached version, fetched from its upstream if needed, once for concurrent
-    requests. Raises Unavailable (upstream failed) or Rejected (bad package)."""
+    requests. Raises Unavailable (upstream failed) or Rejected (bad package).
+
+    With `serve` (its .nupkg is being downloaded), a package fetched now is answered
+    as Fetched: the client need not wait for the storing (a file written and synced,
+    the rows, the audit record), which follows the answer; concurrent requests wait
+    for it (the lock is held until then), and should the process die first, nothing
+    is stored and the next download fetches it again."""
     lock = f"galley:upstream-fetch:{lower_id}:{identity}"
     waited_until = time.monotonic() + settings.GALLEY_UPSTREAM_DEADLINE + 30
     while not cache.add(lock, 1, timeout=settings.GALLEY_UPSTREAM_DEADLINE + 30):
@@ -170,16 +204,24 @@ def fetch_package(lower_id: str, identity: str, entry: dict, upstream_url: str) 
         version = cached_version(lower_id, identity)
         if version is not None:
             return version
+    release = True
     try:
         version = cached_version(lower_id, identity)
         if version is not None:  # fetched by the request that held the lock
             return version
-        return _fetch_and_store(lower_id, identity, entry, upstream_url)
+        fetched = _fetch(lower_id, identity, upstream_url)
+        if not serve:
+            return _store(fetched, entry, upstream_url)
+        release = False
+        after_response(lambda: _store(fetched, entry, upstream_url, lock=lock))
+        return fetched
     finally:
-        cache.delete(lock)
+        if release:
+            cache.delete(lock)
 
 
-def _fetch_and_store(lower_id: str, identity: str, entry: dict, upstream_url: str):
+def _fetch(lower_id: str, identity: str, upstream_url: str) -> Fetched:
+    """The package from its upstream in a checked temporary file."""
     upstream = next((u for u in Upstream.configured() if u.url == upstream_url), None)
     if upstream is None:
         raise Unavailable(f"{upstream_url} is no longer an upstream")
@@ -190,7 +232,7 @@ def _fetch_and_store(lower_id: str, identity: str, entry: dict, upstream_url: st
     except UpstreamError as error:
         log.warning("could not fetch %s %s from %s: %s", lower_id, identity, upstream_url, error)
         raise Unavailable(str(error)) from None
-    with package:
+    try:
         try:
             manifest = read_package(package)
         except PackageError as error:
@@ -205,17 +247,34 @@ def _fetch_and_store(lower_id: str, identity: str, entry: dict, upstream_url: st
                 manifest.version.normalized,
             )
             raise Rejected(f"the package is {manifest.id} {manifest.version.normalized}")
-        size, sha512 = package.measured  # as it arrived (client.download)
-        fields = {"size": size, "sha512": sha512}
-        try:
-            version = lifecycle.cache_upstream_version(
-                SYSTEM, manifest, package, fields, upstream_url, bool(entry.get("listed", True))
-            )
-        except lifecycle.Conflict:
-            version = cached_version(lower_id, identity)
-            if version is None:
-                raise Unavailable(f"{lower_id} {identity} could not be stored") from None
-    log.info("cached %s %s from %s (%d bytes)", lower_id, identity, upstream_url, size)
+    except BaseException:
+        package.close()
+        raise
+    size, sha512 = package.measured  # as it arrived (client.download)
+    return Fetched(lower_id, identity, manifest, package, size, sha512, timezone.now())
+
+
+def _store(fetched: Fetched, entry: dict, upstream_url: str, lock: str = "") -> PackageVersion:
+    """Store a fetched package through the lifecycle (another request may have stored
+    it first), close its temporary file and release `lock`."""
+    lower_id, identity = fetched.lower_id, fetched.identity
+    fields = {"size": fetched.size, "sha512": fetched.sha512}
+    try:
+        with fetched.file:
+            listed = bool(entry.get("listed", True))
+            try:
+                version = lifecycle.cache_upstream_version(
+                    SYSTEM, fetched.manifest, fetched.file, fields, upstream_url, listed
+                )
+            except lifecycle.Conflict:
+                version = cached_version(lower_id, identity)
+                if version is None:
+                    raise Unavailable(f"{lower_id} {identity} could not be stored") from None
+    finally:
+        if lock:
+            cache.delete(lock)
+    log.info("cached %s %s from %s (%d bytes)", lower_id, identity, upstream_url, fetched.size)
+    fetched.version = version
     return version
 
 

@@ -303,3 +303,30 @@ def test_upstream_documents_are_kept_until_the_metadata_or_the_versions_change(
         assert client.get(urls[0]).json() == {"versions": ["3.1.1", "4.0.0"]}
         BlockedUpstreamVersion.objects.create(normalized_id="serilog", normalized_version="4.0.0")
         assert client.get(urls[0]).json() == {"versions": ["3.1.1"]}
+
+
+def test_a_first_download_is_answered_from_the_fetched_file_and_stored_after(upstream):
+    """The client need not wait for the storing (file, rows, audit): its answer comes
+    from the fetched file, and the package is stored, and its download counted, once
+    the answer has been sent (a server closes it then; Django's test client once
+    the body is read)."""
+    from django.test import Client
+
+    from packages import downloads
+
+    data = nupkg("Serilog", "3.1.1")
+    upstream.add("Serilog", "3.1.1", data)
+    response = Client().get(nupkg_url("Serilog", "3.1.1"))
+    assert response.status_code == 200
+    assert response["Content-Length"] == str(len(data))
+    assert (
+        response["ETag"].startswith('"')
+        and 'filename="serilog.3.1.1.nupkg"' in (response["Content-Disposition"])
+    )
+    assert not PackageVersion.objects.exists()  # not stored yet: the answer is under way
+    assert b"".join(response.streaming_content) == data
+    version = PackageVersion.objects.get()  # stored once it was sent
+    assert response["ETag"] == f'"{version.sha512}"'
+    assert downloads.pending_downloads([version]) == {version.pk: 1}
+    with package_storage().open(version.file.name) as stored:
+        assert stored.read() == data
