@@ -2,8 +2,8 @@
 for good.
 
 - Metadata (an id's registration entries) lives in UpstreamMetadata for
-  GALLEY_UPSTREAM_METADATA_TTL seconds; an id no upstream has is remembered as
-  such (the negative cache). When the upstreams fail, a stale row is served, with
+  GALLEY_UPSTREAM_METADATA_TTL seconds (written once the answer that read it is
+  sent); an id no upstream has is remembered as such (the negative cache). When the upstreams fail, a stale row is served, with
   a log line; with no row at all the caller answers 502.
 - A cached version follows the upstream's listing when the metadata is read
   again (the TTL, or an administrator's refresh), unless someone here listed or
@@ -101,19 +101,30 @@ def metadata(lower_id: str, *, refresh: bool = False) -> Metadata | None:
         count("stale")
         return _kept(row)
     now = timezone.now()
-    UpstreamMetadata.objects.update_or_create(
-        normalized_id=lower_id,
-        defaults={
-            "upstream": upstream or "",
-            "found": upstream is not None,
-            "entries": entries,
-            "fetched_at": now,
-        },
-    )
-    if upstream is None:
-        return None
-    found = Metadata(upstream, now, given=entries)
-    _follow_listing(lower_id, found)
+    found = Metadata(upstream, now, given=entries) if upstream is not None else None
+
+    def keep() -> None:
+        UpstreamMetadata.objects.update_or_create(
+            normalized_id=lower_id,
+            defaults={
+                "upstream": upstream or "",
+                "found": upstream is not None,
+                "entries": entries,
+                "fetched_at": now,
+            },
+        )
+
+    # A feed read need not wait for the write (on SQLite, behind other writers):
+    # it is kept once the answer is sent (until then, or should the process die
+    # first, another read asks the upstream again). An administrator's refresh
+    # keeps it at once. The cached versions' listing follows now, so that this
+    # answer already shows it.
+    if refresh:
+        keep()
+    else:
+        after_response(keep)
+    if found is not None:
+        _follow_listing(lower_id, found)
     return found
 
 

@@ -330,3 +330,20 @@ def test_a_first_download_is_answered_from_the_fetched_file_and_stored_after(ups
     assert downloads.pending_downloads([version]) == {version.pk: 1}
     with package_storage().open(version.file.name) as stored:
         assert stored.read() == data
+
+
+def test_metadata_read_for_an_answer_is_kept_once_it_is_sent(client, upstream, monkeypatch):
+    """A feed read does not wait for the metadata's write; an administrator's refresh
+    keeps it at once."""
+    from packages.upstreams import cache
+    from packages.upstreams.models import UpstreamMetadata
+
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    deferred = []
+    monkeypatch.setattr(cache, "after_response", deferred.append)
+    assert client.get(f"{FLAT}/serilog/index.json").json() == {"versions": ["3.1.1"]}
+    assert not UpstreamMetadata.objects.exists() and len(deferred) == 1
+    deferred[0]()
+    assert UpstreamMetadata.objects.get().entries[0]["version"] == "3.1.1"
+    UpstreamMetadata.objects.all().delete()
+    assert cache.refresh("serilog") and UpstreamMetadata.objects.exists()
