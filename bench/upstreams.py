@@ -9,9 +9,12 @@ the flat container's versions index and then the .nupkg, one after the other:
 - cold: through Galley, which has nothing yet (it fetches metadata and packages);
 - warm: through Galley again (metadata within its TTL, packages in its storage).
 
-Goals: warm ≤ 0.5 × direct, cold ≤ 1.3 × direct. Then one worker of a Galley
-whose upstream holds a 200 MiB package serves it for the first time (fetch,
-check, store, send) while its memory is sampled: goal < 64 MiB above idle.
+Each of ROUNDS rounds runs the three, the cold one on a fresh, empty Galley; the
+report gives the medians, each ratio taken within its round (the machine's load
+moves both sides). Goals: warm ≤ 0.5 × direct, cold ≤ 1.3 × direct. Then one
+worker of a Galley whose upstream holds a 200 MiB package serves it for the first
+time (fetch, check, send, store) while its memory is sampled: goal < 64 MiB above
+idle.
 """
 
 from __future__ import annotations

@@ -242,7 +242,7 @@ class CachedUpstreamVersionAdmin(admin.ModelAdmin):
     again, files removed, audited) or their id's metadata read again."""
 
     list_display = ["registration", "version", "upstream", "created", "size", "download_count"]
-    list_filter = ["upstream", "listed"]
+    list_filter = ["upstream", "listed", "listing_set_here"]
     search_fields = ["registration__package_id", "version"]
     list_select_related = ["registration"]
     readonly_fields = [f.name for f in PackageVersion._meta.fields]

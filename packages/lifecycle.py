@@ -318,21 +318,34 @@ def _delete_files(names, version) -> None:
 
 def set_listed(actor: Actor, version: PackageVersion, listed: bool) -> bool:
     """List or unlist one version; True if it changed. Doing it again, or at the
-    same moment from elsewhere, changes and records nothing."""
+    same moment from elsewhere, changes and records nothing.
+
+    A version cached from an upstream follows the upstream's listing (the system
+    actor, when its metadata is read again: packages/upstreams/cache.py) until a
+    person here lists or unlists it; from then on their decision is kept, and the
+    system's changes to it are none."""
+    fields = {"listed": listed}
+    found = PackageVersion.objects.filter(pk=version.pk, listed=not listed)
+    if actor.channel is Channel.SYSTEM:
+        found = found.filter(listing_set_here=False)
+    elif version.upstream:
+        fields["listing_set_here"] = True
     with transaction.atomic():
         registration = _locked(version.registration_id)
-        changed = PackageVersion.objects.filter(pk=version.pk, listed=not listed).update(
-            listed=listed
-        )
+        changed = found.update(**fields)
         if changed:
             _changed(registration)
+            details = {"upstream": version.upstream} if actor.channel is Channel.SYSTEM else {}
             _record(
                 Kind.PACKAGE_RELISTED if listed else Kind.PACKAGE_UNLISTED,
                 actor,
                 registration,
                 version.version,
+                **details,
             )
-    version.listed = listed
+    if changed or actor.channel is not Channel.SYSTEM:
+        version.listed = listed
+        version.listing_set_here = fields.get("listing_set_here", version.listing_set_here)
     return bool(changed)
 
 

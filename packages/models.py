@@ -152,6 +152,9 @@ class PackageVersion(models.Model):
     upstream = models.CharField(_("upstream"), max_length=2000, blank=True, default="")
     # When a cached upstream version was last served (prune_upstream_cache).
     last_used = models.DateTimeField(_("last used"), null=True, blank=True)
+    # A cached upstream version follows the upstream's listing (unlisted or relisted
+    # there: here too) until someone here lists or unlists it: their decision is kept.
+    listing_set_here = models.BooleanField(_("listing set here"), default=False)
 
     class Meta:
         ordering = ["registration", "-created"]

@@ -2,9 +2,12 @@
 for good.
 
 - Metadata (an id's registration entries) lives in UpstreamMetadata for
-  GALLEY_UPSTREAM_METADATA_TTL seconds; an id no upstream has is remembered as
-  such (the negative cache). When the upstreams fail, a stale row is served, with
+  GALLEY_UPSTREAM_METADATA_TTL seconds (written once the answer that read it is
+  sent); an id no upstream has is remembered as such (the negative cache). When the upstreams fail, a stale row is served, with
   a log line; with no row at all the caller answers 502.
+- A cached version follows the upstream's listing when the metadata is read
+  again (the TTL, or an administrator's refresh), unless someone here listed or
+  unlisted it (lifecycle.set_listed keeps their decision).
 - A package is fetched once, checked (packages.nupkg.read_package's limits, and
   the id and version it claims must be those asked for), and stored through
   packages/lifecycle.py; from then on it is served from storage, whatever becomes
@@ -15,15 +18,18 @@ for good.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 
+from core.after_response import after_response
 from packages import lifecycle
 from packages.models import PackageVersion
 from packages.nupkg import NuGetVersion, PackageError, read_package
@@ -95,16 +101,54 @@ def metadata(lower_id: str, *, refresh: bool = False) -> Metadata | None:
         count("stale")
         return _kept(row)
     now = timezone.now()
-    UpstreamMetadata.objects.update_or_create(
-        normalized_id=lower_id,
-        defaults={
-            "upstream": upstream or "",
-            "found": upstream is not None,
-            "entries": entries,
-            "fetched_at": now,
-        },
+    found = Metadata(upstream, now, given=entries) if upstream is not None else None
+
+    def keep() -> None:
+        UpstreamMetadata.objects.update_or_create(
+            normalized_id=lower_id,
+            defaults={
+                "upstream": upstream or "",
+                "found": upstream is not None,
+                "entries": entries,
+                "fetched_at": now,
+            },
+        )
+
+    # A feed read need not wait for the write (on SQLite, behind other writers):
+    # it is kept once the answer is sent (until then, or should the process die
+    # first, another read asks the upstream again). An administrator's refresh
+    # keeps it at once. The cached versions' listing follows now, so that this
+    # answer already shows it.
+    if refresh:
+        keep()
+    else:
+        after_response(keep)
+    if found is not None:
+        _follow_listing(lower_id, found)
+    return found
+
+
+def _follow_listing(lower_id: str, found: Metadata) -> None:
+    """Cached versions of the id follow the upstream's listing as its metadata is read
+    again (unlisted there: unlisted here; relisted: relisted), through the lifecycle
+    with the system actor, which never undoes a decision made here (set_listed)."""
+    listed = {
+        identity: bool(entry.get("listed", True)) for identity, entry in found.by_identity().items()
+    }
+    cached = PackageVersion.objects.filter(
+        registration__normalized_id=lower_id, upstream=found.upstream, listing_set_here=False
     )
-    return Metadata(upstream, now, given=entries) if upstream is not None else None
+    for version in cached:
+        wanted = listed.get(version.normalized_version)
+        if wanted is not None and wanted != version.listed:
+            lifecycle.set_listed(SYSTEM, version, wanted)
+            log.info(
+                "%s %s %s as on %s",
+                lower_id,
+                version.normalized_version,
+                "relisted" if wanted else "unlisted",
+                found.upstream,
+            )
 
 
 def _fetch_metadata(lower_id: str) -> tuple[str | None, list[dict]]:
@@ -128,9 +172,40 @@ def cached_version(lower_id: str, identity: str) -> PackageVersion | None:
     )
 
 
-def fetch_package(lower_id: str, identity: str, entry: dict, upstream_url: str) -> PackageVersion:
+@dataclass
+class Fetched:
+    """A package fetched and checked for the download asking for it: the client is
+    served from its temporary file (`open`) and the package stored once the answer
+    is sent (core.after_response); `version` is the stored one from then on."""
+
+    lower_id: str
+    identity: str
+    manifest: object
+    file: BinaryIO  # the temporary file, closed once stored
+    size: int
+    sha512: str
+    fetched_at: datetime
+    version: PackageVersion | None = None
+
+    def open(self) -> BinaryIO:
+        """A handle of its own on the bytes, at their start, for the response (which
+        closes it): the temporary file stays open for storing after the answer."""
+        handle = os.fdopen(os.dup(self.file.fileno()), "rb")
+        handle.seek(0)
+        return handle
+
+
+def fetch_package(
+    lower_id: str, identity: str, entry: dict, upstream_url: str, *, serve: bool = False
+) -> PackageVersion | Fetched:
     """The cached version, fetched from its upstream if needed, once for concurrent
-    requests. Raises Unavailable (upstream failed) or Rejected (bad package)."""
+    requests. Raises Unavailable (upstream failed) or Rejected (bad package).
+
+    With `serve` (its .nupkg is being downloaded), a package fetched now is answered
+    as Fetched: the client need not wait for the storing (a file written and synced,
+    the rows, the audit record), which follows the answer; concurrent requests wait
+    for it (the lock is held until then), and should the process die first, nothing
+    is stored and the next download fetches it again."""
     lock = f"galley:upstream-fetch:{lower_id}:{identity}"
     waited_until = time.monotonic() + settings.GALLEY_UPSTREAM_DEADLINE + 30
     while not cache.add(lock, 1, timeout=settings.GALLEY_UPSTREAM_DEADLINE + 30):
@@ -140,16 +215,24 @@ def fetch_package(lower_id: str, identity: str, entry: dict, upstream_url: str) 
         version = cached_version(lower_id, identity)
         if version is not None:
             return version
+    release = True
     try:
         version = cached_version(lower_id, identity)
         if version is not None:  # fetched by the request that held the lock
             return version
-        return _fetch_and_store(lower_id, identity, entry, upstream_url)
+        fetched = _fetch(lower_id, identity, upstream_url)
+        if not serve:
+            return _store(fetched, entry, upstream_url)
+        release = False
+        after_response(lambda: _store(fetched, entry, upstream_url, lock=lock))
+        return fetched
     finally:
-        cache.delete(lock)
+        if release:
+            cache.delete(lock)
 
 
-def _fetch_and_store(lower_id: str, identity: str, entry: dict, upstream_url: str):
+def _fetch(lower_id: str, identity: str, upstream_url: str) -> Fetched:
+    """The package from its upstream in a checked temporary file."""
     upstream = next((u for u in Upstream.configured() if u.url == upstream_url), None)
     if upstream is None:
         raise Unavailable(f"{upstream_url} is no longer an upstream")
@@ -160,7 +243,7 @@ def _fetch_and_store(lower_id: str, identity: str, entry: dict, upstream_url: st
     except UpstreamError as error:
         log.warning("could not fetch %s %s from %s: %s", lower_id, identity, upstream_url, error)
         raise Unavailable(str(error)) from None
-    with package:
+    try:
         try:
             manifest = read_package(package)
         except PackageError as error:
@@ -175,17 +258,34 @@ def _fetch_and_store(lower_id: str, identity: str, entry: dict, upstream_url: st
                 manifest.version.normalized,
             )
             raise Rejected(f"the package is {manifest.id} {manifest.version.normalized}")
-        size, sha512 = package.measured  # as it arrived (client.download)
-        fields = {"size": size, "sha512": sha512}
-        try:
-            version = lifecycle.cache_upstream_version(
-                SYSTEM, manifest, package, fields, upstream_url, bool(entry.get("listed", True))
-            )
-        except lifecycle.Conflict:
-            version = cached_version(lower_id, identity)
-            if version is None:
-                raise Unavailable(f"{lower_id} {identity} could not be stored") from None
-    log.info("cached %s %s from %s (%d bytes)", lower_id, identity, upstream_url, size)
+    except BaseException:
+        package.close()
+        raise
+    size, sha512 = package.measured  # as it arrived (client.download)
+    return Fetched(lower_id, identity, manifest, package, size, sha512, timezone.now())
+
+
+def _store(fetched: Fetched, entry: dict, upstream_url: str, lock: str = "") -> PackageVersion:
+    """Store a fetched package through the lifecycle (another request may have stored
+    it first), close its temporary file and release `lock`."""
+    lower_id, identity = fetched.lower_id, fetched.identity
+    fields = {"size": fetched.size, "sha512": fetched.sha512}
+    try:
+        with fetched.file:
+            listed = bool(entry.get("listed", True))
+            try:
+                version = lifecycle.cache_upstream_version(
+                    SYSTEM, fetched.manifest, fetched.file, fields, upstream_url, listed
+                )
+            except lifecycle.Conflict:
+                version = cached_version(lower_id, identity)
+                if version is None:
+                    raise Unavailable(f"{lower_id} {identity} could not be stored") from None
+    finally:
+        if lock:
+            cache.delete(lock)
+    log.info("cached %s %s from %s (%d bytes)", lower_id, identity, upstream_url, fetched.size)
+    fetched.version = version
     return version
 
 

@@ -67,10 +67,11 @@ class _Id:
         return ("upstream", kind, self.lower, self.reads_local, *variant)
 
 
-def _id(package_id: str, reader) -> _Id | None:
-    """The id's state, or None when it does not take upstream versions; the
-    upstreams are asked when its kept metadata is older than the TTL."""
-    if not rules.serves_upstream(package_id):
+def _id(package_id: str, reader, *, serves: bool = False) -> _Id | None:
+    """The id's state, or None when it does not take upstream versions (`serves`:
+    the caller found it does); the upstreams are asked when its kept metadata is
+    older than the TTL."""
+    if not serves and not rules.serves_upstream(package_id):
         return None
     lower = package_id.lower()
     registration = PackageRegistration.objects.filter(normalized_id=lower).first()
@@ -155,13 +156,17 @@ def _urls(lower: str, identity: str, links: Links) -> dict:
 
 
 def _entry(lower: str, item: Item, links: Links) -> dict:
-    """The catalog entry of an item: the upstream's as given, its addresses Galley's."""
+    """The catalog entry of an item: the upstream's as given, its addresses Galley's;
+    a cached version's listing is its own (it follows the upstream's unless it was
+    set here: lifecycle.set_listed)."""
     if item.entry is None or (item.row is not None and not item.row.upstream):
         return catalog_entry(item.row, links)
     urls = _urls(lower, item.identity, links)
     entry = copy.deepcopy(item.entry)
     entry["@id"] = urls["leaf"]
     entry["packageContent"] = urls["nupkg"]
+    if item.row is not None:
+        entry["listed"] = item.row.listed
     for group in entry.get("dependencyGroups") or []:
         for dependency in (group.get("dependencies") or []) if isinstance(group, dict) else []:
             if isinstance(dependency, dict) and isinstance(dependency.get("id"), str):
@@ -232,12 +237,11 @@ def registration_page(package_id, first: str, last: str, reader, links: Links):
     return _document(package_id, reader, "page", build, links, first, last)
 
 
-def _item(package_id: str, version_text: str, reader) -> tuple[str, str, Item] | None:
+def _item(package_id: str, version_text: str, reader) -> tuple[str, str, Item]:
+    """(lower id, upstream URL, item) of a version of an id that takes upstream
+    versions (the caller checked)."""
     identity = parse_version(version_text).identity_key
-    state = _id(package_id, reader)
-    if state is None:
-        return None
-    lower, upstream, items = _items(state)
+    lower, upstream, items = _items(_id(package_id, reader, serves=True))
     for item in items:
         if item.identity == identity:
             return lower, upstream, item
@@ -267,10 +271,14 @@ def registration_leaf(package_id: str, version_text: str, reader, links: Links):
     return _document(package_id, reader, "leaf", build, links, identity)
 
 
-def stored_version(package_id: str, version_text: str, reader) -> PackageVersion | None:
-    """The stored version to download, fetched from the upstream the first time;
-    None when the id does not take upstream versions. FeedError 404 for a version
-    nobody has, 502 when the upstream fails or serves a bad package.
+def stored_version(
+    package_id: str, version_text: str, reader, *, serve: bool = False
+) -> PackageVersion | cache.Fetched | None:
+    """The stored version to download, fetched from the upstream the first time
+    (with `serve`, the .nupkg's download, answered from the fetched file while it is
+    stored: cache.fetch_package); None when the id does not take upstream versions.
+    FeedError 404 for a version nobody has, 502 when the upstream fails or serves a
+    bad package.
 
     A version cached already is served without reading the id's metadata (the
     upstream may be down, or may have deleted it: it is Galley's for good)."""
@@ -282,15 +290,12 @@ def stored_version(package_id: str, version_text: str, reader) -> PackageVersion
     if row is not None and row.upstream and identity not in rules.blocked_versions(lower):
         cache.count("package_hits")
         return row
-    found = _item(package_id, version_text, reader)
-    if found is None:
-        return None
-    lower, upstream, item = found
+    lower, upstream, item = _item(package_id, version_text, reader)
     if item.row is not None:
         cache.count("package_hits")
         return item.row
     try:
-        return cache.fetch_package(lower, item.identity, item.entry or {}, upstream)
+        return cache.fetch_package(lower, item.identity, item.entry or {}, upstream, serve=serve)
     except cache.Unavailable:
         raise _unavailable() from None
     except cache.Rejected:

@@ -94,7 +94,7 @@ def test_a_request_waits_for_the_fetch_under_way_instead_of_fetching_again(seril
     def the_first_request_finishes(_seconds):
         waited.append(True)
         shared_cache.delete(lock)
-        cache._fetch_and_store("serilog", "3.1.1", entry, serilog.index)
+        cache.fetch_package("serilog", "3.1.1", entry, serilog.index)
 
     monkeypatch.setattr(cache.time, "sleep", the_first_request_finishes)
     version = cache.fetch_package("serilog", "3.1.1", entry, serilog.index)

@@ -303,3 +303,47 @@ def test_upstream_documents_are_kept_until_the_metadata_or_the_versions_change(
         assert client.get(urls[0]).json() == {"versions": ["3.1.1", "4.0.0"]}
         BlockedUpstreamVersion.objects.create(normalized_id="serilog", normalized_version="4.0.0")
         assert client.get(urls[0]).json() == {"versions": ["3.1.1"]}
+
+
+def test_a_first_download_is_answered_from_the_fetched_file_and_stored_after(upstream):
+    """The client need not wait for the storing (file, rows, audit): its answer comes
+    from the fetched file, and the package is stored, and its download counted, once
+    the answer has been sent (a server closes it then; Django's test client once
+    the body is read)."""
+    from django.test import Client
+
+    from packages import downloads
+
+    data = nupkg("Serilog", "3.1.1")
+    upstream.add("Serilog", "3.1.1", data)
+    response = Client().get(nupkg_url("Serilog", "3.1.1"))
+    assert response.status_code == 200
+    assert response["Content-Length"] == str(len(data))
+    assert (
+        response["ETag"].startswith('"')
+        and 'filename="serilog.3.1.1.nupkg"' in (response["Content-Disposition"])
+    )
+    assert not PackageVersion.objects.exists()  # not stored yet: the answer is under way
+    assert b"".join(response.streaming_content) == data
+    version = PackageVersion.objects.get()  # stored once it was sent
+    assert response["ETag"] == f'"{version.sha512}"'
+    assert downloads.pending_downloads([version]) == {version.pk: 1}
+    with package_storage().open(version.file.name) as stored:
+        assert stored.read() == data
+
+
+def test_metadata_read_for_an_answer_is_kept_once_it_is_sent(client, upstream, monkeypatch):
+    """A feed read does not wait for the metadata's write; an administrator's refresh
+    keeps it at once."""
+    from packages.upstreams import cache
+    from packages.upstreams.models import UpstreamMetadata
+
+    upstream.add("Serilog", "3.1.1", nupkg("Serilog", "3.1.1"))
+    deferred = []
+    monkeypatch.setattr(cache, "after_response", deferred.append)
+    assert client.get(f"{FLAT}/serilog/index.json").json() == {"versions": ["3.1.1"]}
+    assert not UpstreamMetadata.objects.exists() and len(deferred) == 1
+    deferred[0]()
+    assert UpstreamMetadata.objects.get().entries[0]["version"] == "3.1.1"
+    UpstreamMetadata.objects.all().delete()
+    assert cache.refresh("serilog") and UpstreamMetadata.objects.exists()
