@@ -230,3 +230,21 @@ def test_only_the_lifecycle_module_writes_package_versions():
         and writes.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_pruning_removes_only_cached_upstream_versions_and_says_why(alice, package_dir):
+    """prune_upstream_cache chooses cached versions; the lifecycle refuses any other."""
+    local = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice]), "1.0.0"
+    )
+    cached = add_version(PackageRegistrationFactory(package_id="Serilog", owners=[]), "3.1.1")
+    PackageVersion.objects.filter(pk=cached.pk).update(upstream="https://api.nuget.org/v3")
+    actor = lifecycle.Actor(user=None, channel=lifecycle.Channel.SYSTEM)
+    assert lifecycle.prune_upstream_version(actor, local) is False
+    assert lifecycle.prune_upstream_version(actor, PackageVersion.objects.get(pk=cached.pk))
+    assert list(PackageVersion.objects.all()) == [local]
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.PACKAGE_DELETED)
+    assert (event.package_id, event.details["reason"]) == (
+        "Serilog",
+        "unused cached upstream version",
+    )
