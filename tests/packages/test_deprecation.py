@@ -268,6 +268,8 @@ def test_versions_already_deprecated_so_are_passed_over_and_the_others_changed(a
     changed = lifecycle.set_deprecation(actor, all_three, legacy)
     assert sorted(version.version for version in changed) == ["1.0.0", "2.0.0"]
     assert all(fresh(version).deprecation_reasons == ["Legacy"] for version in all_three)
+    events = AuditEvent.objects.filter(kind=AuditEvent.Kind.PACKAGE_DEPRECATED)
+    assert [event.details["reasons"] for event in events] == [["Legacy"]] * 3
 
 
 def test_undeprecating_clears_the_message_and_alternate_whatever_is_sent(alice, versions):

@@ -248,3 +248,24 @@ def test_pruning_removes_only_cached_upstream_versions_and_says_why(alice, packa
         "Serilog",
         "unused cached upstream version",
     )
+
+
+def test_a_deletion_for_good_happens_once_and_forgets_the_pending_downloads(
+    alice, package_dir, redis_cache
+):
+    """The second of two deletions finds nothing to do; the version's downloads counted
+    in Redis and not yet flushed go with it, another version's stay."""
+    from packages import downloads
+
+    version = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice]), "1.0.0"
+    )
+    kept = add_version(PackageRegistration.objects.get(), "2.0.0")
+    downloads.count_download(version)
+    downloads.count_download(kept)
+    actor = lifecycle.Actor(user=alice, channel=lifecycle.Channel.ADMIN)
+    assert lifecycle.delete_version(actor, version, "leaked secret") is True
+    assert lifecycle.delete_version(actor, version, "leaked secret") is False
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.PACKAGE_DELETED).count() == 1
+    client, name = downloads._redis()
+    assert client.hgetall(name) == {str(kept.pk).encode(): b"1"}
