@@ -269,3 +269,17 @@ def test_a_deletion_for_good_happens_once_and_forgets_the_pending_downloads(
     assert AuditEvent.objects.filter(kind=AuditEvent.Kind.PACKAGE_DELETED).count() == 1
     client, name = downloads._redis()
     assert client.hgetall(name) == {str(kept.pk).encode(): b"1"}
+
+
+def test_the_callers_version_follows_a_listing_change_made_or_already_made(alice):
+    version = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice]), "1.0.0"
+    )
+    actor = lifecycle.Actor(user=alice, channel=lifecycle.Channel.WEB)
+    stale = PackageVersion.objects.get(pk=version.pk)
+    assert lifecycle.set_listed(actor, version, listed=False) is True
+    assert version.listed is False
+    assert lifecycle.set_listed(actor, stale, listed=False) is False  # done meanwhile
+    assert stale.listed is False
+    assert lifecycle.set_listed(actor, version, listed=True) is True
+    assert version.listed is True
