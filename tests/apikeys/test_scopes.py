@@ -252,3 +252,23 @@ def test_a_revoked_key_says_when_it_was_revoked(alice, contoso_core):
         "revoked",
         "The API key was revoked on March 2, 2026.",
     )
+
+
+def test_an_organizations_key_stops_when_its_holder_leaves_however_it_was_loaded(alice, bob, dana):
+    """The key's lookup (find) reads the membership with the key; a key loaded any
+    other way asks for it. bob's key for Contoso works while he is a member of it,
+    whatever his other organization says, and stops when he leaves Contoso."""
+    from accounts.models import Membership, User
+    from apikeys.models import ApiKey
+    from apikeys.scopes import key_refusal
+
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    fabrikam = User.objects.create_organization("Fabrikam", admin=dana)
+    Membership.objects.create(organization=contoso, member=bob, accepted=True)
+    Membership.objects.create(organization=fabrikam, member=bob, accepted=True)
+    key, secret = make_key(bob, owner=contoso)
+    assert key_refusal(ApiKey.objects.get(pk=key.pk)) is None
+    assert key_refusal(ApiKey.objects.find(secret)) is None
+    Membership.objects.filter(organization=contoso, member=bob).delete()
+    for loaded in (ApiKey.objects.get(pk=key.pk), ApiKey.objects.find(secret)):
+        assert key_refusal(loaded).code == "not_a_member"
