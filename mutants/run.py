@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,7 @@ class Outcome:
     diffs: dict[str, str]  # mutant name -> diff, for mutants not killed
     seconds: float
     source: str  # sha256 of the mutated file when it ran
+    cpu: float = 0.0  # processor seconds the run used (its share of a busy machine aside)
 
     @classmethod
     def load(cls, module: Module) -> "Outcome | None":
@@ -82,6 +84,7 @@ class Result:
     survivors: dict[str, str]  # mutant name -> diff, for survivors not accepted
     stale: list[str]  # accepted names whose mutation is no longer the one accepted
     seconds: float
+    cpu: float = 0.0
     changed: bool = False  # the module's file changed since these results
 
     @property
@@ -210,8 +213,14 @@ def changed_lines(diff: str) -> list[str]:
     ]
 
 
+def cpu_seconds() -> float:
+    """Processor time of the finished child processes (mutmut and its forks)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_module(module: Module, files: list[str], jobs: int) -> Outcome:
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds()
     work = prepare(module, files)
     with open(work / "mutmut.log", "w") as log:
         done = mutmut(work, "run", "--max-children", str(jobs), *module.functions, log=log)
@@ -220,7 +229,9 @@ def run_module(module: Module, files: list[str], jobs: int) -> Outcome:
         sys.exit(f"mutmut failed for {module.path}: see {work / 'mutmut.log'}")
     alive = sorted(name for name, status in found.items() if status not in KILLED)
     diffs = json.loads(mutmut(work, "diffs", *alive).stdout) if alive else {}
-    outcome = Outcome(found, diffs, time.monotonic() - started, source_hash(module))
+    outcome = Outcome(
+        found, diffs, time.monotonic() - started, source_hash(module), cpu_seconds() - cpu
+    )
     outcome.save(module)
     return outcome
 
@@ -238,18 +249,21 @@ def judge(module: Module, outcome: Outcome, accepted: dict[str, dict]) -> Result
             stale.append(name)
         survivors[name] = f"({status})\n" + "\n".join(changed_lines(diff))
     changed = outcome.source != source_hash(module)
-    return Result(module, outcome.statuses, taken, survivors, stale, outcome.seconds, changed)
+    return Result(
+        module, outcome.statuses, taken, survivors, stale, outcome.seconds, outcome.cpu, changed
+    )
 
 
 def summary(results: list[Result], accepted: dict[str, dict]) -> str:
     lines = [
         "",
-        f"{'module':32} {'mutants':>8} {'killed':>7} {'survived':>9} {'accepted':>9} {'kill rate':>10} {'time':>7}",
+        f"{'module':32} {'mutants':>8} {'killed':>7} {'survived':>9} {'accepted':>9} "
+        f"{'kill rate':>10} {'time':>7} {'cpu':>7}",
     ]
     for r in results:
         lines.append(
             f"{r.module.path:32} {len(r.statuses):8} {r.killed:7} {r.survived:9} "
-            f"{len(r.accepted):9} {r.kill_rate:9.1f}% {r.seconds:6.0f}s"
+            f"{len(r.accepted):9} {r.kill_rate:9.1f}% {r.seconds:6.0f}s {r.cpu:6.0f}s"
         )
     if len(results) > 1:
         total = sum(len(r.statuses) for r in results)
@@ -258,9 +272,13 @@ def summary(results: list[Result], accepted: dict[str, dict]) -> str:
         rate = 100.0 * killed / (total - taken) if total > taken else 100.0
         lines.append(
             f"{'total':32} {total:8} {killed:7} {total - killed - taken:9} {taken:9} "
-            f"{rate:9.1f}% {sum(r.seconds for r in results):6.0f}s"
+            f"{rate:9.1f}% {sum(r.seconds for r in results):6.0f}s "
+            f"{sum(r.cpu for r in results):6.0f}s"
         )
-    lines.append("(kill rate: killed / (mutants - accepted); timeouts count as killed)")
+    lines.append(
+        "(kill rate: killed / (mutants - accepted); timeouts count as killed; time is the"
+        " wall-clock time, cpu the processor time, which a busy machine does not inflate)"
+    )
     for r in results:
         if r.changed:
             lines.append(f"CHANGED: {r.module.path} changed since these results: run it again")

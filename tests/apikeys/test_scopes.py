@@ -282,3 +282,23 @@ def test_a_key_is_refused_on_its_patterns_before_the_package_is_looked_up(
         assert before_lookup(unlist_only, Action.PUSH, "Contoso.Core").code == "scope_push"
     assert permit(by_name, Action.PUSH, "Contoso.Core", contoso_core) is None
     assert permit(narrow, Action.PUSH, "Contoso.Core", contoso_core).code == "package_not_selected"
+
+
+def test_an_organizations_key_stops_when_its_holder_leaves_however_it_was_loaded(alice, bob, dana):
+    """The key's lookup (find) reads the membership with the key; a key loaded any
+    other way asks for it. bob's key for Contoso works while he is a member of it,
+    whatever his other organization says, and stops when he leaves Contoso."""
+    from accounts.models import Membership, User
+    from apikeys.models import ApiKey
+    from apikeys.scopes import key_refusal
+
+    contoso = User.objects.create_organization("Contoso", admin=alice)
+    fabrikam = User.objects.create_organization("Fabrikam", admin=dana)
+    Membership.objects.create(organization=contoso, member=bob, accepted=True)
+    Membership.objects.create(organization=fabrikam, member=bob, accepted=True)
+    key, secret = make_key(bob, owner=contoso)
+    assert key_refusal(ApiKey.objects.get(pk=key.pk)) is None
+    assert key_refusal(ApiKey.objects.find(secret)) is None
+    Membership.objects.filter(organization=contoso, member=bob).delete()
+    for loaded in (ApiKey.objects.get(pk=key.pk), ApiKey.objects.find(secret)):
+        assert key_refusal(loaded).code == "not_a_member"

@@ -257,3 +257,33 @@ def test_set_deprecation_is_the_only_writer(alice, versions):
     )
     assert changed == [versions["1.0.0"]]
     assert fresh(other).deprecation_reasons == []
+
+
+def test_versions_already_deprecated_so_are_passed_over_and_the_others_changed(alice, versions):
+    actor = lifecycle.Actor(user=alice, channel=lifecycle.Channel.ADMIN)
+    legacy = lifecycle.Deprecation(("Legacy",))
+    # The middle one, so that it is passed over between two others in either order.
+    assert lifecycle.set_deprecation(actor, [versions["1.1.0"]], legacy) == [versions["1.1.0"]]
+    all_three = list(versions.values())
+    changed = lifecycle.set_deprecation(actor, all_three, legacy)
+    assert sorted(version.version for version in changed) == ["1.0.0", "2.0.0"]
+    assert all(fresh(version).deprecation_reasons == ["Legacy"] for version in all_three)
+    events = AuditEvent.objects.filter(kind=AuditEvent.Kind.PACKAGE_DEPRECATED)
+    assert [event.details["reasons"] for event in events] == [["Legacy"]] * 3
+
+
+def test_undeprecating_clears_the_message_and_alternate_whatever_is_sent(alice, versions):
+    """No reasons: nothing of a deprecation is kept, whatever else the caller passes."""
+    actor = lifecycle.Actor(user=alice, channel=lifecycle.Channel.ADMIN)
+    version = versions["1.0.0"]
+    full = {"message": "Gone.", "alternate_id": "Contoso.Next", "alternate_version": "2.0.0"}
+    lifecycle.set_deprecation(actor, [version], lifecycle.Deprecation(("Other",), **full))
+    assert fresh(version).deprecation_alternate_version == "2.0.0"
+    lifecycle.set_deprecation(actor, [version], lifecycle.Deprecation((), **full))
+    version = fresh(version)
+    assert version.deprecation_reasons == []
+    assert (
+        version.deprecation_message,
+        version.deprecation_alternate_id,
+        version.deprecation_alternate_version,
+    ) == ("", "", "")

@@ -230,3 +230,56 @@ def test_only_the_lifecycle_module_writes_package_versions():
         and writes.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_pruning_removes_only_cached_upstream_versions_and_says_why(alice, package_dir):
+    """prune_upstream_cache chooses cached versions; the lifecycle refuses any other."""
+    local = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice]), "1.0.0"
+    )
+    cached = add_version(PackageRegistrationFactory(package_id="Serilog", owners=[]), "3.1.1")
+    PackageVersion.objects.filter(pk=cached.pk).update(upstream="https://api.nuget.org/v3")
+    actor = lifecycle.Actor(user=None, channel=lifecycle.Channel.SYSTEM)
+    assert lifecycle.prune_upstream_version(actor, local) is False
+    assert lifecycle.prune_upstream_version(actor, PackageVersion.objects.get(pk=cached.pk))
+    assert list(PackageVersion.objects.all()) == [local]
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.PACKAGE_DELETED)
+    assert (event.package_id, event.details["reason"]) == (
+        "Serilog",
+        "unused cached upstream version",
+    )
+
+
+def test_a_deletion_for_good_happens_once_and_forgets_the_pending_downloads(
+    alice, package_dir, redis_cache
+):
+    """The second of two deletions finds nothing to do; the version's downloads counted
+    in Redis and not yet flushed go with it, another version's stay."""
+    from packages import downloads
+
+    version = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice]), "1.0.0"
+    )
+    kept = add_version(PackageRegistration.objects.get(), "2.0.0")
+    downloads.count_download(version)
+    downloads.count_download(kept)
+    actor = lifecycle.Actor(user=alice, channel=lifecycle.Channel.ADMIN)
+    assert lifecycle.delete_version(actor, version, "leaked secret") is True
+    assert lifecycle.delete_version(actor, version, "leaked secret") is False
+    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.PACKAGE_DELETED).count() == 1
+    client, name = downloads._redis()
+    assert client.hgetall(name) == {str(kept.pk).encode(): b"1"}
+
+
+def test_the_callers_version_follows_a_listing_change_made_or_already_made(alice):
+    version = add_version(
+        PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice]), "1.0.0"
+    )
+    actor = lifecycle.Actor(user=alice, channel=lifecycle.Channel.WEB)
+    stale = PackageVersion.objects.get(pk=version.pk)
+    assert lifecycle.set_listed(actor, version, listed=False) is True
+    assert version.listed is False
+    assert lifecycle.set_listed(actor, stale, listed=False) is False  # done meanwhile
+    assert stale.listed is False
+    assert lifecycle.set_listed(actor, version, listed=True) is True
+    assert version.listed is True

@@ -755,7 +755,9 @@ def test_an_exchange_is_audited_with_every_claim_that_earned_it(
 # The verifier's refusals, each in words -------------------------------------------------
 
 
-def test_each_verifier_refusal_is_401_in_words(client, alice, issuer, gitlab_issuer):
+def test_each_verifier_refusal_is_401_in_words_with_its_rule_in_the_log(
+    client, alice, issuer, gitlab_issuer, caplog
+):
     import jwt
 
     make_policy(alice)
@@ -764,39 +766,69 @@ def test_each_verifier_refusal_is_401_in_words(client, alice, issuer, gitlab_iss
     hs256 = jwt.encode(
         {**github_claims(), "iss": issuer.url}, "s" * 32, algorithm="HS256", headers={"kid": "k"}
     )
+    issuer.keys["made-up"] = oidc_forger_key()
     cases = [
-        ("x.y.z", "The bearer token is not a valid JWT."),
+        ("x.y.z", "malformed_token", "The bearer token is not a valid JWT."),
         (
             issuer.token(github_claims(iss="https://elsewhere.example")),
+            "wrong_issuer",
             f"The token's issuer https://elsewhere.example is not one this server trusts "
             f"({trusted}).",
         ),
-        (hs256, "The token is signed with HS256; only RS256 is accepted."),
+        (hs256, "wrong_algorithm", "The token is signed with HS256; only RS256 is accepted."),
         (
             issuer.token(github_claims(), kid="", key=issuer.keys["key-1"]),
+            "no_key_id",
             "The token's header names no signing key (kid).",
         ),
         (
+            issuer.token(github_claims(), kid="made-up"),
+            "unknown_key",
+            "The token is signed with a key (made-up) that its issuer does not publish.",
+        ),
+        (
             issuer.token(github_claims(aud="https://www.nuget.org")),
+            "wrong_audience",
             f"The token's audience is not {AUDIENCE}: ask your CI for a token with it.",
         ),
-        (issuer.token(github_claims(exp=now - 120)), "The token has expired."),
-        (issuer.token(github_claims(nbf=now + 600)), "The token is not valid yet."),
-        (issuer.token(github_claims(iat=now + 600)), "The token is not valid yet."),
-        (issuer.token(github_claims(exp=None)), "The token has no exp claim."),
-        (issuer.token(github_claims(iat=str(now))), "The token's iat claim is not a time."),
-        (issuer.token(github_claims(iat=True)), "The token's iat claim is not a time."),
+        (issuer.token(github_claims(exp=now - 120)), "expired", "The token has expired."),
+        (
+            issuer.token(github_claims(nbf=now + 600)),
+            "not_yet_valid",
+            "The token is not valid yet.",
+        ),
+        (
+            issuer.token(github_claims(iat=now + 600)),
+            "not_yet_valid",
+            "The token is not valid yet.",
+        ),
+        (issuer.token(github_claims(exp=None)), "missing_claim", "The token has no exp claim."),
+        (
+            issuer.token(github_claims(iat=str(now))),
+            "invalid_token",
+            "The token's iat claim is not a time.",
+        ),
+        (
+            issuer.token(github_claims(iat=True)),
+            "invalid_token",
+            "The token's iat claim is not a time.",
+        ),
+        (
+            issuer.token(github_claims(iat=now, exp=now + 6 * 3600 + 1)),
+            "too_long_lived",
+            "The token claims too long a life.",
+        ),
         (
             issuer.token(github_claims(), key=oidc_forger_key()),
+            "bad_signature",
             "The token's signature does not verify with its issuer's key.",
         ),
     ]
-    for token, words in cases:
-        assert refused(exchange(client, token), 401) == words
-    issuer.keys["made-up"] = oidc_forger_key()
-    assert refused(exchange(client, issuer.token(github_claims(), kid="made-up")), 401) == (
-        "The token is signed with a key (made-up) that its issuer does not publish."
-    )
+    for token, rule, words in cases:
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+            assert refused(exchange(client, token), 401) == words
+        assert f"token exchange refused: status=401 rule={rule}\n" in caplog.text + "\n", rule
     assert not ApiKey.objects.exists()
 
 

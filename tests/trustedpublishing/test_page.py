@@ -219,7 +219,8 @@ def test_disable_revokes_its_keys_and_enable_lets_ci_exchange_again(
     assert not mailoutbox  # no "your key was revoked" e-mail per CI run's key
     policy.refresh_from_db()
     assert not policy.enabled and policy.disabled_reason == "creator"
-    assert ApiKey.objects.find(secret).is_revoked
+    revoked = ApiKey.objects.find(secret)
+    assert revoked.is_revoked and revoked.revoked_by == alice
     assert exchange(client, issuer.token(github_claims())).status_code == 403
     assert client.post(f"/account/trustedpublishing/{policy.pk}/enable").status_code == 302
     assert exchange(client, issuer.token(github_claims())).status_code == 200
@@ -235,7 +236,8 @@ def test_delete_revokes_and_removes_its_keys(client, alice, issuer):
     assert client.post(f"/account/trustedpublishing/{policy.pk}/delete").status_code == 302
     assert not Policy.objects.exists()
     assert ApiKey.objects.find(secret) is None
-    assert AuditEvent.objects.filter(kind="key.revoked").count() == 1
+    revoked = AuditEvent.objects.get(kind="key.revoked")
+    assert (revoked.user, revoked.actor, revoked.ip_address) == (alice, alice, "127.0.0.1")
     assert AuditEvent.objects.filter(kind="tp.policy_deleted").count() == 1
 
 

@@ -119,6 +119,19 @@ def test_token_issued_in_the_future_is_refused(client, issuer):
     assert refused(client, token) == "The token is not valid yet."
 
 
+@time_machine.travel("2026-03-01 12:00:00", tick=False)
+def test_a_token_issued_a_fraction_of_a_second_beyond_the_leeway_is_refused(client, issuer, caplog):
+    """PyJWT compares the whole seconds of iat with the leeway; Galley, the time itself:
+    a token issued 60.5 s ahead is refused, one issued 60 s ahead is not."""
+    now = int(time.time())
+    token = issuer.token(github_claims(nbf=now, iat=now + 60.5, exp=now + 900))
+    with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+        assert refused(client, token) == "The token was issued in the future."
+    assert "token exchange refused: status=401 rule=not_yet_valid\n" in caplog.text
+    token = issuer.token(github_claims(nbf=now, iat=now + 60, exp=now + 900))
+    assert exchange(client, token).status_code == 200
+
+
 def test_token_claiming_too_long_a_life_is_refused(client, issuer):
     now = int(time.time())
     token = issuer.token(github_claims(iat=now, nbf=now, exp=now + 7 * 3600 + 60))

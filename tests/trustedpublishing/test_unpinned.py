@@ -121,6 +121,22 @@ def test_renew_restarts_the_seven_days_and_is_audited_as_an_edit(client, alice, 
     assert exchange(client, issuer.token(github_claims())).status_code == 200
 
 
+def test_renew_moves_only_that_policys_deadline_and_is_audited_with_who_and_where(
+    client, alice, dana, traveller
+):
+    renewed = make_policy(alice)
+    other = make_policy(alice, name="Nightly")
+    danas = make_policy(dana, name="Dana's release", repository_owner="dana")
+    created = timezone.now()
+    traveller.shift(timedelta(days=10))
+    sign_in(client, alice)
+    assert client.post(f"/account/trustedpublishing/{renewed.pk}/renew").status_code == 302
+    since = dict(Policy.objects.values_list("pk", "awaiting_first_use_since"))
+    assert since == {renewed.pk: timezone.now(), other.pk: created, danas.pk: created}
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.TRUSTED_PUBLISHING_EDITED)
+    assert (event.user, event.actor, event.ip_address) == (alice, alice, "127.0.0.1")
+
+
 def test_a_renewed_policy_left_unused_expires_again(client, alice, issuer, traveller):
     policy = make_policy(alice)
     traveller.shift(timedelta(days=10))
@@ -195,3 +211,17 @@ def test_unconfirmed_account_cannot_renew(client, traveller):
         response.content.decode()
     )
     assert Policy.objects.get().is_expired_unused()
+
+
+def test_each_policy_change_refuses_an_unconfirmed_creator_by_the_rules_code(rf, traveller):
+    """Create, enable and renew answer with the issuing rule's code, in words of their own."""
+    from tests.factories import UserFactory
+    from trustedpublishing import flows
+
+    eve = UserFactory(username="eve", verified=False)
+    policy = make_policy(eve)
+    request = rf.post("/")
+    request.user = eve
+    for refusal in (flows.enable(request, policy), flows.renew(request, policy)):
+        assert refusal.code == "unconfirmed"
+        assert refusal.message.startswith("Confirm your e-mail address before using Trusted")

@@ -142,20 +142,32 @@ def test_a_private_feed_shows_a_cached_upstream_package_page_to_anyone_signed_in
 def test_only_a_package_every_version_of_which_came_from_upstream_is_everyones(
     client, alice, charlie, cached, settings
 ):
-    """A package left without owners that holds a pushed version is no upstream's:
-    no reader reads it, by id or in search, while the cached one stays everyone's."""
+    """On a private feed with upstreams, a cached package is every reader's; an owned
+    one stays its owners'; one left without owners that holds a pushed version is no
+    upstream's and no one's: by id, on its page and in search, for a key or a session."""
     from packages import lifecycle
     from packages.models import PackageRegistration
 
     settings.GALLEY_FEED_READ = "authenticated"
-    assert push(client, make_key(alice)[1], nupkg("Contoso.Core", "1.0.0")).status_code == 201
+    pusher = make_key(alice)[1]
+    assert push(client, pusher, nupkg("Alice.Tools", "1.0.0")).status_code == 201
+    assert push(client, pusher, nupkg("Contoso.Core", "1.0.0")).status_code == 201
     orphan = PackageRegistration.objects.get(normalized_id="contoso.core")
     orphan.owners.clear()
     lifecycle.touch([orphan.pk])
-    for reader in (alice, charlie):
-        headers = basic(reader.username, make_key(reader, scopes=["package:read"])[1])
-        index = "/v3-flatcontainer/{}/index.json"
-        assert client.get(index.format("contoso.core"), headers=headers).status_code == 404
-        assert client.get(index.format("serilog"), headers=headers).status_code == 200
-        found = client.get("/query", headers=headers).json()["data"]
-        assert [d["id"] for d in found] == ["Serilog"]
+    index = "/v3-flatcontainer/{}/index.json"
+    for reader, readable in ((alice, ["Alice.Tools", "Serilog"]), (charlie, ["Serilog"])):
+        key = basic(reader.username, make_key(reader, scopes=["package:read"])[1])
+        for headers in (key, {}):
+            client.logout()
+            if not headers:
+                client.force_login(reader)
+            for package_id in ("Alice.Tools", "Contoso.Core", "Serilog"):
+                status = 200 if package_id in readable else 404
+                url = index.format(package_id.lower())
+                assert client.get(url, headers=headers).status_code == status, (reader, url)
+                page = reverse("package_detail", args=[package_id])
+                if not headers:
+                    assert client.get(page).status_code == status, (reader, page)
+            found = client.get("/query", headers=headers).json()["data"]
+            assert sorted(d["id"] for d in found) == readable, reader
