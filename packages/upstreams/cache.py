@@ -212,12 +212,12 @@ def fetch_package(
         if time.monotonic() > waited_until:
             raise Unavailable(f"{lower_id} {identity} is being fetched")
         time.sleep(0.05)
-        version = cached_version(lower_id, identity)
+        version = _cached_from_upstream(lower_id, identity)
         if version is not None:
             return version
     release = True
     try:
-        version = cached_version(lower_id, identity)
+        version = _cached_from_upstream(lower_id, identity)
         if version is not None:  # fetched by the request that held the lock
             return version
         fetched = _fetch(lower_id, identity, upstream_url)
@@ -229,6 +229,16 @@ def fetch_package(
     finally:
         if release:
             cache.delete(lock)
+
+
+def _cached_from_upstream(lower_id: str, identity: str) -> PackageVersion | None:
+    """The version cached from an upstream, or None. A version of that number pushed
+    here meanwhile is never served in the upstream's place (its reader may not read
+    it): Unavailable."""
+    version = cached_version(lower_id, identity)
+    if version is not None and not version.upstream:
+        raise Unavailable(f"{lower_id} {identity} was pushed here")
+    return version
 
 
 def _fetch(lower_id: str, identity: str, upstream_url: str) -> Fetched:

@@ -112,12 +112,17 @@ def _items(state: _Id) -> tuple[str, str, list[Item]]:
             items[identity] = Item(
                 identity, NuGetVersion.of(identity), entry=entry, row=item.row if item else None
             )
-    if state.reads_local:
-        for row in rows:
-            if not row.upstream:
+    for row in rows:
+        if not row.upstream:
+            # A version pushed here shadows the upstream's of its number: the
+            # readers of the id's own versions get it, and no one gets the other
+            # (it could only be served from the pushed file, which is not theirs).
+            if state.reads_local:
                 items[row.normalized_version] = Item(
                     row.normalized_version, NuGetVersion.of(row.version), row=row
                 )
+            else:
+                items.pop(row.normalized_version, None)
     chosen = sorted(
         (i for i in items.values() if i.identity not in state.blocked), key=lambda i: i.order
     )

@@ -171,3 +171,49 @@ def test_only_a_package_every_version_of_which_came_from_upstream_is_everyones(
                     assert client.get(page).status_code == status, (reader, page)
             found = client.get("/query", headers=headers).json()["data"]
             assert sorted(d["id"] for d in found) == readable, reader
+
+
+def test_a_private_version_is_never_served_as_the_upstream_s_of_the_same_number(
+    client, alice, charlie, upstream, settings
+):
+    """An id with an allowance takes upstream versions on a private feed; where alice
+    pushed a version of the same number, that version is hers: charlie's key, which may
+    read upstream packages but not alice's, never gets her bytes by asking for the
+    upstream's, and learns nothing of them."""
+    settings.GALLEY_FEED_READ = "authenticated"
+    mine = nupkg("Contoso.Core", "1.0.0", extra={"lib/net8.0/private.txt": "alice's code"})
+    assert push(client, make_key(alice)[1], mine).status_code == 201
+    upstream.add("Contoso.Core", "1.0.0", nupkg("Contoso.Core", "1.0.0"))
+    upstream.add("Contoso.Core", "2.0.0", nupkg("Contoso.Core", "2.0.0"))
+    UpstreamAllowance.objects.create(package_id="Contoso.Core")
+    url = "/v3-flatcontainer/contoso.core/{0}/contoso.core.{0}.nupkg"
+    charlie_reads = basic("charlie", make_key(charlie, scopes=["package:read"])[1])
+    alice_reads = basic("alice", make_key(alice, scopes=["package:read"])[1])
+
+    index = "/v3-flatcontainer/contoso.core/index.json"
+    assert client.get(index, headers=charlie_reads).json() == {"versions": ["2.0.0"]}
+    assert client.get(index, headers=alice_reads).json() == {"versions": ["1.0.0", "2.0.0"]}
+    leaf = "/v3/registration/contoso.core/1.0.0.json"
+    assert client.get(leaf, headers=charlie_reads).status_code == 404
+    refused = client.get(url.format("1.0.0"), headers=charlie_reads)
+    assert refused.status_code == 404
+    assert b"alice's code" not in refused.content
+    taken = client.get(url.format("2.0.0"), headers=charlie_reads)
+    assert taken.status_code == 200  # the upstream's own versions still are his
+    hers = client.get(url.format("1.0.0"), headers=alice_reads)
+    assert hers.status_code == 200
+    assert b"".join(hers.streaming_content) == mine
+
+
+def test_a_fetch_never_hands_out_a_version_pushed_here_in_the_upstream_s_place(
+    client, alice, upstream
+):
+    """The fetch's own check, for a version pushed while another request fetched its
+    number: the pushed version is never what the fetch answers."""
+    from packages.upstreams import cache
+
+    assert push(client, make_key(alice)[1], nupkg("Contoso.Core", "1.0.0")).status_code == 201
+    upstream.add("Contoso.Core", "1.0.0", nupkg("Contoso.Core", "1.0.0"))
+    with pytest.raises(cache.Unavailable):
+        cache.fetch_package("contoso.core", "1.0.0", {}, upstream.index)
+    assert PackageVersion.objects.get().upstream == ""
