@@ -9,6 +9,8 @@ and per cookie, or none. A view that knows better says so with `vary_as_set`; th
 middleware, outside the locale and session middleware, puts its word back last.
 """
 
+from django.utils.cache import patch_cache_control
+
 
 def vary_as_set(response):
     """The response's `Vary`, as the view has set it now, is its whole `Vary`."""
@@ -34,7 +36,11 @@ class VaryAsSetMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         fixed = getattr(response, "vary_as_set", None)
-        if fixed is not None:
+        if fixed is not None and response.cookies:
+            # A cookie set on the way (a session written for a signed-in browser):
+            # no shared cache may keep it, so Django's Vary stays, and so does it.
+            patch_cache_control(response, private=True)
+        elif fixed is not None:
             if fixed:
                 response["Vary"] = fixed
             elif response.has_header("Vary"):

@@ -24,17 +24,15 @@ from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from core.after_response import after_response
 from core.vary import vary_as_set
 from packages import advisories, downloads, feed, lifecycle, registrations, symbol_server
 from packages.feed import FeedError
-from packages.models import PackageVersion, SymbolPackage
+from packages.models import SymbolPackage
 from packages.nupkg.archive import MAX_ICON_BYTES, read_stored_entry
 from packages.readers import feed_reader
 from packages.responses import stored_file_headers
 from packages.search import queries
 from packages.storage import accel_redirect, download_redirect, package_storage
-from packages.upstreams import cache as upstream_cache
 from packages.upstreams import documents as upstream_documents
 
 INDEX_MAX_AGE = 60  # versions and registration indexes change with each push
@@ -218,13 +216,7 @@ def package_content(request, package_id, version, filename):
     """
     wanted = filename.lower()
     try:
-        found = _stored_version(
-            package_id, version, request.feed_reader, serve=wanted.endswith(".nupkg")
-        )
-        if isinstance(found, upstream_cache.Fetched):
-            if wanted == f"{found.lower_id}.{found.identity}.nupkg":
-                return _fetched_file(request, found)
-            raise FeedError(404, feed._not_found(package_id, version[:64]).message)
+        found = _stored_version(package_id, version, request.feed_reader)
         lower_id, lower_version = found.registration.normalized_id, found.normalized_version
         if wanted == f"{lower_id}.{lower_version}.nupkg":
             return _package_file(request, found)
@@ -244,41 +236,15 @@ def package_content(request, package_id, version, filename):
         return _error(error)
 
 
-def _stored_version(package_id: str, version: str, reader, *, serve: bool = False):
+def _stored_version(package_id: str, version: str, reader):
     """The stored version: through the upstreams for an id that takes their
-    versions (fetched and cached the first time; with `serve`, a package fetched
-    now comes as upstream_cache.Fetched, stored after the answer), else Galley's own."""
-    found = upstream_documents.stored_version(package_id, version, reader, serve=serve)
+    versions (fetched and cached the first time), else Galley's own."""
+    found = upstream_documents.stored_version(package_id, version, reader)
     if found is None:
         return feed.find_version(package_id, version, reader)
-    if isinstance(found, PackageVersion) and found.upstream:
+    if found.upstream:
         lifecycle.mark_used(found, timezone.now())
     return found
-
-
-def _fetched_file(request, fetched):
-    """The .nupkg fetched from an upstream for this download, from its temporary file:
-    stored once this answer is sent (then its download is counted)."""
-    headers = {
-        "ETag": f'"{fetched.sha512}"',
-        "Last-Modified": http_date(fetched.fetched_at.timestamp()),
-        "Cache-Control": _cache_control(FILE_MAX_AGE),
-        **stored_file_headers(
-            f"{fetched.lower_id}.{fetched.identity}.nupkg", "application/octet-stream"
-        ),
-    }
-    response = _file_response(
-        request,
-        fetched.open,
-        fetched.size,
-        headers,
-        "application/octet-stream",
-        fetched.fetched_at,
-    )
-    full = response.status_code == 200 or response.get("Content-Range", "").startswith("bytes 0-")
-    if request.method == "GET" and full and response.status_code in (200, 206):
-        after_response(lambda: fetched.version and downloads.count_download(fetched.version))
-    return response
 
 
 def _package_file(request, version):

@@ -18,7 +18,7 @@ for good.
 from __future__ import annotations
 
 import logging
-import os
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,9 +174,7 @@ def cached_version(lower_id: str, identity: str) -> PackageVersion | None:
 
 @dataclass
 class Fetched:
-    """A package fetched and checked for the download asking for it: the client is
-    served from its temporary file (`open`) and the package stored once the answer
-    is sent (core.after_response); `version` is the stored one from then on."""
+    """A package fetched from an upstream and checked, in a temporary file."""
 
     lower_id: str
     identity: str
@@ -184,50 +182,30 @@ class Fetched:
     file: BinaryIO  # the temporary file, closed once stored
     size: int
     sha512: str
-    fetched_at: datetime
-    version: PackageVersion | None = None
-
-    def open(self) -> BinaryIO:
-        """A handle of its own on the bytes, at their start, for the response (which
-        closes it): the temporary file stays open for storing after the answer."""
-        handle = os.fdopen(os.dup(self.file.fileno()), "rb")
-        handle.seek(0)
-        return handle
 
 
-def fetch_package(
-    lower_id: str, identity: str, entry: dict, upstream_url: str, *, serve: bool = False
-) -> PackageVersion | Fetched:
-    """The cached version, fetched from its upstream if needed, once for concurrent
-    requests. Raises Unavailable (upstream failed) or Rejected (bad package).
-
-    With `serve` (its .nupkg is being downloaded), a package fetched now is answered
-    as Fetched: the client need not wait for the storing (a file written and synced,
-    the rows, the audit record), which follows the answer; concurrent requests wait
-    for it (the lock is held until then), and should the process die first, nothing
-    is stored and the next download fetches it again."""
+def fetch_package(lower_id: str, identity: str, entry: dict, upstream_url: str) -> PackageVersion:
+    """The cached version, fetched from its upstream and stored if needed, once for
+    concurrent requests (the others wait for the stored version). Raises Unavailable
+    (upstream failed) or Rejected (bad package)."""
     lock = f"galley:upstream-fetch:{lower_id}:{identity}"
+    token = secrets.token_hex(8)
     waited_until = time.monotonic() + settings.GALLEY_UPSTREAM_DEADLINE + 30
-    while not cache.add(lock, 1, timeout=settings.GALLEY_UPSTREAM_DEADLINE + 30):
+    while not cache.add(lock, token, timeout=settings.GALLEY_UPSTREAM_DEADLINE + 30):
         if time.monotonic() > waited_until:
             raise Unavailable(f"{lower_id} {identity} is being fetched")
         time.sleep(0.05)
         version = _cached_from_upstream(lower_id, identity)
         if version is not None:
             return version
-    release = True
     try:
         version = _cached_from_upstream(lower_id, identity)
         if version is not None:  # fetched by the request that held the lock
             return version
-        fetched = _fetch(lower_id, identity, upstream_url)
-        if not serve:
-            return _store(fetched, entry, upstream_url)
-        release = False
-        after_response(lambda: _store(fetched, entry, upstream_url, lock=lock))
-        return fetched
+        return _store(_fetch(lower_id, identity, upstream_url), entry, upstream_url)
     finally:
-        if release:
+        # Only this request's lock: one that outlived its timeout may be another's now.
+        if cache.get(lock) == token:
             cache.delete(lock)
 
 
@@ -272,30 +250,25 @@ def _fetch(lower_id: str, identity: str, upstream_url: str) -> Fetched:
         package.close()
         raise
     size, sha512 = package.measured  # as it arrived (client.download)
-    return Fetched(lower_id, identity, manifest, package, size, sha512, timezone.now())
+    return Fetched(lower_id, identity, manifest, package, size, sha512)
 
 
-def _store(fetched: Fetched, entry: dict, upstream_url: str, lock: str = "") -> PackageVersion:
+def _store(fetched: Fetched, entry: dict, upstream_url: str) -> PackageVersion:
     """Store a fetched package through the lifecycle (another request may have stored
-    it first), close its temporary file and release `lock`."""
+    it first) and close its temporary file."""
     lower_id, identity = fetched.lower_id, fetched.identity
     fields = {"size": fetched.size, "sha512": fetched.sha512}
-    try:
-        with fetched.file:
-            listed = bool(entry.get("listed", True))
-            try:
-                version = lifecycle.cache_upstream_version(
-                    SYSTEM, fetched.manifest, fetched.file, fields, upstream_url, listed
-                )
-            except lifecycle.Conflict:
-                version = cached_version(lower_id, identity)
-                if version is None:
-                    raise Unavailable(f"{lower_id} {identity} could not be stored") from None
-    finally:
-        if lock:
-            cache.delete(lock)
+    with fetched.file:
+        listed = bool(entry.get("listed", True))
+        try:
+            version = lifecycle.cache_upstream_version(
+                SYSTEM, fetched.manifest, fetched.file, fields, upstream_url, listed
+            )
+        except lifecycle.Conflict:
+            version = _cached_from_upstream(lower_id, identity)
+            if version is None:
+                raise Unavailable(f"{lower_id} {identity} could not be stored") from None
     log.info("cached %s %s from %s (%d bytes)", lower_id, identity, upstream_url, fetched.size)
-    fetched.version = version
     return version
 
 

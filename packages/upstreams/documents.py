@@ -276,14 +276,10 @@ def registration_leaf(package_id: str, version_text: str, reader, links: Links):
     return _document(package_id, reader, "leaf", build, links, identity)
 
 
-def stored_version(
-    package_id: str, version_text: str, reader, *, serve: bool = False
-) -> PackageVersion | cache.Fetched | None:
-    """The stored version to download, fetched from the upstream the first time
-    (with `serve`, the .nupkg's download, answered from the fetched file while it is
-    stored: cache.fetch_package); None when the id does not take upstream versions.
-    FeedError 404 for a version nobody has, 502 when the upstream fails or serves a
-    bad package.
+def stored_version(package_id: str, version_text: str, reader) -> PackageVersion | None:
+    """The stored version to download, fetched from the upstream the first time;
+    None when the id does not take upstream versions. FeedError 404 for a version
+    nobody has, 502 when the upstream fails or serves a bad package.
 
     A version cached already is served without reading the id's metadata (the
     upstream may be down, or may have deleted it: it is Galley's for good)."""
@@ -300,7 +296,7 @@ def stored_version(
         cache.count("package_hits")
         return item.row
     try:
-        return cache.fetch_package(lower, item.identity, item.entry or {}, upstream, serve=serve)
+        return cache.fetch_package(lower, item.identity, item.entry or {}, upstream)
     except cache.Unavailable:
         raise _unavailable() from None
     except cache.Rejected:

@@ -266,3 +266,33 @@ def test_a_private_document_varies_on_its_credentials_not_on_the_language(client
     assert response.status_code == 200
     assert response["Vary"] == "Accept-Encoding, Authorization, Cookie"
     assert "Content-Language" not in response
+
+
+def test_a_document_that_sets_a_cookie_is_kept_by_no_shared_cache(rf):
+    """A session written on the way (Set-Cookie) must not reach a shared cache: the
+    response keeps Django's Vary and becomes private."""
+    from django.http import HttpResponse
+
+    from core.vary import VaryAsSetMiddleware, vary_as_set
+
+    def view(request):
+        response = HttpResponse(b"{}", content_type="application/json")
+        response["Cache-Control"] = "public, max-age=60"
+        response["Vary"] = "Accept-Encoding"
+        vary_as_set(response)
+        response["Vary"] = "Accept-Encoding, Accept-Language, Cookie"  # as Django's add
+        response.set_cookie("sessionid", "x")
+        return response
+
+    response = VaryAsSetMiddleware(view)(rf.get(INDEX))
+    assert "Cookie" in response["Vary"]
+    assert "public" not in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+    def without_cookie(request):
+        response = view(request)
+        del response.cookies["sessionid"]
+        return response
+
+    response = VaryAsSetMiddleware(without_cookie)(rf.get(INDEX))
+    assert response["Vary"] == "Accept-Encoding"
+    assert response["Cache-Control"] == "public, max-age=60"
