@@ -370,6 +370,28 @@ def test_unknown_kids_cannot_make_galley_hammer_the_issuer(client, alice, issuer
     assert issuer.requests.count("/.well-known/jwks") == 1
 
 
+def test_an_issuer_down_at_a_refresh_leaves_its_known_keys_in_use_and_is_logged(
+    client, alice, issuer, caplog
+):
+    make_policy(alice)
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
+    issuer.add_key("key-2")
+    rotated = issuer.token(github_claims(), kid="key-2")
+    known = issuer.token(github_claims())
+    issuer.stop()
+    oidc_cool_down_passed()
+    with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+        for _ in range(2):  # the second waits for the cool-down: no second attempt
+            assert "does not publish" in refused(exchange(client, rotated), 401)
+    warned = [
+        record
+        for record in caplog.records
+        if record.getMessage() == f"could not refresh the keys of {issuer.url.rstrip('/')}"
+    ]
+    assert len(warned) == 1 and warned[0].exc_info is not None
+    assert exchange(client, known).status_code == 200
+
+
 def test_unreachable_issuer_is_a_clear_error(client, alice, issuer, settings):
     make_policy(alice)
     token = issuer.token(github_claims())
