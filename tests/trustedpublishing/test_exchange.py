@@ -854,19 +854,34 @@ def test_each_verifier_refusal_is_401_in_words_with_its_rule_in_the_log(
     assert not ApiKey.objects.exists()
 
 
-def test_an_issuer_whose_discovery_is_wrong_is_unavailable(client, alice, issuer, monkeypatch):
+def test_an_issuer_whose_discovery_is_wrong_is_unavailable_with_the_reason_logged(
+    client, alice, issuer, monkeypatch, caplog
+):
     make_policy(alice)
     words = "The token's issuer could not be reached to fetch its keys; try again later."
+    jwks = f"{issuer.url}/.well-known/jwks"
     documents = [
-        {"issuer": "https://impostor.example", "jwks_uri": f"{issuer.url}/.well-known/jwks"},
-        {"issuer": issuer.url},
-        ["not", "an", "object"],
+        (
+            {"issuer": "https://impostor.example", "jwks_uri": jwks},
+            f"{issuer.url}: the discovery document names another issuer",
+        ),
+        ({"jwks_uri": jwks}, f"{issuer.url}: the discovery document names another issuer"),
+        ({"issuer": issuer.url}, f"{issuer.url}: the discovery document has no jwks_uri"),
+        (["not", "an", "object"], "not a JSON object"),
     ]
-    for document in documents:
+    for document, reason in documents:
         oidc.key_cache.clear()
         monkeypatch.setattr(issuer, "configuration", lambda document=document: document)
-        assert refused(exchange(client, issuer.token(github_claims())), 503) == words
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+            assert refused(exchange(client, issuer.token(github_claims())), 503) == words
+        assert reason in caplog.text
     assert not ApiKey.objects.exists()
+    # The document may name the issuer with a trailing slash: the same issuer.
+    oidc.key_cache.clear()
+    document = {"issuer": issuer.url + "/", "jwks_uri": jwks}
+    monkeypatch.setattr(issuer, "configuration", lambda: document)
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
 
 
 def test_keys_without_an_id_or_of_another_type_are_passed_over(client, alice, issuer, monkeypatch):
