@@ -62,7 +62,7 @@ class Outcome:
     statuses: dict[str, str]  # mutant name -> mutmut's status
     diffs: dict[str, str]  # mutant name -> diff, for mutants not killed
     seconds: float
-    source: str  # sha256 of the mutated file when it ran
+    source: str  # source_hash() when it ran
     cpu: float = 0.0  # processor seconds the run used (its share of a busy machine aside)
 
     @classmethod
@@ -85,7 +85,7 @@ class Result:
     stale: list[str]  # accepted names whose mutation is no longer the one accepted
     seconds: float
     cpu: float = 0.0
-    changed: bool = False  # the module's file changed since these results
+    changed: bool = False  # the module, its tests or its entry changed since these results
 
     @property
     def killed(self) -> int:
@@ -106,7 +106,15 @@ def results_file(module: Module) -> Path:
 
 
 def source_hash(module: Module) -> str:
-    return hashlib.sha256((ROOT / module.path).read_bytes()).hexdigest()
+    """What the results depend on: the mutated file, its tests and its entry."""
+    digest = hashlib.sha256(json.dumps([module.path, module.tests, module.functions]).encode())
+    paths = [ROOT / module.path]
+    for test in module.tests:
+        found = ROOT / test.split("::")[0]
+        paths += sorted(found.rglob("*.py")) if found.is_dir() else [found]
+    for path in paths:
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
 
 
 def load_modules() -> list[Module]:
@@ -281,7 +289,10 @@ def summary(results: list[Result], accepted: dict[str, dict]) -> str:
     )
     for r in results:
         if r.changed:
-            lines.append(f"CHANGED: {r.module.path} changed since these results: run it again")
+            lines.append(
+                f"CHANGED: {r.module.path}, its tests or its entry changed since these results:"
+                " run it again"
+            )
         for name, diff in r.survivors.items():
             lines += ["", f"SURVIVED {name} {diff}"]
         for name in r.stale:
