@@ -740,6 +740,17 @@ def test_an_issuer_named_with_a_trailing_slash_is_the_same_issuer(client, alice,
     assert exchange(client, token).status_code == 200
 
 
+def test_an_issuer_configured_with_a_trailing_slash_is_the_same_issuer(
+    client, alice, issuer, gitlab_issuer, settings
+):
+    settings.GALLEY_OIDC_GITHUB_ISSUER = issuer.url + "/"
+    settings.GALLEY_OIDC_GITLAB_ISSUER = gitlab_issuer.url + "/"
+    make_policy(alice)
+    make_gitlab_policy(alice, ref_type="tag", ref="v1.0.0", environment="production")
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
+    assert exchange(client, gitlab_issuer.token(gitlab_claims())).status_code == 200
+
+
 def test_an_exchange_is_audited_with_every_claim_that_earned_it(
     client, alice, issuer, gitlab_issuer
 ):
@@ -796,6 +807,11 @@ def test_each_verifier_refusal_is_401_in_words_with_its_rule_in_the_log(
             "wrong_issuer",
             f"The token's issuer https://elsewhere.example is not one this server trusts "
             f"({trusted}).",
+        ),
+        (
+            issuer.token(github_claims(iss="https://" + "e" * 300)),
+            "wrong_issuer",
+            f"The token's issuer https://{'e' * 192} is not one this server trusts ({trusted}).",
         ),
         (hs256, "wrong_algorithm", "The token is signed with HS256; only RS256 is accepted."),
         (
