@@ -11,7 +11,7 @@ Survivors listed in mutants/accepted.toml (equivalent mutants, each with its
 reason) are counted apart. The summary gives, per module: mutants, killed,
 survived, accepted, and the kill rate of the non-equivalent ones; every other
 survivor is printed with its diff, and the exit status is 1 when there is one.
-Each module's results are kept in var/mutants/<module>/results.json, which
+Each module's results are kept in var/mutants/results/<module>.json, which
 `--report` reads to print the summary again without running anything, against
 the accepted.toml of the moment (accept a survivor, then see the table).
 
@@ -73,6 +73,7 @@ class Outcome:
             return None
 
     def save(self, module: Module) -> None:
+        results_file(module).parent.mkdir(parents=True, exist_ok=True)
         results_file(module).write_text(json.dumps(self.__dict__, indent=1, ensure_ascii=False))
 
 
@@ -102,7 +103,9 @@ class Result:
 
 
 def results_file(module: Module) -> Path:
-    return SCRATCH / module.slug / "results.json"
+    """Beside the scratch copy, which a new run deletes first: a run stopped half-way
+    leaves the last complete results in place."""
+    return SCRATCH / "results" / f"{module.slug}.json"
 
 
 def source_hash(module: Module) -> str:
