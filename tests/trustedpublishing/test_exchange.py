@@ -392,12 +392,26 @@ def test_an_issuer_down_at_a_refresh_leaves_its_known_keys_in_use_and_is_logged(
     assert exchange(client, known).status_code == 200
 
 
-def test_unreachable_issuer_is_a_clear_error(client, alice, issuer, settings):
+def test_unreachable_issuer_is_a_clear_error(client, alice, issuer, settings, caplog):
     make_policy(alice)
     token = issuer.token(github_claims())
     issuer.stop()
-    error = refused(exchange(client, token), 503)
+    with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+        error = refused(exchange(client, token), 503)
     assert "could not be reached" in error
+    warned = [
+        record
+        for record in caplog.records
+        if record.getMessage() == f"issuer unavailable: {issuer.url.rstrip('/')}"
+    ]
+    assert len(warned) == 1 and warned[0].exc_info is not None
+    assert "token exchange refused: status=503 rule=issuer_unavailable\n" in caplog.text
+
+
+def test_a_jti_of_the_longest_length_and_an_audience_list_are_accepted(client, alice, issuer):
+    make_policy(alice)
+    token = issuer.token(github_claims(jti="j" * 255, aud=[AUDIENCE, "https://other.example"]))
+    assert exchange(client, token).status_code == 200
 
 
 def test_http_issuer_off_loopback_is_never_fetched():
@@ -800,6 +814,7 @@ def test_each_verifier_refusal_is_401_in_words_with_its_rule_in_the_log(
         {**github_claims(), "iss": issuer.url}, "s" * 32, algorithm="HS256", headers={"kid": "k"}
     )
     issuer.keys["made-up"] = oidc_forger_key()
+    issuer.keys["k" * 150] = oidc_forger_key()
     cases = [
         ("x.y.z", "malformed_token", "The bearer token is not a valid JWT."),
         (
@@ -823,6 +838,11 @@ def test_each_verifier_refusal_is_401_in_words_with_its_rule_in_the_log(
             issuer.token(github_claims(), kid="made-up"),
             "unknown_key",
             "The token is signed with a key (made-up) that its issuer does not publish.",
+        ),
+        (
+            issuer.token(github_claims(), kid="k" * 150),
+            "unknown_key",
+            f"The token is signed with a key ({'k' * 100}) that its issuer does not publish.",
         ),
         (
             issuer.token(github_claims(aud="https://www.nuget.org")),
@@ -860,6 +880,12 @@ def test_each_verifier_refusal_is_401_in_words_with_its_rule_in_the_log(
             issuer.token(github_claims(), key=oidc_forger_key()),
             "bad_signature",
             "The token's signature does not verify with its issuer's key.",
+        ),
+        (issuer.token(github_claims(iat="soon")), "invalid_token", "The token is not valid."),
+        (
+            issuer.token(github_claims(jti="j" * 256)),
+            "invalid_token",
+            "The token's jti claim must be a text of at most 255 characters.",
         ),
     ]
     for token, rule, words in cases:
