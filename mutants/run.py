@@ -11,7 +11,7 @@ Survivors listed in mutants/accepted.toml (equivalent mutants, each with its
 reason) are counted apart. The summary gives, per module: mutants, killed,
 survived, accepted, and the kill rate of the non-equivalent ones; every other
 survivor is printed with its diff, and the exit status is 1 when there is one.
-Each module's results are kept in var/mutants/<module>/results.json, which
+Each module's results are kept in var/mutants/results/<module>.json, which
 `--report` reads to print the summary again without running anything, against
 the accepted.toml of the moment (accept a survivor, then see the table).
 
@@ -62,7 +62,7 @@ class Outcome:
     statuses: dict[str, str]  # mutant name -> mutmut's status
     diffs: dict[str, str]  # mutant name -> diff, for mutants not killed
     seconds: float
-    source: str  # sha256 of the mutated file when it ran
+    source: str  # source_hash() when it ran
     cpu: float = 0.0  # processor seconds the run used (its share of a busy machine aside)
 
     @classmethod
@@ -73,6 +73,7 @@ class Outcome:
             return None
 
     def save(self, module: Module) -> None:
+        results_file(module).parent.mkdir(parents=True, exist_ok=True)
         results_file(module).write_text(json.dumps(self.__dict__, indent=1, ensure_ascii=False))
 
 
@@ -85,7 +86,7 @@ class Result:
     stale: list[str]  # accepted names whose mutation is no longer the one accepted
     seconds: float
     cpu: float = 0.0
-    changed: bool = False  # the module's file changed since these results
+    changed: bool = False  # the module, its tests or its entry changed since these results
 
     @property
     def killed(self) -> int:
@@ -102,11 +103,21 @@ class Result:
 
 
 def results_file(module: Module) -> Path:
-    return SCRATCH / module.slug / "results.json"
+    """Beside the scratch copy, which a new run deletes first: a run stopped half-way
+    leaves the last complete results in place."""
+    return SCRATCH / "results" / f"{module.slug}.json"
 
 
 def source_hash(module: Module) -> str:
-    return hashlib.sha256((ROOT / module.path).read_bytes()).hexdigest()
+    """What the results depend on: the mutated file, its tests and its entry."""
+    digest = hashlib.sha256(json.dumps([module.path, module.tests, module.functions]).encode())
+    paths = [ROOT / module.path]
+    for test in module.tests:
+        found = ROOT / test.split("::")[0]
+        paths += sorted(found.rglob("*.py")) if found.is_dir() else [found]
+    for path in paths:
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
 
 
 def load_modules() -> list[Module]:
@@ -281,7 +292,10 @@ def summary(results: list[Result], accepted: dict[str, dict]) -> str:
     )
     for r in results:
         if r.changed:
-            lines.append(f"CHANGED: {r.module.path} changed since these results: run it again")
+            lines.append(
+                f"CHANGED: {r.module.path}, its tests or its entry changed since these results:"
+                " run it again"
+            )
         for name, diff in r.survivors.items():
             lines += ["", f"SURVIVED {name} {diff}"]
         for name in r.stale:

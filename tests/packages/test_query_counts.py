@@ -157,6 +157,25 @@ def test_a_key_that_selects_its_package_by_name_costs_the_same(
 
 
 @time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_private_read_on_a_feed_with_upstreams_costs_the_same(
+    client, used_key, settings, django_assert_num_queries
+):
+    """Whether the package came only from an upstream is asked in the registration's
+    query too (an owned id is never looked up upstream: nothing is fetched)."""
+    settings.GALLEY_FEED_READ = "authenticated"
+    settings.GALLEY_UPSTREAMS = [
+        {"url": "http://127.0.0.1:9/v3/index.json", "username": None, "password": None}
+    ]
+    headers = basic("alice", used_key)
+    assert client.get(VERSIONS, headers=headers).status_code == 200
+    # 1 the key; 2 whether the id has local versions and 3 an allowance (which decide
+    # that the upstream is not asked); 4 the registration with the reader's rules and
+    # whether it came only from an upstream; the body is the memo's
+    with django_assert_num_queries(4):
+        assert client.get(VERSIONS, headers=headers).status_code == 200
+
+
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
 def test_an_organizations_read_key_costs_the_same(
     client, alice, bob, used_key, settings, django_assert_num_queries
 ):

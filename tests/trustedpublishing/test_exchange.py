@@ -370,12 +370,48 @@ def test_unknown_kids_cannot_make_galley_hammer_the_issuer(client, alice, issuer
     assert issuer.requests.count("/.well-known/jwks") == 1
 
 
-def test_unreachable_issuer_is_a_clear_error(client, alice, issuer, settings):
+def test_an_issuer_down_at_a_refresh_leaves_its_known_keys_in_use_and_is_logged(
+    client, alice, issuer, caplog
+):
+    make_policy(alice)
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
+    issuer.add_key("key-2")
+    rotated = issuer.token(github_claims(), kid="key-2")
+    known = issuer.token(github_claims())
+    issuer.stop()
+    oidc_cool_down_passed()
+    with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+        for _ in range(2):  # the second waits for the cool-down: no second attempt
+            assert "does not publish" in refused(exchange(client, rotated), 401)
+    warned = [
+        record
+        for record in caplog.records
+        if record.getMessage() == f"could not refresh the keys of {issuer.url.rstrip('/')}"
+    ]
+    assert len(warned) == 1 and warned[0].exc_info  # with its traceback
+    assert exchange(client, known).status_code == 200
+
+
+def test_unreachable_issuer_is_a_clear_error(client, alice, issuer, settings, caplog):
     make_policy(alice)
     token = issuer.token(github_claims())
     issuer.stop()
-    error = refused(exchange(client, token), 503)
+    with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+        error = refused(exchange(client, token), 503)
     assert "could not be reached" in error
+    warned = [
+        record
+        for record in caplog.records
+        if record.getMessage() == f"issuer unavailable: {issuer.url.rstrip('/')}"
+    ]
+    assert len(warned) == 1 and warned[0].exc_info  # with its traceback
+    assert "token exchange refused: status=503 rule=issuer_unavailable\n" in caplog.text
+
+
+def test_a_jti_of_the_longest_length_and_an_audience_list_are_accepted(client, alice, issuer):
+    make_policy(alice)
+    token = issuer.token(github_claims(jti="j" * 255, aud=[AUDIENCE, "https://other.example"]))
+    assert exchange(client, token).status_code == 200
 
 
 def test_http_issuer_off_loopback_is_never_fetched():
@@ -718,6 +754,17 @@ def test_an_issuer_named_with_a_trailing_slash_is_the_same_issuer(client, alice,
     assert exchange(client, token).status_code == 200
 
 
+def test_an_issuer_configured_with_a_trailing_slash_is_the_same_issuer(
+    client, alice, issuer, gitlab_issuer, settings
+):
+    settings.GALLEY_OIDC_GITHUB_ISSUER = issuer.url + "/"
+    settings.GALLEY_OIDC_GITLAB_ISSUER = gitlab_issuer.url + "/"
+    make_policy(alice)
+    make_gitlab_policy(alice, ref_type="tag", ref="v1.0.0", environment="production")
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
+    assert exchange(client, gitlab_issuer.token(gitlab_claims())).status_code == 200
+
+
 def test_an_exchange_is_audited_with_every_claim_that_earned_it(
     client, alice, issuer, gitlab_issuer
 ):
@@ -767,6 +814,7 @@ def test_each_verifier_refusal_is_401_in_words_with_its_rule_in_the_log(
         {**github_claims(), "iss": issuer.url}, "s" * 32, algorithm="HS256", headers={"kid": "k"}
     )
     issuer.keys["made-up"] = oidc_forger_key()
+    issuer.keys["k" * 150] = oidc_forger_key()
     cases = [
         ("x.y.z", "malformed_token", "The bearer token is not a valid JWT."),
         (
@@ -774,6 +822,11 @@ def test_each_verifier_refusal_is_401_in_words_with_its_rule_in_the_log(
             "wrong_issuer",
             f"The token's issuer https://elsewhere.example is not one this server trusts "
             f"({trusted}).",
+        ),
+        (
+            issuer.token(github_claims(iss="https://" + "e" * 300)),
+            "wrong_issuer",
+            f"The token's issuer https://{'e' * 192} is not one this server trusts ({trusted}).",
         ),
         (hs256, "wrong_algorithm", "The token is signed with HS256; only RS256 is accepted."),
         (
@@ -785,6 +838,11 @@ def test_each_verifier_refusal_is_401_in_words_with_its_rule_in_the_log(
             issuer.token(github_claims(), kid="made-up"),
             "unknown_key",
             "The token is signed with a key (made-up) that its issuer does not publish.",
+        ),
+        (
+            issuer.token(github_claims(), kid="k" * 150),
+            "unknown_key",
+            f"The token is signed with a key ({'k' * 100}) that its issuer does not publish.",
         ),
         (
             issuer.token(github_claims(aud="https://www.nuget.org")),
@@ -823,6 +881,12 @@ def test_each_verifier_refusal_is_401_in_words_with_its_rule_in_the_log(
             "bad_signature",
             "The token's signature does not verify with its issuer's key.",
         ),
+        (issuer.token(github_claims(iat="soon")), "invalid_token", "The token is not valid."),
+        (
+            issuer.token(github_claims(jti="j" * 256)),
+            "invalid_token",
+            "The token's jti claim must be a text of at most 255 characters.",
+        ),
     ]
     for token, rule, words in cases:
         caplog.clear()
@@ -832,19 +896,34 @@ def test_each_verifier_refusal_is_401_in_words_with_its_rule_in_the_log(
     assert not ApiKey.objects.exists()
 
 
-def test_an_issuer_whose_discovery_is_wrong_is_unavailable(client, alice, issuer, monkeypatch):
+def test_an_issuer_whose_discovery_is_wrong_is_unavailable_with_the_reason_logged(
+    client, alice, issuer, monkeypatch, caplog
+):
     make_policy(alice)
     words = "The token's issuer could not be reached to fetch its keys; try again later."
+    jwks = f"{issuer.url}/.well-known/jwks"
     documents = [
-        {"issuer": "https://impostor.example", "jwks_uri": f"{issuer.url}/.well-known/jwks"},
-        {"issuer": issuer.url},
-        ["not", "an", "object"],
+        (
+            {"issuer": "https://impostor.example", "jwks_uri": jwks},
+            f"{issuer.url}: the discovery document names another issuer",
+        ),
+        ({"jwks_uri": jwks}, f"{issuer.url}: the discovery document names another issuer"),
+        ({"issuer": issuer.url}, f"{issuer.url}: the discovery document has no jwks_uri"),
+        (["not", "an", "object"], "not a JSON object"),
     ]
-    for document in documents:
+    for document, reason in documents:
         oidc.key_cache.clear()
         monkeypatch.setattr(issuer, "configuration", lambda document=document: document)
-        assert refused(exchange(client, issuer.token(github_claims())), 503) == words
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="galley.trustedpublishing"):
+            assert refused(exchange(client, issuer.token(github_claims())), 503) == words
+        assert reason in caplog.text
     assert not ApiKey.objects.exists()
+    # The document may name the issuer with a trailing slash: the same issuer.
+    oidc.key_cache.clear()
+    document = {"issuer": issuer.url + "/", "jwks_uri": jwks}
+    monkeypatch.setattr(issuer, "configuration", lambda: document)
+    assert exchange(client, issuer.token(github_claims())).status_code == 200
 
 
 def test_keys_without_an_id_or_of_another_type_are_passed_over(client, alice, issuer, monkeypatch):
