@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 # The real-client fixtures (gunicorn on the test database, nuget.exe 5.8), for
@@ -56,3 +58,13 @@ def make_gitlab_policy(creator, *, owner=None, **fields) -> Policy:
         **fields,
     }
     return Policy.objects.create(creator=creator, owner=owner or creator, **values)
+
+
+def exchange(client, token, username="alice", **body):
+    """POST /api/v2/token as NuGet/login sends it: the CI's token in, a key out."""
+    return client.post(
+        "/api/v2/token",
+        json.dumps({"username": username, "tokenType": "ApiKey", **body}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}", "User-Agent": "nuget/login-action"},
+    )

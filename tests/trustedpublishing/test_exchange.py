@@ -15,21 +15,12 @@ from audit.models import AuditEvent
 from packages.models import PackageRegistration
 from tests.helpers import push, unlist
 from tests.packages.builders import nupkg
-from tests.trustedpublishing.conftest import AUDIENCE, make_gitlab_policy, make_policy
+from tests.trustedpublishing.conftest import AUDIENCE, exchange, make_gitlab_policy, make_policy
 from tests.trustedpublishing.issuer import github_claims, gitlab_claims
 from trustedpublishing import oidc
 from trustedpublishing.models import Policy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trusted_publishing")]
-
-
-def exchange(client, token, username="alice", **body):
-    return client.post(
-        "/api/v2/token",
-        json.dumps({"username": username, "tokenType": "ApiKey", **body}),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}", "User-Agent": "nuget/login-action"},
-    )
 
 
 def refused(response, status):

@@ -2,24 +2,13 @@
 elsewhere submitting a form to it) is not the actor of the refusal nor of the
 exchange: the named creator's Security log never shows the browser's account."""
 
-import json
-
 import pytest
 
 from audit.models import AuditEvent
-from tests.trustedpublishing.conftest import make_policy
+from tests.trustedpublishing.conftest import exchange, make_policy
 from tests.trustedpublishing.issuer import github_claims
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trusted_publishing")]
-
-
-def exchange(client, token, username="alice"):
-    return client.post(
-        "/api/v2/token",
-        json.dumps({"username": username, "tokenType": "ApiKey"}),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 def test_a_refusal_posted_from_a_signed_in_browser_is_nobody_s_act(client, alice, charlie, issuer):

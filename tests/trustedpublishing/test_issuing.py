@@ -2,8 +2,6 @@
 (apikeys/issuing.py): an account registered with someone else's address, never
 confirmed, cannot publish through Trusted Publishing."""
 
-import json
-
 import pytest
 from allauth.account.models import EmailAddress
 
@@ -13,7 +11,7 @@ from audit.models import AuditEvent
 from tests.conftest import sign_in
 from tests.factories import UserFactory
 from tests.helpers import push
-from tests.trustedpublishing.conftest import make_policy
+from tests.trustedpublishing.conftest import exchange, make_policy
 from tests.trustedpublishing.issuer import github_claims
 from trustedpublishing.models import Policy, UsedToken
 
@@ -40,15 +38,6 @@ def contoso(alice, bob):
     organization = User.objects.create_organization("Contoso", admin=alice)
     Membership.objects.create(organization=organization, member=bob)
     return organization
-
-
-def exchange(client, token, username):
-    return client.post(
-        "/api/v2/token",
-        json.dumps({"username": username, "tokenType": "ApiKey"}),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 def refused(response, words, status=403):

@@ -1,14 +1,12 @@
 """The Trusted Publishing page, and its keys on the API Keys page."""
 
-import json
-
 import pytest
 
 from accounts.models import Membership, User
 from apikeys.models import ApiKey
 from audit.models import AuditEvent
 from tests.conftest import sign_in
-from tests.trustedpublishing.conftest import make_policy
+from tests.trustedpublishing.conftest import exchange, make_policy
 from tests.trustedpublishing.issuer import github_claims
 from trustedpublishing.models import Policy
 
@@ -30,15 +28,6 @@ def contoso(alice, bob):
     organization = User.objects.create_organization("Contoso", admin=alice)
     Membership.objects.create(organization=organization, member=bob)
     return organization
-
-
-def exchange(client, token, username="alice"):
-    return client.post(
-        "/api/v2/token",
-        json.dumps({"username": username, "tokenType": "ApiKey"}),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}", "User-Agent": "nuget/login-action"},
-    )
 
 
 def test_user_menu_and_api_keys_page_link_to_the_page(client, alice):

@@ -1,7 +1,6 @@
 """Each CI token is accepted once: its id (jti) is stored in the database, in the
 transaction that mints its key, until the token could no longer verify anyway."""
 
-import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from apikeys.models import ApiKey
-from tests.trustedpublishing.conftest import make_policy
+from tests.trustedpublishing.conftest import exchange, make_policy
 from tests.trustedpublishing.issuer import github_claims
 from trustedpublishing import flows, oidc
 from trustedpublishing.models import Policy, UsedToken
@@ -21,15 +20,6 @@ from trustedpublishing.models import Policy, UsedToken
 pytestmark = pytest.mark.usefixtures("trusted_publishing")
 
 REPLAYED = "This token was used already: each token is accepted once."
-
-
-def exchange(client, token):
-    return client.post(
-        "/api/v2/token",
-        json.dumps({"username": "alice", "tokenType": "ApiKey"}),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 def replay_refused(response):

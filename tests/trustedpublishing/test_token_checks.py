@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from django.utils import timezone
 
 from apikeys.models import ApiKey
-from tests.trustedpublishing.conftest import make_policy
+from tests.trustedpublishing.conftest import exchange, make_policy
 from tests.trustedpublishing.issuer import github_claims
 from trustedpublishing.models import UsedToken
 
@@ -24,15 +24,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("trusted_publishing
 @pytest.fixture(autouse=True)
 def policy(alice):
     return make_policy(alice)
-
-
-def exchange(client, token):
-    return client.post(
-        "/api/v2/token",
-        json.dumps({"username": "alice", "tokenType": "ApiKey"}),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 def refused(client, token) -> str:

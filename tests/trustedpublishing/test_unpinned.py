@@ -3,7 +3,6 @@ GALLEY_TRUSTED_PUBLISHING_UNPINNED_DAYS (7) after its creation, as on nuget.org:
 until then it would match a repository of that name created by anyone. Renew
 gives it another 7 days; a used, pinned policy keeps matching."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from accounts.models import Membership, User
 from apikeys.models import ApiKey
 from audit.models import AuditEvent
 from tests.conftest import sign_in
-from tests.trustedpublishing.conftest import make_policy
+from tests.trustedpublishing.conftest import exchange, make_policy
 from tests.trustedpublishing.issuer import github_claims
 from trustedpublishing.models import Policy, UsedToken
 
@@ -27,15 +26,6 @@ EXPIRED = (
     "within 7 days of its creation or renewal; its creator may renew it on the Trusted "
     "Publishing page."
 )
-
-
-def exchange(client, token, username="alice"):
-    return client.post(
-        "/api/v2/token",
-        json.dumps({"username": username, "tokenType": "ApiKey"}),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 @pytest.fixture
