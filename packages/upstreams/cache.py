@@ -3,8 +3,9 @@ for good.
 
 - Metadata (an id's registration entries) lives in UpstreamMetadata for
   GALLEY_UPSTREAM_METADATA_TTL seconds (written once the answer that read it is
-  sent); an id no upstream has is remembered as such (the negative cache). When the upstreams fail, a stale row is served, with
-  a log line; with no row at all the caller answers 502.
+  sent); an id no upstream has is remembered as such (the negative cache). When
+  the upstreams fail, a stale row is served, with a log line; with no row at all
+  the caller answers 502.
 - A cached version follows the upstream's listing when the metadata is read
   again (the TTL, or an administrator's refresh), unless someone here listed or
   unlisted it (lifecycle.set_listed keeps their decision).
