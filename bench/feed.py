@@ -514,6 +514,8 @@ http {{
       proxy_cache_revalidate on;
       proxy_cache_use_stale updating;
       proxy_cache_background_update on;
+      open_file_cache max=10000 inactive=60s;
+      open_file_cache_valid 2s;
     }}
     location /protected/ {{
       internal;

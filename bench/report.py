@@ -365,9 +365,8 @@ def _deployed_tables(backends) -> list[Table]:
         "The deployed layout: through nginx (docs/deploy.md)",
         "nginx in front of 2 gunicorn workers as docs/deploy.md sets it up (upstream "
         "keep-alive; .nupkg downloads handed back to nginx by X-Accel-Redirect; public feed "
-        "documents kept 10 s in nginx's proxy_cache, so most reads never reach gunicorn), "
-        "against "
-        "the same nginx serving the same bytes as static files; wrk with 4 connections for "
+        "documents kept 10 s in nginx's proxy_cache, their files held open by open_file_cache, "
+        "so most reads never reach gunicorn), against the same nginx, with its defaults, serving the same bytes as static files; wrk with 4 connections for "
         "the download, 8 for the documents, in rounds that take turns (each ratio: the median "
         "of the rounds' ratios).",
         ["Database", "Request", "through Galley req/s", "static req/s", "× static"],
