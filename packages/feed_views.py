@@ -27,12 +27,13 @@ from django.views.decorators.http import require_safe
 from core.vary import vary_as_set
 from packages import advisories, downloads, feed, lifecycle, registrations, symbol_server
 from packages.feed import FeedError
-from packages.models import SymbolPackage
+from packages.models import PackageVersion, SymbolPackage
 from packages.nupkg.archive import MAX_ICON_BYTES, read_stored_entry
 from packages.readers import feed_reader
 from packages.responses import stored_file_headers
 from packages.search import queries
 from packages.storage import accel_redirect, download_redirect, package_storage
+from packages.upstreams import cache as upstream_cache
 from packages.upstreams import documents as upstream_documents
 
 INDEX_MAX_AGE = 60  # versions and registration indexes change with each push
@@ -216,7 +217,13 @@ def package_content(request, package_id, version, filename):
     """
     wanted = filename.lower()
     try:
-        found = _stored_version(package_id, version, request.feed_reader)
+        found = _stored_version(
+            package_id, version, request.feed_reader, answer_first=_plain_download(request, wanted)
+        )
+        if isinstance(found, upstream_cache.Answered):
+            if wanted == f"{found.lower_id}.{found.identity}.nupkg":
+                return _answered_package(found)
+            raise FeedError(404, feed._not_found(package_id, version[:64]).message)
         lower_id, lower_version = found.registration.normalized_id, found.normalized_version
         if wanted == f"{lower_id}.{lower_version}.nupkg":
             return _package_file(request, found)
@@ -236,15 +243,47 @@ def package_content(request, package_id, version, filename):
         return _error(error)
 
 
-def _stored_version(package_id: str, version: str, reader):
+def _stored_version(package_id: str, version: str, reader, *, answer_first: bool = False):
     """The stored version: through the upstreams for an id that takes their
-    versions (fetched and cached the first time), else Galley's own."""
-    found = upstream_documents.stored_version(package_id, version, reader)
+    versions (fetched and cached the first time; with `answer_first`, a small
+    package fetched now comes as upstream_cache.Answered), else Galley's own."""
+    found = upstream_documents.stored_version(
+        package_id, version, reader, answer_first=answer_first
+    )
     if found is None:
         return feed.find_version(package_id, version, reader)
-    if found.upstream:
+    if isinstance(found, PackageVersion) and found.upstream:
         lifecycle.mark_used(found, timezone.now())
     return found
+
+
+def _plain_download(request, wanted: str) -> bool:
+    """A GET of a whole .nupkg, with no condition: what a restore asks, and what a
+    package fetched from an upstream for it may be answered with before it is stored."""
+    conditions = ("Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since")
+    return (
+        request.method == "GET"
+        and wanted.endswith(".nupkg")
+        and not any(name in request.headers for name in conditions)
+    )
+
+
+def _answered_package(answered):
+    """A .nupkg just fetched from an upstream, from its bytes in memory (stored, and
+    its download counted, once this answer is sent: upstream_cache.fetch_package)."""
+    response = HttpResponse(answered.content, content_type="application/octet-stream")
+    response["Accept-Ranges"] = "bytes"
+    return _with(
+        response,
+        {
+            "ETag": f'"{answered.sha512}"',
+            "Last-Modified": http_date(),
+            "Cache-Control": _cache_control(FILE_MAX_AGE),
+            **stored_file_headers(
+                f"{answered.lower_id}.{answered.identity}.nupkg", "application/octet-stream"
+            ),
+        },
+    )
 
 
 def _package_file(request, version):

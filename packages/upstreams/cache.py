@@ -14,6 +14,9 @@ for good.
   packages/lifecycle.py; from then on it is served from storage, whatever becomes
   of the upstream. Concurrent first requests for one file wait for one fetch (a
   lock in the shared cache).
+- A small package (ANSWER_FIRST_LIMIT) fetched for a plain download is answered
+  from a copy of its bytes in memory, and stored once the answer is sent: a restore
+  does not wait for the storing. The response never reads the file being stored.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.after_response import after_response
-from packages import lifecycle
+from packages import downloads, lifecycle
 from packages.models import PackageVersion
 from packages.nupkg import NuGetVersion, PackageError, read_package
 from packages.upstreams import client
@@ -173,6 +176,22 @@ def cached_version(lower_id: str, identity: str) -> PackageVersion | None:
     )
 
 
+# A package up to this size, fetched for a plain download, is answered before it is
+# stored (fetch_package's `answer_first`): its bytes are held in memory meanwhile.
+ANSWER_FIRST_LIMIT = 1024 * 1024
+
+
+@dataclass
+class Answered:
+    """A package fetched and checked for the download asking for it, answered from
+    `content` (a copy of its bytes): it is stored once the answer is sent."""
+
+    lower_id: str
+    identity: str
+    content: bytes
+    sha512: str
+
+
 @dataclass
 class Fetched:
     """A package fetched from an upstream and checked, in a temporary file."""
@@ -185,10 +204,18 @@ class Fetched:
     sha512: str
 
 
-def fetch_package(lower_id: str, identity: str, entry: dict, upstream_url: str) -> PackageVersion:
+def fetch_package(
+    lower_id: str, identity: str, entry: dict, upstream_url: str, *, answer_first: bool = False
+) -> PackageVersion | Answered:
     """The cached version, fetched from its upstream and stored if needed, once for
     concurrent requests (the others wait for the stored version). Raises Unavailable
-    (upstream failed) or Rejected (bad package)."""
+    (upstream failed) or Rejected (bad package).
+
+    `answer_first` (a plain download of the .nupkg): a package fetched now and no
+    larger than ANSWER_FIRST_LIMIT comes back as Answered, and is stored (its
+    download counted) once the answer is sent; the lock is held until then, so
+    concurrent requests get the stored version. Should the store fail or the process
+    die first, nothing is kept and the next download fetches the package again."""
     lock = f"galley:upstream-fetch:{lower_id}:{identity}"
     token = secrets.token_hex(8)
     waited_until = time.monotonic() + settings.GALLEY_UPSTREAM_DEADLINE + 30
@@ -199,15 +226,46 @@ def fetch_package(lower_id: str, identity: str, entry: dict, upstream_url: str) 
         version = _cached_from_upstream(lower_id, identity)
         if version is not None:
             return version
+    held = True
     try:
         version = _cached_from_upstream(lower_id, identity)
         if version is not None:  # fetched by the request that held the lock
             return version
-        return _store(_fetch(lower_id, identity, upstream_url), entry, upstream_url)
+        fetched = _fetch(lower_id, identity, upstream_url)
+        if not answer_first or fetched.size > ANSWER_FIRST_LIMIT:
+            return _store(fetched, entry, upstream_url)
+        fetched.file.seek(0)
+        answered = Answered(lower_id, identity, fetched.file.read(), fetched.sha512)
+        held = False  # released by the store
+        after_response(lambda: _store_answered(fetched, entry, upstream_url, lock, token))
+        return answered
     finally:
-        # Only this request's lock: one that outlived its timeout may be another's now.
-        if cache.get(lock) == token:
-            cache.delete(lock)
+        if held:
+            _release(lock, token)
+
+
+def _release(lock: str, token: str) -> None:
+    # Only this request's lock: one that outlived its timeout may be another's now.
+    if cache.get(lock) == token:
+        cache.delete(lock)
+
+
+def _store_answered(fetched: Fetched, entry: dict, upstream_url: str, lock: str, token: str):
+    """Store a package whose download was answered from its bytes, count that
+    download, and release the fetch lock."""
+    try:
+        downloads.count_download(_store(fetched, entry, upstream_url))
+    except Exception:
+        fetched.file.close()
+        log.warning(
+            "%s %s was served from %s but could not be stored; it is fetched again next time",
+            fetched.lower_id,
+            fetched.identity,
+            upstream_url,
+            exc_info=True,
+        )
+    finally:
+        _release(lock, token)
 
 
 def _cached_from_upstream(lower_id: str, identity: str) -> PackageVersion | None:

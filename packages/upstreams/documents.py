@@ -276,10 +276,14 @@ def registration_leaf(package_id: str, version_text: str, reader, links: Links):
     return _document(package_id, reader, "leaf", build, links, identity)
 
 
-def stored_version(package_id: str, version_text: str, reader) -> PackageVersion | None:
+def stored_version(
+    package_id: str, version_text: str, reader, *, answer_first: bool = False
+) -> PackageVersion | cache.Answered | None:
     """The stored version to download, fetched from the upstream the first time;
     None when the id does not take upstream versions. FeedError 404 for a version
-    nobody has, 502 when the upstream fails or serves a bad package.
+    nobody has, 502 when the upstream fails or serves a bad package. With
+    `answer_first` (a plain download of its .nupkg), a small package fetched now
+    comes as cache.Answered, stored once the answer is sent (cache.fetch_package).
 
     A version cached already is served without reading the id's metadata (the
     upstream may be down, or may have deleted it: it is Galley's for good)."""
@@ -296,7 +300,9 @@ def stored_version(package_id: str, version_text: str, reader) -> PackageVersion
         cache.count("package_hits")
         return item.row
     try:
-        return cache.fetch_package(lower, item.identity, item.entry or {}, upstream)
+        return cache.fetch_package(
+            lower, item.identity, item.entry or {}, upstream, answer_first=answer_first
+        )
     except cache.Unavailable:
         raise _unavailable() from None
     except cache.Rejected:

@@ -2,9 +2,14 @@
 for good, shadowed by Galley's own ids (packages/upstreams/)."""
 
 import logging
+from contextlib import contextmanager
 
 import pytest
 import time_machine
+from django.core.cache import cache as shared_cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import Client, RequestFactory
 
 from audit.models import AuditEvent
 from packages import lifecycle
@@ -27,6 +32,24 @@ def nupkg_url(package_id, version):
 
 def body(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@contextmanager
+def served():
+    """Around a view called directly, what a server does around a request: the
+    response's after-response work runs on leaving (core/after_response.py). The
+    database connection stays open, as Django's test client keeps it."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        request_started.send(sender=None)
+        try:
+            yield
+        finally:
+            request_finished.send(sender=None)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def test_an_upstream_only_package_is_served_and_cached_for_good(client, upstream):
@@ -305,32 +328,93 @@ def test_upstream_documents_are_kept_until_the_metadata_or_the_versions_change(
         assert client.get(urls[0]).json() == {"versions": ["3.1.1"]}
 
 
-def test_a_first_download_is_stored_whole_before_it_is_answered(upstream):
-    """The package is stored (file, rows, audit) before the first answer, byte for
-    byte: a package larger than any read buffer, its manifest first (as `nuget pack`
-    writes it), incompressible content; the answer and every later one are those
-    bytes, with the hash measured as they arrived."""
+def test_a_first_download_is_answered_then_stored_whole(upstream):
+    """A restore's first download of a small package is answered from its bytes as
+    fetched, and the package stored (file, rows, audit) once the answer is sent,
+    byte for byte: a package larger than any read buffer, its manifest first (as
+    `nuget pack` writes it), incompressible content; the answer and every later one
+    are those bytes, with the hash measured as they arrived, the download counted once."""
     import base64
     import hashlib
     import os as _os
 
-    from django.test import Client
-
     from packages import downloads
+    from packages.feed_views import package_content
 
     data = nupkg("Serilog", "3.1.1", extra={"lib/net8.0/Serilog.bin": _os.urandom(300_000)})
     upstream.add("Serilog", "3.1.1", data)
-    response = Client().get(nupkg_url("Serilog", "3.1.1"))
-    assert response.status_code == 200
-    version = PackageVersion.objects.get()  # stored before the answer
+    with served():
+        response = package_content(
+            RequestFactory().get(nupkg_url("Serilog", "3.1.1")),
+            "Serilog",
+            "3.1.1",
+            "serilog.3.1.1.nupkg",
+        )
+        assert response.status_code == 200
+        assert body(response) == data
+        assert not PackageVersion.objects.exists()  # answered before it is stored
+    version = PackageVersion.objects.get()
     with package_storage().open(version.file.name) as stored:
         assert stored.read() == data
     assert version.size == len(data)
     assert base64.b64decode(version.sha512) == hashlib.sha512(data).digest()
-    assert b"".join(response.streaming_content) == data
     assert response["ETag"] == f'"{version.sha512}"'
+    assert response["Content-Disposition"] == 'attachment; filename="serilog.3.1.1.nupkg"'
     assert downloads.pending_downloads([version]) == {version.pk: 1}
-    assert b"".join(Client().get(nupkg_url("Serilog", "3.1.1")).streaming_content) == data
+    assert body(Client().get(nupkg_url("Serilog", "3.1.1"))) == data
+    assert upstream.requests.count("/v3-flatcontainer/serilog/3.1.1/serilog.3.1.1.nupkg") == 1
+
+
+def test_a_package_that_could_not_be_stored_after_its_answer_is_fetched_again(
+    upstream, monkeypatch, caplog
+):
+    """Should storing fail once the answer has gone, the client has the package,
+    nothing is kept (no file, no row) and the fetch lock is free: the next download
+    fetches it again and stores it."""
+    data = nupkg("Serilog", "3.1.1")
+    upstream.add("Serilog", "3.1.1", data)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(lifecycle, "cache_upstream_version", broken)
+        with caplog.at_level(logging.WARNING, logger="galley.upstreams"):
+            assert body(Client().get(nupkg_url("Serilog", "3.1.1"))) == data
+    assert "could not be stored" in caplog.text
+    assert not PackageVersion.objects.exists()
+    assert shared_cache.get("galley:upstream-fetch:serilog:3.1.1") is None
+    assert body(Client().get(nupkg_url("Serilog", "3.1.1"))) == data
+    assert PackageVersion.objects.get().upstream == upstream.index
+    assert upstream.requests.count("/v3-flatcontainer/serilog/3.1.1/serilog.3.1.1.nupkg") == 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"HTTP_RANGE": "bytes=0-99"}, {"HTTP_IF_NONE_MATCH": '"other"'}, "large", "head"],
+    ids=["range", "conditional", "over-the-limit", "head"],
+)
+def test_other_first_downloads_are_answered_once_stored(upstream, monkeypatch, headers):
+    """A ranged or conditional download, a HEAD, and a package over the limit for
+    holding it in memory are stored first, then answered from storage."""
+    from packages.feed_views import package_content
+    from packages.upstreams import cache as upstream_cache
+
+    data = nupkg("Serilog", "3.1.1")
+    upstream.add("Serilog", "3.1.1", data)
+    factory, url = RequestFactory(), nupkg_url("Serilog", "3.1.1")
+    if headers == "large":
+        monkeypatch.setattr(upstream_cache, "ANSWER_FIRST_LIMIT", len(data) - 1)
+        request = factory.get(url)
+    elif headers == "head":
+        request = factory.head(url)
+    else:
+        request = factory.get(url, **headers)
+    with served():
+        response = package_content(request, "Serilog", "3.1.1", "serilog.3.1.1.nupkg")
+        assert response.status_code in (200, 206)
+        assert PackageVersion.objects.filter(upstream=upstream.index).exists()  # stored first
+    response.close()
 
 
 def test_metadata_read_for_an_answer_is_kept_once_it_is_sent(client, upstream, monkeypatch):
