@@ -20,10 +20,25 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
 
+
+def _sync_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="galley-fsync")
+
+
 # Syncs run here while a push writes its rows (`deferred_syncs`): a few threads that
-# only wait on the disk, shared by the process's requests.
-_SYNCS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="galley-fsync")
+# only wait on the disk, shared by the process's requests. A forked child (a server
+# that preloads the application, a test runner) has none of its parent's threads:
+# it gets threads of its own, or its first push would wait for ever.
+_SYNCS = _sync_threads()
 _deferred = threading.local()
+
+
+def _new_sync_threads_after_fork() -> None:
+    global _SYNCS
+    _SYNCS = _sync_threads()
+
+
+os.register_at_fork(after_in_child=_new_sync_threads_after_fork)
 
 
 def _sync(fd: int, directories: list[str]) -> None:

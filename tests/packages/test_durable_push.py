@@ -109,3 +109,36 @@ def test_a_push_whose_file_cannot_reach_the_disk_leaves_nothing(
     assert response.status_code == 500
     assert not PackageVersion.objects.exists()
     assert [name for name in stored_files(package_dir) if name.endswith(".nupkg")] == []
+
+
+def test_a_forked_process_syncs_its_own_saves(tmp_path):
+    """A process forked after saves were synced (a server that preloads the
+    application, a test runner that forks) has none of its parent's sync threads:
+    it syncs with threads of its own instead of waiting for ever."""
+    import signal
+
+    from django.core.files.base import ContentFile
+
+    from packages.storage import AtomicFileSystemStorage, deferred_syncs
+
+    storage = AtomicFileSystemStorage(location=tmp_path)
+
+    def save(name):
+        with deferred_syncs() as synced:
+            storage.save(name, ContentFile(b"package"))
+            synced()
+
+    for number in range(4):
+        save(f"parent-{number}")  # the parent's sync threads exist, idle
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit status
+        status = 1
+        try:
+            signal.alarm(20)  # a child that waits for ever is ended
+            save("child")
+            status = 0
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert (tmp_path / "child").read_bytes() == b"package"
