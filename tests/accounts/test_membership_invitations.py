@@ -291,3 +291,24 @@ def test_an_expired_invitation_cannot_be_changed_or_removed(
     assert not AuditEvent.objects.filter(
         kind__in=["org.role_changed", "org.member_removed"]
     ).exists()
+
+
+def test_a_deactivated_administrator_is_not_told_of_member_changes(
+    client, alice, bob, dana, contoso, mailoutbox
+):
+    """An administrator whose account was deactivated no longer administers: no mail."""
+    Membership.objects.create(organization=contoso, member=bob)
+    Membership.objects.create(organization=contoso, member=dana, role="admin")
+    User.objects.filter(pk=dana.pk).update(is_active=False)
+    sign_in(client, alice)
+    client.post(reverse("organization_change_role", args=["Contoso", "bob"]), {"role": "admin"})
+    assert Membership.objects.get(member=bob).role == "admin"
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+
+
+def test_membership_of_one_organization_is_not_membership_of_another(bob, contoso, fabrikam):
+    """bob, a member of Contoso, is no member of Fabrikam: nothing may be done for it."""
+    Membership.objects.create(organization=contoso, member=bob)
+    assert access.is_member(bob, contoso)
+    assert not access.is_member(bob, fabrikam)
+    assert not access.is_member(bob.pk, fabrikam.pk)
