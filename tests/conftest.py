@@ -97,11 +97,14 @@ def fresh_reader_statements():
     otherwise hide behind a statement an earlier test compiled (mutmut forks each
     mutant from a process that ran the tests), and mutmut would not even count the
     later tests as covering it."""
+    from apikeys import models
     from packages import readers
 
     readers._STATEMENTS.clear()
+    models._FIND_STATEMENTS.clear()  # the key lookup's, likewise
     yield
     readers._STATEMENTS.clear()
+    models._FIND_STATEMENTS.clear()
 
 
 @pytest.fixture

@@ -182,3 +182,22 @@ def test_the_lookup_says_whether_the_key_selects_packages_by_name(alice):
     _key, by_name = make_key(alice, glob_patterns=[], packages=[selected])
     assert ApiKey.objects.find(by_pattern).selects_packages is False
     assert ApiKey.objects.find(by_name).selects_packages is True
+
+
+def test_the_lookup_statement_is_worked_out_once_per_process(alice, monkeypatch):
+    """find() works its statement out once per database and keeps it: nothing is
+    compiled per request (docs/benchmarks.md)."""
+    from apikeys import models
+
+    built = []
+    real = models._FindStatement
+
+    def counting(connection):
+        built.append(connection.alias)
+        return real(connection)
+
+    monkeypatch.setattr(models, "_FindStatement", counting)
+    _key, secret = make_key(alice)
+    assert ApiKey.objects.find(secret) is not None
+    assert ApiKey.objects.find(secret) is not None
+    assert built == ["default"]

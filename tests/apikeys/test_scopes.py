@@ -302,3 +302,16 @@ def test_an_organizations_key_stops_when_its_holder_leaves_however_it_was_loaded
     Membership.objects.filter(organization=contoso, member=bob).delete()
     for loaded in (ApiKey.objects.get(pk=key.pk), ApiKey.objects.find(secret)):
         assert key_refusal(loaded).code == "not_a_member"
+
+
+def test_a_refusal_before_the_lookup_names_the_package_id(alice):
+    """A key refused on its own patterns, before the id is looked up, is told which id."""
+    from apikeys.models import ApiKey
+    from apikeys.scopes import before_lookup, resolve
+
+    key, secret = make_key(alice, glob_patterns=["Contoso.*"])
+    caller = resolve(ApiKey.objects.find(secret))
+    refusal = before_lookup(caller, Action.PUSH, "Fabrikam.Core")
+    assert refusal.code == "package_not_selected"
+    assert "'Fabrikam.Core'" in refusal.message
+    assert before_lookup(caller, Action.PUSH, "Contoso.Core") is None
