@@ -234,3 +234,27 @@ def test_a_private_revalidation_checks_the_reader_first(
     with django_assert_num_queries(2):
         response = client.get(INDEX, headers={**headers, "If-None-Match": etag})
     assert response.status_code == 304
+
+
+@time_machine.travel("2026-03-01 12:00:30", tick=False)
+def test_a_private_search_asks_for_a_keys_selected_packages_only_when_it_has_some(
+    client, alice, used_key, settings, django_assert_num_queries
+):
+    """Search narrows to the key's patterns and selected packages; a key that selects
+    none by name (its lookup says so) costs no query for them."""
+    from packages.models import PackageRegistration
+
+    settings.GALLEY_FEED_READ = "authenticated"
+    headers = basic("alice", used_key)
+    # 1 the key, 2 its owner's organizations, 3 the readable candidates, 4 the hits,
+    # 5 their latest versions, 6 owners, 7 reserved prefixes and 8 advisories
+    with django_assert_num_queries(8):
+        assert client.get("/query?q=contoso", headers=headers).status_code == 200
+    chosen = PackageRegistration.objects.get()
+    _, secret = make_key(alice, scopes=["package:read"], glob_patterns=[], packages=[chosen])
+    selecting = basic("alice", secret)
+    client.get("/query?q=contoso", headers=selecting)  # the key's first use is written
+    # the same, and the packages the key selects by name
+    with django_assert_num_queries(9):
+        response = client.get("/query?q=contoso", headers=selecting)
+    assert [item["id"] for item in response.json()["data"]] == ["Contoso.Core"]
