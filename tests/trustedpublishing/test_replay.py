@@ -143,3 +143,17 @@ def test_the_purge_command_forgets_used_tokens_too(client, alice, issuer):
     with time_machine.travel(expires + flows.USED_TOKEN_PRUNE_MARGIN + timedelta(seconds=1)):
         call_command("purge_trusted_publishing_keys")
     assert not UsedToken.objects.exists() and not ApiKey.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_replay_is_refused_as_such_before_the_policy_is_asked(client, alice, issuer):
+    """A used token is answered 'used already' even when its policy would refuse it
+    now, and its replay writes nothing to the creator's security log."""
+    from audit.models import AuditEvent
+
+    make_policy(alice)
+    token = issuer.token(github_claims())
+    assert exchange(client, token).status_code == 200
+    Policy.objects.update(enabled=False)
+    replay_refused(exchange(client, token))
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.TRUSTED_PUBLISHING_REFUSED).exists()

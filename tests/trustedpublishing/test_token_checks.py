@@ -83,6 +83,11 @@ def test_alg_none_is_refused(client, issuer):
     assert refused(client, token) == "The token is signed with none; only RS256 is accepted."
 
 
+def test_an_unknown_algorithm_is_named_in_twenty_characters_at_most(client, issuer):
+    token = hand_made({"alg": "A" * 30, "kid": "key-1"}, valid_claims(issuer), lambda data: b"")
+    assert refused(client, token) == f"The token is signed with {'A' * 20}; only RS256 is accepted."
+
+
 def test_wrong_audience_is_refused(client, issuer):
     token = issuer.token(github_claims(aud="https://www.nuget.org"))
     assert refused(client, token) == (

@@ -115,6 +115,9 @@ def test_a_listing_decided_here_is_kept_whatever_the_upstream_does(client, cache
         AuditEvent.Kind.PACKAGE_UNLISTED: ["admin", "system"],
         AuditEvent.Kind.PACKAGE_RELISTED: ["admin"],
     }
+    # Only the system's events name the upstream it followed.
+    for event in AuditEvent.objects.filter(kind__in=by_kind):
+        assert ("upstream" in event.details) is (event.details["via"] == "system"), event.details
 
 
 def test_the_system_never_undoes_a_listing_decided_here(cached, admin_user):
@@ -126,4 +129,4 @@ def test_the_system_never_undoes_a_listing_decided_here(cached, admin_user):
     assert PackageVersion.objects.get(pk=version.pk).listed is False
     # A version nobody here touched follows the system.
     other = PackageVersion.objects.get(version="4.0.0")
-    assert lifecycle.set_listed(cache.SYSTEM, other, False) and not other.listing_set_here
+    assert lifecycle.set_listed(cache.SYSTEM, other, False) and other.listing_set_here is False
