@@ -44,7 +44,8 @@ def record(
     **details,
 ):
     """Append one event. `user` is whose log shows it (defaults to the key's holder);
-    `subjects`, every other account whose log shows it too (package_subjects)."""
+    `subjects`, every other account whose log shows it too (package_subjects), as
+    accounts or their ids."""
     if user is None and key is not None:
         user = key.holder
     if (
@@ -67,7 +68,7 @@ def record(
         package_version=package_version[:64],
         details={k: v for k, v in details.items() if v not in (None, "")},
     )
-    subjects = {account.pk for account in subjects if account is not None} - {
+    subjects = {getattr(account, "pk", account) for account in subjects if account is not None} - {
         user.pk if user else None
     }
     if subjects:

@@ -161,6 +161,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql") and envstr(
+    "XPREP", ""
+):
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": True,
+        "prepare_threshold": int(envstr("XPREP")),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Packages: the largest upload accepted (nuget.org's limit), and the caps

@@ -36,7 +36,8 @@ def converted(row, converters, connection) -> list:
 
 
 class Statement:
-    """One queryset's SQL, parameters and row layout, for one database."""
+    """One queryset's SQL, parameters and row layout, for one database: a queryset of
+    model instances (`first`) or of `values_list` tuples (`rows`)."""
 
     def __init__(self, queryset):
         connection = connections[queryset.db]
@@ -45,18 +46,32 @@ class Statement:
         self.sql, self.params, self.alias = sql, tuple(params), connection.alias
         self.model = queryset.model
         select, klass_info = compiler.select, compiler.klass_info
-        positions = klass_info["select_fields"]
-        self.model_slice = slice(positions[0], positions[-1] + 1)
-        self.names = [column.target.attname for column, *_ in select[self.model_slice]]
+        if klass_info is not None:
+            positions = klass_info["select_fields"]
+            self.model_slice = slice(positions[0], positions[-1] + 1)
+            self.names = [column.target.attname for column, *_ in select[self.model_slice]]
         self.annotations = dict(compiler.annotation_col_map)
         self.converters = converters_of(connection, [column for column, *_ in select])
+
+    def _execute(self, cursor, values: dict) -> None:
+        cursor.execute(self.sql, [values.get(param, param) for param in self.params])
+
+    def rows(self, values: dict) -> list[tuple]:
+        """Every row, as the `values_list` queryset it was made from gives them."""
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            self._execute(cursor, values)
+            rows = cursor.fetchall()
+        if not self.converters:
+            return rows
+        return [tuple(converted(row, self.converters, connection)) for row in rows]
 
     def first(self, values: dict):
         """The first row as a model instance with its annotations, or None. `values`
         maps each stand-in parameter to the request's value."""
         connection = connections[self.alias]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, [values.get(param, param) for param in self.params])
+            self._execute(cursor, values)
             row = cursor.fetchone()
         if row is None:
             return None

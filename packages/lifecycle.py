@@ -11,7 +11,8 @@ caching and retention). Whoever asks, the change is made here, the same way:
 3. record the audit event, shown to the acting account and every owner of the
    package (`package_subjects`);
 4. bump the registration's `revision`, which every derived document is keyed on
-   (the feed's memo and ETags);
+   (the feed's memo and ETags); a push, which changes the package whatever its
+   row says, locks the row by bumping it (one statement instead of two);
 5. write the search rows in the same transaction (they are database rows: search
    never disagrees with the feed), and after the transaction, the files (the
    stored manifest, files of a deleted version).
@@ -29,7 +30,7 @@ import logging
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile, File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -84,17 +85,30 @@ def _locked(registration_id: int) -> PackageRegistration:
     return PackageRegistration.objects.select_for_update().get(pk=registration_id)
 
 
-def _changed(registration: PackageRegistration) -> None:
-    """Bump the revision and write the search rows again, inside the transaction."""
-    PackageRegistration.objects.filter(pk=registration.pk).update(revision=F("revision") + 1)
+# A fixed statement: a push runs it on every request (docs/benchmarks.md).
+BUMP_SQL = "UPDATE packages_packageregistration SET revision = revision + 1 WHERE id = %s"
+
+
+def _bumped(registration_id: int) -> None:
+    """Lock the registration's row by bumping its revision: `_locked` and the bump of
+    `_changed` in one statement, for a change that happens whatever the row says."""
+    with connection.cursor() as cursor:
+        cursor.execute(BUMP_SQL, [registration_id])
+
+
+def _changed(registration: PackageRegistration, *, bumped: bool = False) -> None:
+    """Bump the revision (unless `_bumped` did) and write the search rows again,
+    inside the transaction."""
+    if not bumped:
+        _bumped(registration.pk)
     search_rows.refresh([registration.pk], locked=True)
 
 
 def package_subjects(registration, actor=None) -> list:
     """Whose security log shows an event about a package, one rule for every change
     (README): the package's owners when it happens (organizations, their
-    administrators and the owners who are people) and the acting account."""
-    return [*permissions.accounts_owning(registration), actor]
+    administrators and the owners who are people), by id, and the acting account."""
+    return [*permissions.account_ids_owning(registration), actor]
 
 
 def _record(kind: str, actor: Actor, registration, version_text: str, **details) -> None:
@@ -189,15 +203,18 @@ def _insert_version(storage, name, actor, manifest, fields, registration, owner,
     """The rows of a stored file (`name`); the file removed if they cannot be written."""
     try:
         with transaction.atomic():
+            bumped = registration is not None
             if registration is None:
                 registration = PackageRegistration.objects.create(package_id=manifest.id)
                 registration.owners.add(owner)
             else:
                 # The caller found the version new; the unique constraint answers
-                # a push that stored it since (IntegrityError below).
+                # a push that stored it since (IntegrityError below), and a
+                # registration deleted since leaves the version without its row
+                # (IntegrityError too).
                 # (owners prefetched by the publish flow: no query)
                 ownerless = owner is not None and not registration.owners.all()
-                registration = _locked(registration.pk)
+                _bumped(registration.pk)
                 if ownerless:
                     # An id cached from an upstream, taken over with an administrator's
                     # UpstreamAllowance (packages/upstreams/rules.py): its first pusher owns it.
@@ -205,7 +222,7 @@ def _insert_version(storage, name, actor, manifest, fields, registration, owner,
             version = PackageVersion.objects.create(
                 registration=registration, file=name, **manifest_fields(manifest), **fields
             )
-            _changed(registration)
+            _changed(registration, bumped=bumped)
             _record(Kind.PACKAGE_PUSHED, actor, registration, version.version)
             synced()  # the file on the disk before its row commits
     except IntegrityError:

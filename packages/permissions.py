@@ -10,6 +10,7 @@ the package were not there; a member whose role is too low gets 403.
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.dispatch import receiver
 from django.http import Http404
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts import access
 from accounts.models import Membership, User
 from accounts.signals import account_deletion_blockers
+from core.statements import Statement
 from packages.models import OwnershipRequest, PackageRegistration
 
 ADMIN = Membership.Role.ADMIN
@@ -90,6 +92,21 @@ def accounts_owning(registration) -> QuerySet:
             organization_memberships__accepted=True,
         )
     ).distinct()
+
+
+# A stand-in for the package while `account_ids_owning`'s statement is compiled.
+_REGISTRATION = -7_000_201
+_OWNING: dict[str, Statement] = {}
+
+
+def account_ids_owning(registration) -> list[int]:
+    """The ids of `accounts_owning(registration)`, on a statement compiled once per
+    process (core/statements.py): every change to a version asks it."""
+    statement = _OWNING.get(connection.alias)
+    if statement is None:
+        accounts = accounts_owning(_REGISTRATION).order_by().values_list("pk")
+        statement = _OWNING[connection.alias] = Statement(accounts)
+    return [pk for (pk,) in statement.rows({_REGISTRATION: registration.pk})]
 
 
 def ownership_request_stands(ownership: OwnershipRequest) -> bool:

@@ -10,13 +10,15 @@ import logging
 from dataclasses import replace
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db import connection
+from django.db.models import Exists, OuterRef, prefetch_related_objects
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from apikeys.models import ApiKey
 from apikeys.scopes import Action, Caller, Refusal, before_lookup, permit, resolve
 from apikeys.tokens import is_well_formed
+from core.statements import Statement
 from packages import lifecycle
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
 from packages.nupkg import (
@@ -87,24 +89,44 @@ def _registration(caller: Caller, package_id: str, version=None):
     """The registration of `package_id` as `key` may know it: on a private feed, a
     package its owner cannot read does not exist for it (the same answers as for an
     unknown id, so a key cannot learn which private ids exist). With `version` (a
-    NuGetVersion), the same query says whether the package has it (`has_version`)."""
-    registrations = PackageRegistration.objects.filter(normalized_id=package_id.lower())
-    if version is not None:
-        versions = PackageVersion.objects.filter(
-            registration=OuterRef("pk"), normalized_version=version.identity_key
-        )
-        registrations = registrations.annotate(has_version=Exists(versions))
-    registration = registrations.prefetch_related("owners").first()
-    if (
-        registration is None
-        or settings.GALLEY_FEED_READ != "authenticated"
-        or upstream_rules.cached_only(registration)
-    ):
+    NuGetVersion), the same query says whether the package has it (`has_version`).
+    Its owners come prefetched, for the rules that read them."""
+    with_version = version is not None
+    registration = _statement(with_version).first(
+        {_ID: package_id.lower(), _VERSION: version.identity_key if with_version else None}
+    )
+    if registration is None:
+        return None, False
+    prefetch_related_objects([registration], "owners")
+    if settings.GALLEY_FEED_READ != "authenticated" or upstream_rules.cached_only(registration):
         return registration, False
     readable = caller.readable_owner_ids
     if any(owner.pk in readable for owner in registration.owners.all()):
         return registration, False
     return None, True
+
+
+# Stand-ins for a request's values while `_statement` compiles: no package id or
+# version holds a NUL.
+_ID = "\x00package-id"
+_VERSION = "\x00version"
+_STATEMENTS: dict[tuple, Statement] = {}
+
+
+def _statement(with_version: bool) -> Statement:
+    """The registration lookup of `_registration`, compiled once per process
+    (core/statements.py): every push, unlist and relist asks it."""
+    shape = (connection.alias, with_version)
+    statement = _STATEMENTS.get(shape)
+    if statement is None:
+        registrations = PackageRegistration.objects.filter(normalized_id=_ID).order_by()
+        if with_version:
+            versions = PackageVersion.objects.filter(
+                registration=OuterRef("pk"), normalized_version=_VERSION
+            )
+            registrations = registrations.annotate(has_version=Exists(versions))
+        statement = _STATEMENTS[shape] = Statement(registrations[:1])
+    return statement
 
 
 def _version_exists(package_id: str, manifest: PackageManifest) -> Refusal:

@@ -17,12 +17,14 @@ written around the lifecycle (a bulk import, SQL by hand) need `rebuild()`
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from core.statements import Statement
 from packages.models import PackageRegistration, PackageSearch, PackageVersion
 from packages.nupkg import NuGetVersion
 
@@ -54,6 +56,7 @@ FROM unnest(%s::bigint[], %s::bigint[], %s::boolean[], %s::boolean[], %s::boolea
 JOIN packages_packageversion v ON v.id = x.latest_id
 JOIN packages_packageregistration r ON r.id = x.registration_id
 """
+DELETE_ONE_SQL = "DELETE FROM packages_packagesearch WHERE registration_id = %s"
 _COLUMNS = [
     "registration_id",
     "latest_id",
@@ -69,13 +72,18 @@ def kind_flag(prerelease: bool, semver2: bool) -> str:
     return KINDS[(prerelease, semver2)]
 
 
+# Every refresh sorts all of a package's versions; the same texts come back with
+# each change to the package, so their parses are kept (NuGetVersion is immutable).
+_sort_key = functools.lru_cache(maxsize=20_000)(NuGetVersion.of)
+
+
 def _rows_for(registration_id: int, versions: list[tuple]) -> list[PackageSearch]:
     """The rows of one package from (pk, version as written, version, listed,
     prerelease, semver2, downloads, package types, lower-cased id) of its versions."""
     downloads = sum(version[6] for version in versions)
     listed = sorted(
         (version for version in versions if version[3]),
-        key=lambda version: NuGetVersion.of(version[2]),
+        key=lambda version: _sort_key(version[2]),
     )
     rows: dict[int, PackageSearch] = {}
     for (prerelease, semver2), flag in KINDS.items():
@@ -107,6 +115,9 @@ def refresh(registration_ids, *, locked: bool = False) -> None:
     ids = sorted(set(registration_ids))
     if not ids:
         return
+    if locked and len(ids) == 1:
+        _write_one(ids[0])
+        return
     if locked:
         _write(PackageVersion.objects.filter(registration_id__in=ids), ids)
         return
@@ -126,20 +137,44 @@ def rebuild() -> None:
         _write(PackageVersion.objects.all(), None)
 
 
+_VERSION_COLUMNS = (
+    "registration_id",
+    "pk",
+    "original_version",
+    "version",
+    "listed",
+    "is_prerelease",
+    "is_semver2",
+    "download_count",
+    "package_types",
+    "registration__normalized_id",
+)
+
+# A stand-in for the package's id while the one-package statement is compiled.
+_ID = -7_000_101
+_VERSIONS_OF_ONE: dict[str, Statement] = {}
+
+
+def _write_one(registration_id: int) -> None:
+    """`_write` for one package whose row the caller has locked (every push, unlist
+    and relist), its SELECT compiled once per process (core/statements.py) and its
+    DELETE a fixed statement: the ORM's work per query would cost more than the
+    queries do."""
+    select = _VERSIONS_OF_ONE.get(connection.alias)
+    if select is None:
+        versions = PackageVersion.objects.filter(registration_id=_ID).order_by()
+        select = _VERSIONS_OF_ONE[connection.alias] = Statement(
+            versions.values_list(*_VERSION_COLUMNS)
+        )
+    versions = [row[1:] for row in select.rows({_ID: registration_id})]
+    with connection.cursor() as cursor:
+        cursor.execute(DELETE_ONE_SQL, [registration_id])
+    _insert(_rows_for(registration_id, versions) if versions else [])
+
+
 def _write(versions, ids: list[int] | None) -> None:
     by_registration = defaultdict(list)
-    for row in versions.order_by().values_list(
-        "registration_id",
-        "pk",
-        "original_version",
-        "version",
-        "listed",
-        "is_prerelease",
-        "is_semver2",
-        "download_count",
-        "package_types",
-        "registration__normalized_id",
-    ):
+    for row in versions.order_by().values_list(*_VERSION_COLUMNS):
         by_registration[row[0]].append(row[1:])
     rows = [
         row
@@ -150,6 +185,10 @@ def _write(versions, ids: list[int] | None) -> None:
     if ids is not None:
         existing = existing.filter(registration_id__in=ids)
     existing.delete()
+    _insert(rows)
+
+
+def _insert(rows: list[PackageSearch]) -> None:
     if connection.vendor != "postgresql":
         PackageSearch.objects.bulk_create(rows, batch_size=1000)
     elif rows:
