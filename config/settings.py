@@ -161,13 +161,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql") and envstr(
-    "XPREP", ""
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql") and envbool(
+    "DATABASE_PREPARED_STATEMENTS", True
 ):
-    DATABASES["default"]["OPTIONS"] = {
-        "server_side_binding": True,
-        "prepare_threshold": int(envstr("XPREP")),
-    }
+    # Parameters bound on the server, and a statement a connection has run five
+    # times prepared there: the lookups every request makes are planned once.
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Packages: the largest upload accepted (nuget.org's limit), and the caps

@@ -74,7 +74,7 @@ def manage(*args, **env):
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "GALLEY_", "DATABASE_URL", "REDIS_URL"))
+        if not k.startswith(("DJANGO_", "GALLEY_", "DATABASE_", "REDIS_URL"))
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],

@@ -51,3 +51,19 @@ def test_fields_left_out_are_deferred_as_with_only(version):
     assert mine.version == "1.0.0"
     theirs = _versions(version.pk, ("version",)).get()
     assert mine.get_deferred_fields() == theirs.get_deferred_fields()
+
+
+def test_postgresql_prepares_a_statement_a_connection_runs_often(version):
+    """DATABASE_PREPARED_STATEMENTS (on by default): bound on the server, and
+    prepared there once a connection has run it five times."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    statement = Statement(_versions(STAND_IN))
+    for _ in range(6):
+        assert statement.first({STAND_IN: version.pk}).pk == version.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('"packages_packageversion"' in text for text in prepared), prepared

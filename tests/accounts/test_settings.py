@@ -121,3 +121,21 @@ def test_production_cookies_are_secure_host_only_and_lax():
         "('HTTP_X_FORWARDED_PROTO',",
         "'https')",
     ]
+
+
+@pytest.mark.parametrize(
+    "value, options",
+    [
+        (None, "{'server_side_binding': True, 'prepare_threshold': 5}"),
+        ("1", "{'server_side_binding': True, 'prepare_threshold': 5}"),
+        ("0", "{}"),
+    ],
+)
+def test_postgresql_statements_are_prepared_unless_turned_off(value, options):
+    env = {**PRODUCTION, "DATABASE_URL": "postgres://galley@127.0.0.1:5432/galley"}
+    if value is not None:
+        env["DATABASE_PREPARED_STATEMENTS"] = value
+    script = "from django.conf import settings as s; print(s.DATABASES['default']['OPTIONS'])"
+    result = manage("shell", "-c", script, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == options
