@@ -57,6 +57,14 @@ JOIN packages_packageversion v ON v.id = x.latest_id
 JOIN packages_packageregistration r ON r.id = x.registration_id
 """
 DELETE_ONE_SQL = "DELETE FROM packages_packagesearch WHERE registration_id = %s"
+# One package's rows replaced in one statement (PostgreSQL). The condition reads
+# the DELETE's output, so the old rows are gone before the new ones are checked
+# against one_search_row_per_latest_version (a push of an older version writes
+# the same rows again).
+REPLACE_ONE_SQL = (
+    f"WITH gone AS ({DELETE_ONE_SQL} RETURNING 1) {INSERT_SQL}"  # noqa: S608 - this module's constants
+    "WHERE (SELECT count(*) FROM gone) >= 0"
+)
 _COLUMNS = [
     "registration_id",
     "latest_id",
@@ -110,7 +118,8 @@ def refresh(registration_ids, *, locked: bool = False) -> None:
     The packages' rows are locked first (PostgreSQL), so that two refreshes of
     one package follow each other and the second reads what the first wrote;
     `locked`: the caller holds those locks already (packages/lifecycle.py).
-    Four queries whatever the number of packages and versions (three when locked).
+    Four queries whatever the number of packages and versions (three when locked, two
+    for one locked package on PostgreSQL).
     """
     ids = sorted(set(registration_ids))
     if not ids:
@@ -158,8 +167,8 @@ _VERSIONS_OF_ONE: dict[str, Statement] = {}
 def _write_one(registration_id: int) -> None:
     """`_write` for one package whose row the caller has locked (every push, unlist
     and relist), its SELECT compiled once per process (core/statements.py) and its
-    DELETE a fixed statement: the ORM's work per query would cost more than the
-    queries do."""
+    DELETE a fixed statement, on PostgreSQL one with the INSERT: the ORM's work per
+    query would cost more than the queries do."""
     select = _VERSIONS_OF_ONE.get(connection.alias)
     if select is None:
         versions = PackageVersion.objects.filter(registration_id=_ID).order_by()
@@ -167,9 +176,14 @@ def _write_one(registration_id: int) -> None:
             versions.values_list(*_VERSION_COLUMNS)
         )
     versions = [row[1:] for row in select.rows({_ID: registration_id})]
+    rows = _rows_for(registration_id, versions) if versions else []
+    if connection.vendor == "postgresql" and rows:
+        with connection.cursor() as cursor:
+            cursor.execute(REPLACE_ONE_SQL, [registration_id, *_arrays(rows)])
+        return
     with connection.cursor() as cursor:
         cursor.execute(DELETE_ONE_SQL, [registration_id])
-    _insert(_rows_for(registration_id, versions) if versions else [])
+    _insert(rows)
 
 
 def _write(versions, ids: list[int] | None) -> None:
@@ -193,9 +207,12 @@ def _insert(rows: list[PackageSearch]) -> None:
         PackageSearch.objects.bulk_create(rows, batch_size=1000)
     elif rows:
         with connection.cursor() as cursor:
-            cursor.execute(
-                INSERT_SQL, [[getattr(row, column) for row in rows] for column in _COLUMNS]
-            )
+            cursor.execute(INSERT_SQL, _arrays(rows))
+
+
+def _arrays(rows: list[PackageSearch]) -> list[list]:
+    """The rows column by column, for INSERT_SQL's unnest()."""
+    return [[getattr(row, column) for row in rows] for column in _COLUMNS]
 
 
 def refresh_downloads(registration_ids) -> None:

@@ -252,6 +252,24 @@ def test_one_row_per_latest_version_and_kind_of_search(client, secret):
     assert rows() == before
 
 
+def test_a_push_of_an_older_version_writes_the_same_rows_again(client, secret):
+    # The new rows repeat the old ones (same package, same latest versions): they
+    # replace them rather than collide with them.
+    pushed(client, secret, "Contoso.Core", "2.0.0")
+    pushed(client, secret, "Contoso.Core", "3.0.0-beta")
+    before = rows()
+    pushed(client, secret, "Contoso.Core", "1.0.0")
+    assert (
+        rows()
+        == before
+        == {
+            ("contoso.core", "2.0.0"): {"stable", "stable_semver2"},
+            ("contoso.core", "3.0.0-beta"): {"prerelease", "prerelease_semver2"},
+        }
+    )
+    assert PackageSearch.objects.count() == 2
+
+
 def test_search_matches_the_latest_versions_text(client, secret):
     pushed(client, secret, "Contoso.Core", "1.0.0", description="The legacy gizmo.")
     pushed(client, secret, "Contoso.Core", "2.0.0", description="The modern gadget.")
