@@ -73,10 +73,37 @@ class Statement:
         with connection.cursor() as cursor:
             self._execute(cursor, values)
             row = cursor.fetchone()
-        if row is None:
-            return None
+        return None if row is None else self._instance(row, connection)
+
+    def all(self, values: dict) -> list:
+        """Every row as a model instance with its annotations."""
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            self._execute(cursor, values)
+            rows = cursor.fetchall()
+        return [self._instance(row, connection) for row in rows]
+
+    def _instance(self, row, connection):
         row = converted(row, self.converters, connection)
         instance = self.model.from_db(self.alias, self.names, row[self.model_slice])
         for name, position in self.annotations.items():
             setattr(instance, name, row[position])
         return instance
+
+
+def prefetched(instance, relation: str, objects: list) -> None:
+    """Hold `objects` as `instance`'s many-to-many `relation`, as
+    prefetch_related_objects leaves it: `instance.<relation>.all()` gives them
+    without a query."""
+    queryset = getattr(instance, relation).get_queryset()
+    queryset._result_cache = list(objects)
+    queryset._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[relation] = queryset
+
+
+def prefetched_objects(instance, relation: str) -> list | None:
+    """The objects held as `instance`'s prefetched `relation`, or None if it is not."""
+    queryset = getattr(instance, "_prefetched_objects_cache", {}).get(relation)
+    return None if queryset is None else list(queryset)

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from audit.events import Kind, record
 from core.after_response import after_response
+from core.statements import prefetched
 from packages import downloads, permissions
 from packages.models import PackageRegistration, PackageVersion, SymbolFile, SymbolPackage
 from packages.search import rows as search_rows
@@ -207,6 +208,7 @@ def _insert_version(storage, name, actor, manifest, fields, registration, owner,
             if registration is None:
                 registration = PackageRegistration.objects.create(package_id=manifest.id)
                 registration.owners.add(owner)
+                prefetched(registration, "owners", [owner])  # known: no query to read them
             else:
                 # The caller found the version new; the unique constraint answers
                 # a push that stored it since (IntegrityError below), and a

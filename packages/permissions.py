@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from accounts import access
 from accounts.models import Membership, User
 from accounts.signals import account_deletion_blockers
-from core.statements import Statement
+from core.statements import Statement, prefetched_objects
 from packages.models import OwnershipRequest, PackageRegistration
 
 ADMIN = Membership.Role.ADMIN
@@ -101,7 +101,11 @@ _OWNING: dict[str, Statement] = {}
 
 def account_ids_owning(registration) -> list[int]:
     """The ids of `accounts_owning(registration)`, on a statement compiled once per
-    process (core/statements.py): every change to a version asks it."""
+    process (core/statements.py): every change to a version asks it. Owners held
+    prefetched, none of them an organization, are the answer themselves."""
+    owners = prefetched_objects(registration, "owners")
+    if owners is not None and not any(owner.is_organization for owner in owners):
+        return [owner.pk for owner in owners]
     statement = _OWNING.get(connection.alias)
     if statement is None:
         accounts = accounts_owning(_REGISTRATION).order_by().values_list("pk")

@@ -3,7 +3,7 @@
 import pytest
 from django.db.models import Exists, OuterRef
 
-from core.statements import Statement
+from core.statements import Statement, prefetched
 from packages.models import PackageRegistration, PackageVersion
 from tests.factories import PackageRegistrationFactory
 
@@ -51,6 +51,27 @@ def test_fields_left_out_are_deferred_as_with_only(version):
     assert mine.version == "1.0.0"
     theirs = _versions(version.pk, ("version",)).get()
     assert mine.get_deferred_fields() == theirs.get_deferred_fields()
+
+
+def test_every_row_comes_back_as_an_instance_and_can_stand_as_prefetched(
+    version, alice, bob, django_assert_num_queries
+):
+    registration = version.registration
+    registration.owners.add(bob)
+    owners = PackageRegistration.owners.through.objects.filter(packageregistration=STAND_IN).values(
+        "user"
+    )
+    statement = Statement(type(alice).objects.filter(pk__in=owners).order_by("pk"))
+    mine = statement.all({STAND_IN: registration.pk})
+    assert [(user.pk, user.username) for user in mine] == [
+        (user.pk, user.username) for user in registration.owners.order_by("pk")
+    ]
+    assert statement.all({STAND_IN: -1}) == []
+    fresh = PackageRegistration.objects.get(pk=registration.pk)
+    prefetched(fresh, "owners", mine)
+    with django_assert_num_queries(0):
+        assert list(fresh.owners.all()) == mine
+        assert fresh.owners.count() == 2
 
 
 def test_postgresql_prepares_a_statement_a_connection_runs_often(version):

@@ -69,6 +69,38 @@ def test_an_event_about_an_organizations_package_reaches_its_administrators_only
     assert "Package unlisted" not in security_log(client, charlie)
 
 
+@pytest.mark.parametrize("pushed_by", ["person", "organization"])
+def test_a_push_through_the_api_reaches_the_owners_and_the_organizations_administrators(
+    client, alice, bob, charlie, dana, package_dir, pushed_by
+):
+    """The publish API holds the owners it read for the key rules, and when none is an
+    organization they are whose logs show the event; an organization's
+    administrators are still looked up."""
+    if pushed_by == "person":
+        owner = alice
+    else:
+        owner = User.objects.create_organization("Contoso", admin=alice)
+        Membership.objects.create(
+            organization=owner, member=dana, role=Membership.Role.ADMIN, accepted=True
+        )
+        Membership.objects.create(
+            organization=owner, member=bob, role=Membership.Role.COLLABORATOR, accepted=True
+        )
+    _, secret = make_key(alice, owner=owner)
+    for version in ("1.0.0", "1.0.1"):  # a new id, then a version of a known one
+        assert push(client, secret, nupkg("Contoso.Core", version)).status_code == 201
+    events = AuditEvent.objects.filter(kind=AuditEvent.Kind.PACKAGE_PUSHED)
+    assert events.count() == 2
+    for event in events:
+        shown_to = {event.user_id, *event.subjects.values_list("pk", flat=True)}
+        if pushed_by == "person":
+            assert shown_to == {alice.pk}
+        else:
+            assert shown_to == {owner.pk, alice.pk, dana.pk}
+    assert "Package pushed" not in security_log(client, charlie)
+    assert "Package pushed" not in security_log(client, bob)
+
+
 def test_a_co_owners_unlist_is_in_every_owners_log_with_only_the_actors_address(
     client, alice, dana, charlie
 ):
