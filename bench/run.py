@@ -242,7 +242,7 @@ def small_pushes(server: Gunicorn, keys: dict) -> dict:
     warm, packages = packages[0], packages[1:]
     expect(client.push(server.port, keys["push"], warm), 201, "", "warm-up push")
     for n in range(WARM_PUSHES):
-        body = nupkgs.multipart(nupkgs.with_payload("Contoso.Warm", f"1.0.{n}", PUSH_SIZE))
+        body = nupkgs.multipart(nupkgs.with_payload("Contoso.Steady", f"1.0.{n}", PUSH_SIZE))
         expect(client.push(server.port, keys["push"], body), 201, "", "warm-up push")
         client.request(server.port, "GET", "/bench/select")
     # The baseline requests take turns with the pushes, for the same reason
