@@ -102,7 +102,8 @@ _OWNING: dict[str, Statement] = {}
 def account_ids_owning(registration) -> list[int]:
     """The ids of `accounts_owning(registration)`, on a statement compiled once per
     process (core/statements.py): every change to a version asks it. Owners held
-    prefetched, none of them an organization, are the answer themselves."""
+    prefetched (as the rules that allowed the change read them), none of them an
+    organization, are the answer themselves."""
     owners = prefetched_objects(registration, "owners")
     if owners is not None and not any(owner.is_organization for owner in owners):
         return [owner.pk for owner in owners]
