@@ -8,7 +8,9 @@ reads the row with the converters and the model fields the ORM itself chose: the
 same values and Python types as the queryset would give.
 """
 
-from django.db import connections
+from collections.abc import Callable
+
+from django.db import connection, connections
 
 
 def converters_of(connection, expressions) -> list:
@@ -89,6 +91,20 @@ class Statement:
         for name, position in self.annotations.items():
             setattr(instance, name, row[position])
         return instance
+
+
+_COMPILED: dict[tuple, Statement] = {}
+
+
+def compiled(name: str, queryset: Callable[[], object]) -> Statement:
+    """The Statement of the queryset `queryset()` builds, made once per process and
+    database and kept under `name` (unique across modules): the queryset is built
+    only the first time."""
+    key = (connection.alias, name)
+    statement = _COMPILED.get(key)
+    if statement is None:
+        statement = _COMPILED[key] = Statement(queryset())
+    return statement
 
 
 def prefetched(instance, relation: str, objects: list) -> None:

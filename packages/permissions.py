@@ -10,7 +10,6 @@ the package were not there; a member whose role is too low gets 403.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.dispatch import receiver
 from django.http import Http404
@@ -19,7 +18,7 @@ from django.utils.translation import gettext as _
 from accounts import access
 from accounts.models import Membership, User
 from accounts.signals import account_deletion_blockers
-from core.statements import Statement, prefetched_objects
+from core.statements import compiled, prefetched_objects
 from packages.models import OwnershipRequest, PackageRegistration
 
 ADMIN = Membership.Role.ADMIN
@@ -96,7 +95,6 @@ def accounts_owning(registration) -> QuerySet:
 
 # A stand-in for the package while `account_ids_owning`'s statement is compiled.
 _REGISTRATION = -7_000_201
-_OWNING: dict[str, Statement] = {}
 
 
 def account_ids_owning(registration) -> list[int]:
@@ -107,10 +105,10 @@ def account_ids_owning(registration) -> list[int]:
     owners = prefetched_objects(registration, "owners")
     if owners is not None and not any(owner.is_organization for owner in owners):
         return [owner.pk for owner in owners]
-    statement = _OWNING.get(connection.alias)
-    if statement is None:
-        accounts = accounts_owning(_REGISTRATION).order_by().values_list("pk")
-        statement = _OWNING[connection.alias] = Statement(accounts)
+    statement = compiled(
+        "permissions.account_ids_owning",
+        lambda: accounts_owning(_REGISTRATION).order_by().values_list("pk"),
+    )
     return [pk for (pk,) in statement.rows({_REGISTRATION: registration.pk})]
 
 

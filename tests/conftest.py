@@ -98,13 +98,16 @@ def fresh_reader_statements():
     mutant from a process that ran the tests), and mutmut would not even count the
     later tests as covering it."""
     from apikeys import models
+    from core import statements
     from packages import readers
 
     readers._STATEMENTS.clear()
     models._FIND_STATEMENTS.clear()  # the key lookup's, likewise
+    statements._COMPILED.clear()  # and those of core.statements.compiled
     yield
     readers._STATEMENTS.clear()
     models._FIND_STATEMENTS.clear()
+    statements._COMPILED.clear()
 
 
 @pytest.fixture

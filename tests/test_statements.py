@@ -3,7 +3,7 @@
 import pytest
 from django.db.models import Exists, OuterRef
 
-from core.statements import Statement, prefetched
+from core.statements import Statement, compiled, prefetched
 from packages.models import PackageRegistration, PackageVersion
 from tests.factories import PackageRegistrationFactory
 
@@ -72,6 +72,19 @@ def test_every_row_comes_back_as_an_instance_and_can_stand_as_prefetched(
     with django_assert_num_queries(0):
         assert list(fresh.owners.all()) == mine
         assert fresh.owners.count() == 2
+
+
+def test_a_compiled_statement_builds_its_queryset_once(version):
+    built = []
+
+    def queryset():
+        built.append(1)
+        return _versions(STAND_IN)
+
+    first = compiled("tests.versions", queryset)
+    assert compiled("tests.versions", queryset) is first and len(built) == 1
+    assert first.first({STAND_IN: version.pk}).pk == version.pk
+    assert compiled("tests.other", queryset) is not first and len(built) == 2
 
 
 def test_postgresql_prepares_a_statement_a_connection_runs_often(version):

@@ -10,7 +10,6 @@ import logging
 from dataclasses import replace
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -19,7 +18,7 @@ from accounts.models import User
 from apikeys.models import ApiKey
 from apikeys.scopes import Action, Caller, Refusal, before_lookup, permit, resolve
 from apikeys.tokens import is_well_formed
-from core.statements import Statement, prefetched
+from core.statements import Statement, compiled, prefetched
 from packages import lifecycle
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
 from packages.nupkg import (
@@ -112,34 +111,30 @@ def _registration(caller: Caller, package_id: str, version=None):
 _ID = "\x00package-id"
 _VERSION = "\x00version"
 _REGISTRATION = -7_000_301
-_STATEMENTS: dict[tuple, Statement] = {}
 
 
 def _statement(with_version: bool) -> Statement:
     """The registration lookup of `_registration`, compiled once per process
     (core/statements.py): every push, unlist and relist asks it."""
-    shape = (connection.alias, with_version)
-    statement = _STATEMENTS.get(shape)
-    if statement is None:
-        registrations = PackageRegistration.objects.filter(normalized_id=_ID).order_by()
+
+    def registrations():
+        found = PackageRegistration.objects.filter(normalized_id=_ID).order_by()
         if with_version:
             versions = PackageVersion.objects.filter(
                 registration=OuterRef("pk"), normalized_version=_VERSION
             )
-            registrations = registrations.annotate(has_version=Exists(versions))
-        statement = _STATEMENTS[shape] = Statement(registrations[:1])
-    return statement
+            found = found.annotate(has_version=Exists(versions))
+        return found[:1]
+
+    return compiled(f"publish.registration.{with_version}", registrations)
 
 
 def _owners_statement() -> Statement:
     """The owners of a registration, compiled once per process: held as if
     prefetched (the ORM's prefetch costs more than its query)."""
-    shape = (connection.alias, "owners")
-    statement = _STATEMENTS.get(shape)
-    if statement is None:
-        owners = User.objects.filter(packages=_REGISTRATION).order_by()
-        statement = _STATEMENTS[shape] = Statement(owners)
-    return statement
+    return compiled(
+        "publish.owners", lambda: User.objects.filter(packages=_REGISTRATION).order_by()
+    )
 
 
 def _version_exists(package_id: str, manifest: PackageManifest) -> Refusal:

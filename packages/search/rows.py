@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from core.statements import Statement
+from core.statements import compiled
 from packages.models import PackageRegistration, PackageSearch, PackageVersion
 from packages.nupkg import NuGetVersion
 
@@ -161,7 +161,6 @@ _VERSION_COLUMNS = (
 
 # A stand-in for the package's id while the one-package statement is compiled.
 _ID = -7_000_101
-_VERSIONS_OF_ONE: dict[str, Statement] = {}
 
 
 def _write_one(registration_id: int) -> None:
@@ -169,12 +168,14 @@ def _write_one(registration_id: int) -> None:
     and relist), its SELECT compiled once per process (core/statements.py) and its
     DELETE a fixed statement, on PostgreSQL one with the INSERT: the ORM's work per
     query would cost more than the queries do."""
-    select = _VERSIONS_OF_ONE.get(connection.alias)
-    if select is None:
-        versions = PackageVersion.objects.filter(registration_id=_ID).order_by()
-        select = _VERSIONS_OF_ONE[connection.alias] = Statement(
-            versions.values_list(*_VERSION_COLUMNS)
-        )
+    select = compiled(
+        "search.versions_of_one",
+        lambda: (
+            PackageVersion.objects.filter(registration_id=_ID)
+            .order_by()
+            .values_list(*_VERSION_COLUMNS)
+        ),
+    )
     versions = [row[1:] for row in select.rows({_ID: registration_id})]
     rows = _rows_for(registration_id, versions) if versions else []
     if connection.vendor == "postgresql" and rows:
