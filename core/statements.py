@@ -11,6 +11,7 @@ same values and Python types as the queryset would give.
 from collections.abc import Callable
 
 from django.db import connection, connections
+from django.db.models.query import get_related_populators
 
 
 def converters_of(connection, expressions) -> list:
@@ -39,7 +40,8 @@ def converted(row, converters, connection) -> list:
 
 class Statement:
     """One queryset's SQL, parameters and row layout, for one database: a queryset of
-    model instances (`first`) or of `values_list` tuples (`rows`)."""
+    model instances (`first`, with what it select_related attached as the ORM
+    attaches it) or of `values_list` tuples (`rows`)."""
 
     def __init__(self, queryset):
         connection = connections[queryset.db]
@@ -48,10 +50,14 @@ class Statement:
         self.sql, self.params, self.alias = sql, tuple(params), connection.alias
         self.model = queryset.model
         select, klass_info = compiler.select, compiler.klass_info
+        self.related = []
         if klass_info is not None:
             positions = klass_info["select_fields"]
             self.model_slice = slice(positions[0], positions[-1] + 1)
             self.names = [column.target.attname for column, *_ in select[self.model_slice]]
+            # select_related: the ORM's own populators, which build each related
+            # instance from its columns and cache it on the parent.
+            self.related = get_related_populators(klass_info, select, connection.alias)
         self.annotations = dict(compiler.annotation_col_map)
         self.converters = converters_of(connection, [column for column, *_ in select])
 
@@ -88,6 +94,8 @@ class Statement:
     def _instance(self, row, connection):
         row = converted(row, self.converters, connection)
         instance = self.model.from_db(self.alias, self.names, row[self.model_slice])
+        for populator in self.related:
+            populator.populate(row, instance)
         for name, position in self.annotations.items():
             setattr(instance, name, row[position])
         return instance

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from core import statements
 from packages import lifecycle
 from packages.models import PackageRegistration, PackageVersion
 from packages.nupkg import NuGetVersion
@@ -115,16 +116,28 @@ def _versions_of(
     return registration, sorted_versions(versions)
 
 
-def find_version(package_id: str, version_text: str, reader) -> PackageVersion:
-    """One version by id and version (any spelling NuGet treats as equal), or FeedError."""
-    identity = parse_version(version_text).identity_key
-    version = (
-        PackageVersion.objects.filter(
-            registration__normalized_id=package_id.lower(), normalized_version=identity
-        )
-        .select_related("registration")
-        .first()
+# Stand-ins for a request's values in find_version's statement: no id or version
+# holds a NUL.
+_ID = "\x00package-id"
+_VERSION = "\x00version"
+
+
+def _version_with_registration():
+    versions = PackageVersion.objects.filter(
+        registration__normalized_id=_ID, normalized_version=_VERSION
     )
+    return versions.select_related("registration").order_by()[:1]
+
+
+def find_version(package_id: str, version_text: str, reader) -> PackageVersion:
+    """One version by id and version (any spelling NuGet treats as equal), or FeedError.
+
+    Every download asks it: its statement is compiled once per process
+    (core/statements.py), as building it through the ORM cost more than the
+    download's whole answer when nginx sends the file."""
+    identity = parse_version(version_text).identity_key
+    statement = statements.compiled("feed.find_version", _version_with_registration)
+    version = statement.first({_ID: package_id.lower(), _VERSION: identity})
     if version is None or not reader.can_read(version.registration):
         raise _not_found(package_id, version_text[:64])
     return version

@@ -10,6 +10,7 @@ from tests.factories import PackageRegistrationFactory
 pytestmark = pytest.mark.django_db
 
 STAND_IN = -7_000_003
+STAND_IN_ID = "\x00package-id"
 
 
 def _versions(pk, only=()):
@@ -51,6 +52,22 @@ def test_fields_left_out_are_deferred_as_with_only(version):
     assert mine.version == "1.0.0"
     theirs = _versions(version.pk, ("version",)).get()
     assert mine.get_deferred_fields() == theirs.get_deferred_fields()
+
+
+def test_what_it_select_related_comes_attached_with_the_orms_values(
+    version, django_assert_num_queries
+):
+    versions = PackageVersion.objects.filter(registration__normalized_id=STAND_IN_ID)
+    statement = Statement(versions.select_related("registration").order_by()[:1])
+    with django_assert_num_queries(1):
+        mine = statement.first({STAND_IN_ID: "contoso.core"})
+        registration = mine.registration
+    theirs = PackageVersion.objects.select_related("registration").get(pk=version.pk)
+    assert mine.pk == theirs.pk
+    for field in PackageRegistration._meta.concrete_fields:
+        values = getattr(registration, field.attname), getattr(theirs.registration, field.attname)
+        assert (values[0], type(values[0])) == (values[1], type(values[1])), field.name
+    assert statement.first({STAND_IN_ID: "contoso.other"}) is None
 
 
 def test_every_row_comes_back_as_an_instance_and_can_stand_as_prefetched(
