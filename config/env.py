@@ -163,7 +163,7 @@ def envstorage(name: str, folder: Path) -> dict:
     from botocore.config import Config
 
     return {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "packages.s3.SharedSessionS3Storage",
         "OPTIONS": {
             "bucket_name": bucket,
             "location": prefix,

@@ -1,11 +1,14 @@
 # ruff: noqa: F811  (fixtures imported from tests/s3server.py are parameters here)
 """Package files in an S3-compatible bucket: a moto server on loopback, django-storages, boto3."""
 
+import copy
 import subprocess
 import sys
+import threading
 import urllib.parse
 import urllib.request
 
+import boto3
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
@@ -321,6 +324,46 @@ def test_healthz_is_503_when_the_folder_is_not_a_folder(client, settings, tmp_pa
     assert response.status_code == 503 and response.json()["storage"] == "unavailable"
 
 
+# Threads -------------------------------------------------------------------------------
+
+
+def test_each_thread_has_a_resource_of_its_own_made_from_one_session(
+    s3_storage, settings, monkeypatch
+):
+    """A boto3 session per thread loaded S3's service model again in every thread
+    (100 ms and more on its first push or download); resources stay per thread."""
+    from django.core.files.storage import storages
+
+    made = []
+
+    class CountedSession(boto3.Session):
+        def __init__(self, *args, **kwargs):
+            made.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(boto3, "Session", CountedSession)
+    storage = storages.create_storage(settings.STORAGES["packages"])
+    resources, answers = {}, {}
+
+    def connect(name):
+        resources[name] = storage.connection
+        answers[name] = storage.exists("nothing-here")  # each resource works in its thread
+
+    threads = [threading.Thread(target=connect, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    connect("main")
+    assert storage.connection is resources["main"]  # kept for the thread
+    assert len({id(resource) for resource in resources.values()}) == 4
+    assert answers == dict.fromkeys([0, 1, 2, "main"], False)
+    assert len(made) == 1
+    copied = copy.deepcopy(storage)  # a copy makes its own session and resources
+    assert copied.connection is not storage.connection and not copied.exists("nothing-here")
+    assert len(made) == 2
+
+
 # Configuration --------------------------------------------------------------------------
 
 
@@ -340,7 +383,7 @@ def test_an_s3_url_names_the_bucket_and_the_prefix(monkeypatch):
     monkeypatch.setenv("GALLEY_PACKAGE_STORAGE", "s3://nuget-feed/galley/packages/")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9000")
     storage = envstorage("GALLEY_PACKAGE_STORAGE", None)
-    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert storage["BACKEND"] == "packages.s3.SharedSessionS3Storage"
     options = storage["OPTIONS"]
     assert options["bucket_name"] == "nuget-feed"
     assert options["location"] == "galley/packages"
