@@ -101,6 +101,11 @@ class Statement:
         return instance
 
 
+# Stand-ins for a request's package id and version while a statement is compiled
+# (no id or version holds a NUL), for the statements that look a package up by them.
+PACKAGE_ID = "\x00package-id"
+VERSION = "\x00version"
+
 _COMPILED: dict[tuple, Statement] = {}
 
 

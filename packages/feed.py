@@ -116,15 +116,10 @@ def _versions_of(
     return registration, sorted_versions(versions)
 
 
-# Stand-ins for a request's values in find_version's statement: no id or version
-# holds a NUL.
-_ID = "\x00package-id"
-_VERSION = "\x00version"
-
-
 def _version_with_registration():
     versions = PackageVersion.objects.filter(
-        registration__normalized_id=_ID, normalized_version=_VERSION
+        registration__normalized_id=statements.PACKAGE_ID,
+        normalized_version=statements.VERSION,
     )
     return versions.select_related("registration").order_by()[:1]
 
@@ -137,7 +132,9 @@ def find_version(package_id: str, version_text: str, reader) -> PackageVersion:
     download's whole answer when nginx sends the file."""
     identity = parse_version(version_text).identity_key
     statement = statements.compiled("feed.find_version", _version_with_registration)
-    version = statement.first({_ID: package_id.lower(), _VERSION: identity})
+    version = statement.first(
+        {statements.PACKAGE_ID: package_id.lower(), statements.VERSION: identity}
+    )
     if version is None or not reader.can_read(version.registration):
         raise _not_found(package_id, version_text[:64])
     return version

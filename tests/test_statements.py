@@ -3,14 +3,13 @@
 import pytest
 from django.db.models import Exists, OuterRef
 
-from core.statements import Statement, compiled, prefetched
+from core.statements import PACKAGE_ID, Statement, compiled, prefetched
 from packages.models import PackageRegistration, PackageVersion
 from tests.factories import PackageRegistrationFactory
 
 pytestmark = pytest.mark.django_db
 
 STAND_IN = -7_000_003
-STAND_IN_ID = "\x00package-id"
 
 
 def _versions(pk, only=()):
@@ -57,17 +56,17 @@ def test_fields_left_out_are_deferred_as_with_only(version):
 def test_what_it_select_related_comes_attached_with_the_orms_values(
     version, django_assert_num_queries
 ):
-    versions = PackageVersion.objects.filter(registration__normalized_id=STAND_IN_ID)
+    versions = PackageVersion.objects.filter(registration__normalized_id=PACKAGE_ID)
     statement = Statement(versions.select_related("registration").order_by()[:1])
     with django_assert_num_queries(1):
-        mine = statement.first({STAND_IN_ID: "contoso.core"})
+        mine = statement.first({PACKAGE_ID: "contoso.core"})
         registration = mine.registration
     theirs = PackageVersion.objects.select_related("registration").get(pk=version.pk)
     assert mine.pk == theirs.pk
     for field in PackageRegistration._meta.concrete_fields:
         values = getattr(registration, field.attname), getattr(theirs.registration, field.attname)
         assert (values[0], type(values[0])) == (values[1], type(values[1])), field.name
-    assert statement.first({STAND_IN_ID: "contoso.other"}) is None
+    assert statement.first({PACKAGE_ID: "contoso.other"}) is None
 
 
 def test_every_row_comes_back_as_an_instance_and_can_stand_as_prefetched(

@@ -18,7 +18,7 @@ from accounts.models import User
 from apikeys.models import ApiKey
 from apikeys.scopes import Action, Caller, Refusal, before_lookup, permit, resolve
 from apikeys.tokens import is_well_formed
-from core.statements import Statement, compiled, prefetched
+from core.statements import PACKAGE_ID, VERSION, Statement, compiled, prefetched
 from packages import lifecycle
 from packages.models import PackageRegistration, PackageVersion, SymbolPackage
 from packages.nupkg import (
@@ -93,7 +93,7 @@ def _registration(caller: Caller, package_id: str, version=None):
     Its owners come prefetched, for the rules that read them."""
     with_version = version is not None
     registration = _statement(with_version).first(
-        {_ID: package_id.lower(), _VERSION: version.identity_key if with_version else None}
+        {PACKAGE_ID: package_id.lower(), VERSION: version.identity_key if with_version else None}
     )
     if registration is None:
         return None, False
@@ -106,10 +106,8 @@ def _registration(caller: Caller, package_id: str, version=None):
     return None, True
 
 
-# Stand-ins for a request's values while the statements compile: no package id or
-# version holds a NUL, no registration's key is negative.
-_ID = "\x00package-id"
-_VERSION = "\x00version"
+# A stand-in for a registration's key while a statement compiles (the package id's
+# and version's are core/statements.py's): no registration's key is negative.
 _REGISTRATION = -7_000_301
 
 
@@ -118,10 +116,10 @@ def _statement(with_version: bool) -> Statement:
     (core/statements.py): every push, unlist and relist asks it."""
 
     def registrations():
-        found = PackageRegistration.objects.filter(normalized_id=_ID).order_by()
+        found = PackageRegistration.objects.filter(normalized_id=PACKAGE_ID).order_by()
         if with_version:
             versions = PackageVersion.objects.filter(
-                registration=OuterRef("pk"), normalized_version=_VERSION
+                registration=OuterRef("pk"), normalized_version=VERSION
             )
             found = found.annotate(has_version=Exists(versions))
         return found[:1]
