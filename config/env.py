@@ -202,6 +202,17 @@ def envpathprefix(name: str) -> str:
     return value
 
 
+def envabspath(name: str) -> Path | None:
+    """An absolute folder path, or None: a relative one would depend on where a
+    process starts, and the web server must find the same folder."""
+    value = envstr(name)
+    if value is None:
+        return None
+    if not os.path.isabs(value):
+        raise ImproperlyConfigured(f"{name} must be an absolute path, not {value!r}")
+    return Path(value)
+
+
 def envsignup(name: str, default: str) -> str:
     """Who may have an account: `open`, `closed` or `domains:example.com,example.org`."""
     value = envstr(name, default)

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import (
+    envabspath,
     envbool,
     envchoice,
     envemails,
@@ -197,6 +198,16 @@ if GALLEY_DOWNLOAD_URL_SECONDS > 7 * 24 * 3600:  # SigV4's limit
 # With nginx in front of the local folder: the internal location that serves
 # it (e.g. /protected/), so nginx sends the bytes (X-Accel-Redirect), not Python.
 GALLEY_ACCEL_REDIRECT = envpathprefix("GALLEY_ACCEL_REDIRECT")
+# On a public feed in the local folder: a folder of links to the public packages,
+# laid out as their download addresses, that nginx sends without asking Galley
+# (packages/public_files.py, docs/deploy.md). Unset: every download asks Galley.
+GALLEY_PUBLIC_FILES = envabspath("GALLEY_PUBLIC_FILES")
+if GALLEY_PUBLIC_FILES is not None and GALLEY_PACKAGE_STORAGE["BACKEND"] != (
+    "packages.storage.AtomicFileSystemStorage"
+):
+    raise ImproperlyConfigured(
+        "GALLEY_PUBLIC_FILES links to packages in the local folder: unset it with S3 storage."
+    )
 # Pushed packages are received by packages/uploads.py: in memory up to 256 KB,
 # in a temporary file beyond, so that a large package is never held in memory
 # whole. Any other upload goes to a temporary file from the first byte.
@@ -211,6 +222,11 @@ GALLEY_BODY_GRACE_SECONDS = envint("GALLEY_BODY_GRACE_SECONDS", 20, minimum=1)
 # Who may read the feed (restore, search, package pages): anyone, as on
 # nuget.org, or only holders of credentials (packages/readers.py).
 GALLEY_FEED_READ = envchoice("GALLEY_FEED_READ", "public", ("public", "authenticated"))
+if GALLEY_PUBLIC_FILES is not None and GALLEY_FEED_READ != "public":
+    raise ImproperlyConfigured(
+        "GALLEY_PUBLIC_FILES lets nginx send packages to anyone: unset it on a private feed "
+        "(and take its location out of nginx's configuration)."
+    )
 # Failed HTTP Basic sign-ins to a private feed allowed per client address per minute.
 GALLEY_FEED_AUTH_FAILURES_LIMIT = envint("GALLEY_FEED_AUTH_FAILURES_LIMIT", 10, minimum=1)
 # Upstream sources (packages/upstreams/): NuGet V3 feeds whose packages Galley

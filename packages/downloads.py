@@ -49,6 +49,16 @@ def _redis():
     return _clients[url], f"{default.get('KEY_PREFIX', '')}:downloads"
 
 
+def _add_pending_sql() -> str:
+    """Add downloads to a version's pending count: one statement, the same on SQLite
+    and PostgreSQL, exact under concurrency. Parameters: the version's pk, how many."""
+    table = connection.ops.quote_name(PendingDownload._meta.db_table)
+    return (
+        f"INSERT INTO {table} (version_id, downloads) VALUES (%s, %s) "  # noqa: S608
+        f"ON CONFLICT (version_id) DO UPDATE SET downloads = {table}.downloads + excluded.downloads"
+    )
+
+
 def count_download(version: PackageVersion) -> None:
     """Count one download; a download never fails for its count."""
     try:
@@ -56,16 +66,27 @@ def count_download(version: PackageVersion) -> None:
             client, name = found
             client.hincrby(name, str(version.pk), 1)
             return
-        table = connection.ops.quote_name(PendingDownload._meta.db_table)
         with connection.cursor() as cursor:
-            # One statement, the same on SQLite and PostgreSQL: exact under concurrency.
-            cursor.execute(
-                f"INSERT INTO {table} (version_id, downloads) VALUES (%s, 1) "  # noqa: S608
-                f"ON CONFLICT (version_id) DO UPDATE SET downloads = {table}.downloads + 1",
-                [version.pk],
-            )
+            cursor.execute(_add_pending_sql(), [version.pk, 1])
     except Exception:  # the cache or database down, the version deleted meanwhile
         log.warning("download of %s not counted", version, exc_info=True)
+
+
+def count_downloads(counts: dict[int, int]) -> None:
+    """Count many downloads at once ({version pk: downloads}: those nginx sent,
+    packages/download_log.py); raises when they cannot be counted, so that the
+    caller counts them later rather than never."""
+    if not counts:
+        return
+    if found := _redis():
+        client, name = found
+        with client.pipeline(transaction=True) as pipe:  # all of them or none
+            for pk, count in counts.items():
+                pipe.hincrby(name, str(pk), count)
+            pipe.execute()
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_add_pending_sql(), list(counts.items()))
 
 
 def pending_downloads(versions) -> dict[int, int]:

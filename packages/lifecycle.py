@@ -15,7 +15,9 @@ caching and retention). Whoever asks, the change is made here, the same way:
    row says, locks the row by bumping it (one statement instead of two);
 5. write the search rows in the same transaction (they are database rows: search
    never disagrees with the feed), and after the transaction, the files (the
-   stored manifest, files of a deleted version).
+   stored manifest, files of a deleted version);
+6. keep the links nginx sends public packages from (packages/public_files.py):
+   made once a push commits, removed before a deletion commits.
 
 No model signal keeps derived package state in sync: callers are the publish
 flow, the Manage page's listing flow and the admin, each a thin caller.
@@ -37,7 +39,7 @@ from django.utils import timezone
 from audit.events import Kind, record
 from core.after_response import after_response
 from core.statements import prefetched
-from packages import downloads, permissions
+from packages import downloads, permissions, public_files
 from packages.models import PackageRegistration, PackageVersion, SymbolFile, SymbolPackage
 from packages.search import rows as search_rows
 from packages.storage import deferred_syncs, package_storage, unique_name
@@ -227,6 +229,8 @@ def _insert_version(storage, name, actor, manifest, fields, registration, owner,
             _changed(registration, bumped=bumped)
             _record(Kind.PACKAGE_PUSHED, actor, registration, version.version)
             synced()  # the file on the disk before its row commits
+            # nginx may send it without asking Galley once, and only once, the row is there.
+            transaction.on_commit(lambda: public_files.publish(version))
     except IntegrityError:
         # Another push of the same id, or of the same version, committed between
         # the caller's checks and this insert.
@@ -393,6 +397,8 @@ def delete_version(
             return False
         names = version_files(version)
         pk = version.pk
+        version.registration = registration
+        public_files.withdraw(version)  # nginx stops sending it before the row goes
         PackageVersion.objects.filter(pk=pk).delete()  # its SymbolPackage row goes with it
         _changed(registration)
         _record(kind, actor, registration, version.version, reason=reason, sha512=version.sha512)

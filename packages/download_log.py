@@ -1,0 +1,164 @@
+"""Downloads nginx sent from GALLEY_PUBLIC_FILES, counted from its log.
+
+nginx writes a line for each request it answered from the public folder
+(packages/public_files.py), in the format docs/deploy.md gives it:
+
+    log_format galley_downloads '$status $request_method $uri $http_range';
+    200 GET /v3-flatcontainer/contoso.lib/1.2.0/contoso.lib.1.2.0.nupkg -
+
+`manage.py count_download_log FILE` (cron, on each host running nginx) reads the
+lines written since its last run and counts them as Galley counts the downloads it
+answers itself (packages/feed_views.py): a GET of the whole package (200, or a
+206 from its first byte); not a HEAD, a 304 or a later range. The counts join the
+others in packages/downloads.py, which flush_download_counts moves to the versions.
+
+Where it stopped (the log's inode and an offset) is kept in a small state file,
+written after each block's counts are in: a run that fails counts that block again
+next time, and only a crash between the two could count one block twice. A log
+rotated since (a new inode) is finished first from its rotated name (`FILE.1`,
+logrotate's `delaycompress`), then the new one is read from its start; a log
+truncated in place is read from its start. Only whole lines are read: a line nginx
+is still writing waits for the next run. Memory stays bounded by the block size.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+from django.db.models import Q
+
+from packages import downloads
+from packages.models import PackageVersion
+from packages.public_files import PREFIX
+
+log = logging.getLogger("galley.feed")
+
+BLOCK = 1 << 20
+_LINE = re.compile(
+    rb"(?P<status>\d{3}) (?P<method>[A-Z]+) /"
+    + re.escape(PREFIX.encode())
+    + rb"/(?P<id>[^/ ]+)/(?P<version>[^/ ]+)/(?P<file>[^/ ]+) (?P<range>.*)"
+)
+_RESOLVE_CHUNK = 200
+
+
+def count_log(path: Path, state_path: Path, *, block: int = BLOCK) -> int | None:
+    """Count the downloads logged in `path` since the last run; how many were
+    counted, or None when another run is counting that log (one at a time)."""
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(state_path.with_name(state_path.name + ".lock"), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        return _count_since_last_run(path, state_path, block)
+
+
+def _count_since_last_run(path: Path, state_path: Path, block: int) -> int:
+    current = os.stat(path)
+    state = _read_state(state_path)
+    counted = 0
+    offset = 0
+    if state is not None and state["inode"] == current.st_ino:
+        offset = state["offset"] if state["offset"] <= current.st_size else 0
+    elif state is not None:
+        rotated = path.with_name(path.name + ".1")
+        if rotated.exists() and os.stat(rotated).st_ino == state["inode"]:
+            counted += _count_from(rotated, state["inode"], state["offset"], state_path, block)
+        else:
+            log.warning(
+                "%s was rotated and its old lines are gone: some downloads not counted", path
+            )
+    counted += _count_from(path, current.st_ino, offset, state_path, block)
+    return counted
+
+
+def _count_from(path: Path, inode: int, offset: int, state_path: Path, block: int) -> int:
+    counted = 0
+    with open(path, "rb") as file:
+        file.seek(offset)
+        rest = b""
+        while chunk := file.read(block):
+            data = rest + chunk
+            end = data.rfind(b"\n") + 1
+            if end == 0 and len(data) >= block:
+                # A line longer than any nginx writes here: not one of ours, skipped whole.
+                rest, skipped = b"", len(data)
+                offset += skipped
+                continue
+            lines, rest = data[:end], data[end:]
+            counts = _resolve(_parse(lines))
+            downloads.count_downloads(counts)
+            counted += sum(counts.values())
+            offset += end
+            _write_state(state_path, inode, offset)
+    _write_state(state_path, inode, offset)
+    return counted
+
+
+def _parse(lines: bytes) -> Counter:
+    """{(lower id, lower version): downloads} in whole lines of the log."""
+    counts: Counter = Counter()
+    for line in lines.splitlines():
+        match = _LINE.fullmatch(line)
+        if match is None:
+            continue
+        status, method, range_ = match["status"], match["method"], match["range"]
+        whole = status == b"200" or (status == b"206" and range_.startswith(b"bytes=0-"))
+        lower_id, lower_version = match["id"], match["version"]
+        if (
+            method != b"GET"
+            or not whole
+            or match["file"] != b"%s.%s.nupkg" % (lower_id, lower_version)
+        ):
+            continue
+        counts[(lower_id.decode(errors="replace"), lower_version.decode(errors="replace"))] += 1
+    return counts
+
+
+def _resolve(counts: Counter) -> dict[int, int]:
+    """The same counts by version pk; versions deleted since are left out."""
+    by_pk: dict[int, int] = {}
+    pairs = list(counts)
+    for start in range(0, len(pairs), _RESOLVE_CHUNK):
+        chunk = pairs[start : start + _RESOLVE_CHUNK]
+        wanted = Q()
+        for lower_id, lower_version in chunk:
+            wanted |= Q(registration__normalized_id=lower_id, normalized_version=lower_version)
+        found = PackageVersion.objects.filter(wanted).values_list(
+            "registration__normalized_id", "normalized_version", "pk"
+        )
+        for lower_id, lower_version, pk in found:
+            by_pk[pk] = counts[(lower_id, lower_version)]
+    return by_pk
+
+
+def _read_state(state_path: Path) -> dict | None:
+    try:
+        state = json.loads(state_path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        log.warning("%s is not a state file: the log is read from its start", state_path)
+        return None
+    if not (
+        isinstance(state, dict)
+        and isinstance(state.get("inode"), int)
+        and isinstance(state.get("offset"), int)
+        and state["offset"] >= 0
+    ):
+        log.warning("%s is not a state file: the log is read from its start", state_path)
+        return None
+    return state
+
+
+def _write_state(state_path: Path, inode: int, offset: int) -> None:
+    temporary = state_path.with_name(state_path.name + ".new")
+    temporary.write_text(json.dumps({"inode": inode, "offset": offset}))
+    os.replace(temporary, state_path)

@@ -1,0 +1,199 @@
+"""packages/public_files.py: the folder of links nginx sends public packages from.
+
+A link exists for a version exactly when Galley itself would send that version to
+anyone: made once a push commits, gone before a deletion commits, never for a
+version cached from an upstream, never on a private feed.
+"""
+
+import os
+
+import pytest
+from django.core.management import call_command
+
+from packages import lifecycle, public_files
+from packages.models import PackageVersion
+from tests.factories import make_key
+from tests.helpers import manage, push, unlist
+from tests.packages.builders import nupkg
+
+pytestmark = pytest.mark.django_db
+LINK = "v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nupkg"
+
+
+@pytest.fixture
+def public(settings, fresh_feed, tmp_path):
+    settings.GALLEY_PUBLIC_FILES = tmp_path / "public"
+    return tmp_path / "public"
+
+
+@pytest.fixture
+def secret(alice):
+    return make_key(alice, scopes=("package:push", "package:unlist"))[1]
+
+
+def links(folder) -> dict[str, str]:
+    """{address: target} for every entry under the folder."""
+    found = {}
+    for directory, dirs, files in os.walk(folder):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]:
+            path = os.path.join(directory, name)
+            target = os.readlink(path) if os.path.islink(path) else "(not a link)"
+            found[os.path.relpath(path, folder)] = target
+    return found
+
+
+def test_a_push_links_the_package_at_its_download_address(client, public, secret, fresh_feed):
+    package = nupkg(version="1.0.0")
+    assert push(client, secret, package).status_code == 201
+    version = PackageVersion.objects.get()
+    assert links(public) == {LINK: str(fresh_feed / version.file.name)}
+    assert (public / LINK).read_bytes() == package
+    # The same bytes at the same address as Galley's own answer.
+    answer = client.get(f"/{LINK}")
+    assert answer.status_code == 200 and b"".join(answer.streaming_content) == package
+
+
+def test_the_address_is_the_normalised_version_in_lower_case(client, public, secret):
+    assert push(client, secret, nupkg("Contoso.Core", "1.0.0-Beta.1+Build.7")).status_code == 201
+    address = "v3-flatcontainer/contoso.core/1.0.0-beta.1/contoso.core.1.0.0-beta.1.nupkg"
+    assert list(links(public)) == [address]
+    assert client.get(f"/{address}").status_code == 200
+
+
+def test_an_unlisted_version_keeps_its_link_as_galley_keeps_serving_it(client, public, secret):
+    assert push(client, secret).status_code == 201
+    assert unlist(client, secret).status_code == 200
+    assert not PackageVersion.objects.get().listed
+    assert list(links(public)) == [LINK]
+    assert client.get(f"/{LINK}").status_code == 200
+
+
+def test_a_deletion_removes_the_link(client, public, secret, alice):
+    assert push(client, secret).status_code == 201
+    assert push(client, secret, nupkg(version="2.0.0")).status_code == 201
+    version = PackageVersion.objects.get(normalized_version="1.0.0")
+    assert lifecycle.delete_version(
+        lifecycle.Actor(alice, lifecycle.Channel.ADMIN), version, "leak"
+    )
+    assert list(links(public)) == [LINK.replace("1.0.0", "2.0.0")]
+    assert client.get(f"/{LINK}").status_code == 404
+
+
+def test_the_link_goes_before_the_deletion_commits(client, public, secret, alice, monkeypatch):
+    """Should the deletion fail after the link went, the version is only sent by Galley
+    (the safe side): the link is never there once the row is gone."""
+    assert push(client, secret).status_code == 201
+    version = PackageVersion.objects.get()
+
+    def broken(kind, *args, **kwargs):
+        assert not (public / LINK).exists()  # gone before the deletion is recorded
+        raise RuntimeError("the audit record failed")
+
+    monkeypatch.setattr(lifecycle, "_record", broken)
+    with pytest.raises(RuntimeError):
+        lifecycle.delete_version(lifecycle.Actor(alice, lifecycle.Channel.ADMIN), version, "x")
+    assert PackageVersion.objects.filter(pk=version.pk).exists()
+    assert links(public) == {}
+    assert client.get(f"/{LINK}").status_code == 200  # still Galley's to send
+
+
+def test_a_push_that_fails_leaves_no_link(client, public, secret, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the audit record failed")
+
+    monkeypatch.setattr(lifecycle, "_record", broken)
+    with pytest.raises(RuntimeError):
+        push(client, secret)
+    assert not PackageVersion.objects.exists()
+    assert links(public) == {}
+
+
+def test_a_version_cached_from_an_upstream_gets_no_link(public, secret, client, capsys):
+    """Galley checks the upstream rules and notes the use of such a version on every
+    download (prune_upstream_cache): those downloads keep going through Galley."""
+    assert push(client, secret).status_code == 201
+    version = PackageVersion.objects.get()
+    PackageVersion.objects.filter(pk=version.pk).update(upstream="https://upstream.test/index.json")
+    (public / LINK).unlink()
+    version.refresh_from_db()
+    public_files.publish(version)
+    assert links(public) == {}
+    call_command("public_files")
+    assert "0 links made" in capsys.readouterr().out
+    assert links(public) == {}
+
+
+def test_no_folder_on_a_private_feed(client, public, secret, settings):
+    settings.GALLEY_FEED_READ = "authenticated"
+    assert push(client, secret).status_code == 201
+    assert not public.exists()
+
+
+def test_no_folder_when_unset(client, settings, secret, fresh_feed):
+    settings.GALLEY_PUBLIC_FILES = None
+    assert push(client, secret).status_code == 201
+    assert PackageVersion.objects.exists()
+    assert public_files.rebuild() == (0, 0)
+
+
+def test_the_command_makes_the_folder_agree_with_the_rows(client, public, secret, capsys):
+    for version in ("1.0.0", "2.0.0", "3.0.0"):
+        assert push(client, secret, nupkg(version=version)).status_code == 201
+    one, two = (public / LINK), (public / LINK.replace("1.0.0", "2.0.0"))
+    three = public / LINK.replace("1.0.0", "3.0.0")
+    three.unlink()  # missing
+    two.unlink()
+    two.symlink_to(one.resolve())  # pointing at another version's file
+    stray = public / "v3-flatcontainer/contoso.gone/1.0.0/contoso.gone.1.0.0.nupkg"
+    stray.parent.mkdir(parents=True)
+    stray.symlink_to(one.resolve())  # a version that is no more
+    planted = public / "v3-flatcontainer/contoso.core/secret.txt"
+    planted.write_text("not Galley's")  # anything nobody made
+    (public / "v3-flatcontainer/empty/1.0.0").mkdir(parents=True)
+
+    call_command("public_files")
+    assert "2 links made, 7 entries removed." in capsys.readouterr().out
+    by_version = {v.normalized_version: v for v in PackageVersion.objects.all()}
+    expected = {
+        LINK.replace("1.0.0", number): str(public_files.package_storage().path(v.file.name))
+        for number, v in by_version.items()
+    }
+    assert links(public) == expected
+    assert not (public / "v3-flatcontainer/empty").exists()
+    assert not (public / "v3-flatcontainer/contoso.gone").exists()
+    call_command("public_files")
+    assert "0 links made, 0 entries removed." in capsys.readouterr().out
+
+
+def test_the_command_says_when_the_folder_is_off(settings, capsys, db):
+    settings.GALLEY_PUBLIC_FILES = None
+    call_command("public_files")
+    assert "GALLEY_PUBLIC_FILES is not set" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("lower_id", "lower_version"),
+    [("..", "1.0.0"), ("a/b", "1.0.0"), ("contoso", "../../etc"), (".hidden", "1.0.0"), ("", "1")],
+)
+def test_an_address_is_never_outside_the_folder(lower_id, lower_version):
+    with pytest.raises(ValueError):
+        public_files.address(lower_id, lower_version)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GALLEY_FEED_READ": "authenticated"}, "unset it on a private feed"),
+        ({"GALLEY_PACKAGE_STORAGE": "s3://galley-packages"}, "unset it with S3 storage"),
+        ({}, "must be an absolute path"),
+    ],
+)
+def test_start_up_refuses_the_folder_where_it_cannot_be_right(env, message, tmp_path):
+    folder = str(tmp_path / "public") if env else "relative/public"
+    result = manage("check", DJANGO_DEBUG="1", GALLEY_PUBLIC_FILES=folder, **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert (
+        manage("check", DJANGO_DEBUG="1", GALLEY_PUBLIC_FILES=str(tmp_path / "public")).returncode
+        == 0
+    )
