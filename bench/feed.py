@@ -12,9 +12,11 @@
   client in the benchmark's environment).
 - A 10 MB .nupkg download's throughput against the same file served as a static
   file by nginx on loopback (skipped when nginx is not installed).
-- The deployed layout (docs/deploy.md): nginx in front of gunicorn, downloads
-  handed to nginx by X-Accel-Redirect; the download and the feed documents through
-  it, against nginx serving the same bytes as static files.
+- The deployed layout (docs/deploy.md): nginx in front of gunicorn, public packages
+  sent by nginx from GALLEY_PUBLIC_FILES (its downloads counted from nginx's log
+  afterwards), other downloads handed to nginx by X-Accel-Redirect; the download
+  both ways and the feed documents through it, against nginx serving the same bytes
+  as static files.
 
 `python -m bench.feed seed FOLDER` runs in the benchmark's environment (its
 database, its package folder) and writes the rows straight through the ORM:
@@ -25,6 +27,7 @@ import base64
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -480,6 +483,7 @@ http {{
   # As docs/deploy.md, on loopback and without TLS.
   proxy_cache_path {folder}/nginx-cache levels=1:2 keys_zone=galley_feed:10m max_size=256m
                    inactive=10m use_temp_path=off;
+  {log_format}
   upstream galley {{
     server 127.0.0.1:{galley_port};
     keepalive 32;
@@ -521,6 +525,8 @@ http {{
       internal;
       alias {packages}/;
     }}
+    # Public packages sent by nginx from GALLEY_PUBLIC_FILES: docs/deploy.md's own lines.
+{public_locations}
     # The same bytes as static files: the bar.
     location /static-copy/ {{
       alias {static}/;
@@ -533,6 +539,27 @@ NGINX_MISSING = (
     "docs/deploy.md) and the nginx baselines are not measured. Install Debian's "
     "nginx (apt-get install nginx) and run make bench again."
 )
+
+
+DEPLOY_DOC = Path(__file__).resolve().parent.parent / "docs" / "deploy.md"
+
+
+def documented_public_files(public: Path, log: Path) -> tuple[str, str]:
+    """docs/deploy.md's log format line and its two locations for GALLEY_PUBLIC_FILES,
+    as written there, with its folder and log replaced by `public` and `log`: what the
+    benchmark and tests/packages/test_public_files_nginx.py run is what people copy."""
+    text = DEPLOY_DOC.read_text()
+    log_format = re.search(r"^log_format galley_downloads .*;$", text, re.M)
+    locations = re.search(
+        r"^    location ~ \^/v3-flatcontainer/\S+ \{\n.*?^    location @galley \{\n.*?^    \}\n",
+        text,
+        re.M | re.S,
+    )
+    if not (log_format and locations):
+        raise RuntimeError("docs/deploy.md no longer shows GALLEY_PUBLIC_FILES's nginx lines")
+    return log_format[0], locations[0].replace("/srv/galley/public", str(public)).replace(
+        "/var/log/nginx/galley-downloads.log", str(log)
+    )
 
 
 def nginx_executable() -> str:
@@ -570,10 +597,25 @@ def deployed(backend, seeded: dict, duration: int, rounds: int, say) -> dict:
     static = backend.folder / "static-copy"
     static.mkdir(exist_ok=True)
     (backend.folder / "nginx-tmp").mkdir(exist_ok=True)
-    env = dict(backend.env, GALLEY_ACCEL_REDIRECT="/protected/", GALLEY_TRUSTED_PROXY_COUNT="1")
+    public = backend.folder / "public"
+    downloads_log = backend.folder / "nginx-downloads.log"
+    env = dict(
+        backend.env,
+        GALLEY_ACCEL_REDIRECT="/protected/",
+        GALLEY_TRUSTED_PROXY_COUNT="1",
+        GALLEY_PUBLIC_FILES=str(public),
+    )
+    # The benchmark's versions were written in bulk, as a restore would: link them as
+    # docs/deploy.md says to after turning the folder on.
+    _manage(backend, env, "public_files")
+    log_format, public_locations = documented_public_files(public, downloads_log)
     big = BIG.lower()
     paths = {
+        # Public: nginx sends it from GALLEY_PUBLIC_FILES, Galley is not asked.
         "download": f"/v3-flatcontainer/{big}/1.0.0/{big}.1.0.0.nupkg",
+        # The same package at an address nginx has no link for (as any download on a
+        # private feed): Galley checks and counts it, nginx sends it (X-Accel-Redirect).
+        "download_asked": f"/v3-flatcontainer/{BIG}/1.0.0/{BIG}.1.0.0.nupkg",
         "registration": f"/v3/registration/{MANY.lower()}/index.json",
         "versions": f"/v3-flatcontainer/{MANY.lower()}/index.json",
     }
@@ -588,6 +630,8 @@ def deployed(backend, seeded: dict, duration: int, rounds: int, say) -> dict:
                 galley_port=galley.port,
                 packages=backend.folder / "packages",
                 static=static,
+                log_format=log_format,
+                public_locations=public_locations,
             )
         )
         process = _start_nginx(nginx, conf, port, "/bench/select")
@@ -595,14 +639,15 @@ def deployed(backend, seeded: dict, duration: int, rounds: int, say) -> dict:
             for name, path in paths.items():
                 answer = _expect_ok(port, path)
                 (static / name).write_bytes(answer.body)
-            if len((static / "download").read_bytes()) != seeded["big_size"]:
-                raise RuntimeError("the download through nginx is not the whole package")
+            for name in ("download", "download_asked"):
+                if len((static / name).read_bytes()) != seeded["big_size"]:
+                    raise RuntimeError(f"the {name} through nginx is not the whole package")
             script = wrk.write_script(backend.folder / "deployed.lua", "GET", {})
             seconds = max(1, round(duration / rounds))
             runs = {f"{name}_{via}": [] for name in paths for via in ("galley", "static")}
             for _ in range(rounds):
                 for name, path in paths.items():
-                    connections = 4 if name == "download" else 8
+                    connections = 4 if name.startswith("download") else 8
                     for via, url_path in (("galley", path), ("static", f"/static-copy/{name}")):
                         url = f"http://{client.HOST}:{port}{url_path}"
                         runs[f"{name}_{via}"].append(
@@ -613,7 +658,28 @@ def deployed(backend, seeded: dict, duration: int, rounds: int, say) -> dict:
             process.wait(timeout=10)
     result = {name: wrk.combine(kind_runs) for name, kind_runs in runs.items()}
     result["bytes"] = {name: (static / name).stat().st_size for name in paths}
+    # What nginx sent from the folder, counted from its log as cron would.
+    counted = _manage(backend, env, "count_download_log", str(downloads_log))
+    result["logged_downloads"] = int(counted.rsplit(":", 1)[1].strip(" .\n"))
     return result
+
+
+def _manage(backend, env: dict, *args: str) -> str:
+    done = subprocess.run(  # noqa: S603 - our own command line
+        [sys.executable, "manage.py", *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    with open(backend.log(f"manage-{args[0]}"), "a") as log:
+        log.write(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {args[0]} failed: {done.stderr.strip()[-300:]}")
+    return done.stdout
 
 
 def run(

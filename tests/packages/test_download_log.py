@@ -157,9 +157,9 @@ def test_the_command(versions, log, tmp_path, settings, capsys):
     settings.DATA_DIR = tmp_path / "data"
     log.write_text(line(200) * 2)
     call_command("count_download_log", str(log))
-    assert f"2 downloads counted from {log}." in capsys.readouterr().out
+    assert f"Downloads counted from {log}: 2." in capsys.readouterr().out
     call_command("count_download_log", str(log))
-    assert f"0 downloads counted from {log}." in capsys.readouterr().out
+    assert f"Downloads counted from {log}: 0." in capsys.readouterr().out
     assert len(os.listdir(tmp_path / "data" / "download-logs")) == 2  # the state and its lock
     with pytest.raises(CommandError, match="No such file"):
         call_command("count_download_log", str(tmp_path / "missing.log"))

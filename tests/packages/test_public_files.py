@@ -42,6 +42,10 @@ def links(folder) -> dict[str, str]:
     return found
 
 
+def messages(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records]
+
+
 def test_a_push_links_the_package_at_its_download_address(client, public, secret, fresh_feed):
     package = nupkg(version="1.0.0")
     assert push(client, secret, package).status_code == 201
@@ -119,7 +123,7 @@ def test_a_version_cached_from_an_upstream_gets_no_link(public, secret, client, 
     public_files.publish(version)
     assert links(public) == {}
     call_command("public_files")
-    assert "0 links made" in capsys.readouterr().out
+    assert "Links made: 0." in capsys.readouterr().out
     assert links(public) == {}
 
 
@@ -152,7 +156,7 @@ def test_the_command_makes_the_folder_agree_with_the_rows(client, public, secret
     (public / "v3-flatcontainer/empty/1.0.0").mkdir(parents=True)
 
     call_command("public_files")
-    assert "2 links made, 7 entries removed." in capsys.readouterr().out
+    assert "Links made: 2. Entries removed: 7." in capsys.readouterr().out
     by_version = {v.normalized_version: v for v in PackageVersion.objects.all()}
     expected = {
         LINK.replace("1.0.0", number): str(public_files.package_storage().path(v.file.name))
@@ -162,7 +166,7 @@ def test_the_command_makes_the_folder_agree_with_the_rows(client, public, secret
     assert not (public / "v3-flatcontainer/empty").exists()
     assert not (public / "v3-flatcontainer/contoso.gone").exists()
     call_command("public_files")
-    assert "0 links made, 0 entries removed." in capsys.readouterr().out
+    assert "Links made: 0. Entries removed: 0." in capsys.readouterr().out
 
 
 def test_the_command_says_when_the_folder_is_off(settings, capsys, db):
@@ -176,7 +180,7 @@ def test_the_command_says_when_the_folder_is_off(settings, capsys, db):
     [("..", "1.0.0"), ("a/b", "1.0.0"), ("contoso", "../../etc"), (".hidden", "1.0.0"), ("", "1")],
 )
 def test_an_address_is_never_outside_the_folder(lower_id, lower_version):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a package id and version"):
         public_files.address(lower_id, lower_version)
 
 
@@ -197,3 +201,75 @@ def test_start_up_refuses_the_folder_where_it_cannot_be_right(env, message, tmp_
         manage("check", DJANGO_DEBUG="1", GALLEY_PUBLIC_FILES=str(tmp_path / "public")).returncode
         == 0
     )
+
+
+def test_the_folder_is_off_with_s3_storage(public, settings):
+    assert public_files.root() == public
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "packages": {
+            "BACKEND": "packages.s3.SharedSessionS3Storage",
+            "OPTIONS": {"bucket_name": "galley-packages"},
+        },
+    }
+    assert public_files.root() is None
+
+
+def test_a_link_that_cannot_be_made_leaves_the_push_done_and_says_so(
+    client, public, secret, caplog
+):
+    # A folder where the link should be: the rename onto it fails.
+    (public / LINK).mkdir(parents=True)
+    (public / LINK / "x").write_text("")
+    assert push(client, secret).status_code == 201
+    version = PackageVersion.objects.get()
+    assert f"no public link for {version}: its downloads go through Galley" in messages(caplog)
+    assert (public / LINK).is_dir()
+    assert not [name for name in os.listdir(public / LINK) if name.startswith(".link-")]
+    assert not [n for n in os.listdir((public / LINK).parent) if n.startswith(".link-")]
+    assert client.get(f"/{LINK}").status_code == 200
+
+
+def test_a_link_that_cannot_be_removed_leaves_the_deletion_done_and_says_so(
+    client, public, secret, alice, caplog
+):
+    assert push(client, secret).status_code == 201
+    version = PackageVersion.objects.get()
+    (public / LINK).unlink()
+    (public / LINK).mkdir()  # unlink() fails on a folder
+    assert lifecycle.delete_version(lifecycle.Actor(alice, lifecycle.Channel.ADMIN), version, "x")
+    assert f"could not remove the public link of {version}" in messages(caplog)
+    assert not PackageVersion.objects.exists()
+
+
+def test_deleting_a_version_whose_link_is_gone_already_is_quiet(
+    client, public, secret, alice, caplog
+):
+    assert push(client, secret).status_code == 201
+    (public / LINK).unlink()
+    version = PackageVersion.objects.get()
+    assert lifecycle.delete_version(lifecycle.Actor(alice, lifecycle.Channel.ADMIN), version, "x")
+    assert "public link" not in caplog.text
+
+
+def test_the_command_skips_and_names_a_version_with_no_feed_address(public, alice, caplog):
+    from tests.factories import PackageRegistrationFactory
+    from tests.packages.builders import add_version
+
+    registration = PackageRegistrationFactory(package_id="Contoso.Core", owners=[alice])
+    add_version(registration, "1.0.0")
+    PackageVersion.objects.update(normalized_version="../1.0.0")  # never written by a push
+    call_command("public_files")
+    assert "no public link for contoso.core ../1.0.0: not a feed address" in messages(caplog)
+    assert links(public) == {}
+
+
+def test_the_command_removes_a_linked_folder(client, public, secret, tmp_path, capsys):
+    assert push(client, secret).status_code == 201
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (public / "v3-flatcontainer/contoso.other").symlink_to(elsewhere)
+    call_command("public_files")
+    assert "Links made: 0. Entries removed: 1." in capsys.readouterr().out
+    assert list(links(public)) == [LINK]
+    assert elsewhere.exists()

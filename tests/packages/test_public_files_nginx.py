@@ -7,14 +7,13 @@ log, read by count_download_log, counts what it sent as Galley counts its own.
 
 import http.client
 import os
-import re
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
+from bench.feed import documented_public_files
 from packages import download_log
 from packages.downloads import pending_downloads
 from packages.models import PackageVersion
@@ -24,21 +23,7 @@ from tests.helpers import push
 from tests.packages.builders import nupkg
 from tests.servers import free_port
 
-DEPLOY = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 ADDRESS = "/v3-flatcontainer/contoso.core/1.0.0/contoso.core.1.0.0.nupkg"
-
-
-def documented_locations() -> tuple[str, str]:
-    """docs/deploy.md's log format and its two download locations, as written there."""
-    text = DEPLOY.read_text()
-    log_format = re.search(r"^log_format galley_downloads .*;$", text, re.M)
-    locations = re.search(
-        r"^    location ~ \^/v3-flatcontainer/\S+ \{\n.*?^    location @galley \{\n.*?^    \}\n",
-        text,
-        re.M | re.S,
-    )
-    assert log_format and locations, "docs/deploy.md no longer shows the public folder's setup"
-    return log_format[0], locations[0]
 
 
 CONF = """
@@ -77,10 +62,7 @@ def nginx(live_server, settings, package_dir, tmp_path):
     settings.GALLEY_PUBLIC_FILES = tmp_path / "public"
     folder = tmp_path / "nginx"
     (folder / "tmp").mkdir(parents=True)
-    log_format, locations = documented_locations()
-    locations = locations.replace("/srv/galley/public", str(tmp_path / "public")).replace(
-        "/var/log/nginx/galley-downloads.log", str(folder / "downloads.log")
-    )
+    log_format, locations = documented_public_files(tmp_path / "public", folder / "downloads.log")
     port = free_port()
     conf = folder / "nginx.conf"
     conf.write_text(

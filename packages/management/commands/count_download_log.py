@@ -36,4 +36,4 @@ class Command(BaseCommand):
         if counted is None:
             self.stdout.write(f"Another run is counting {log}; nothing done.")
         else:
-            self.stdout.write(f"{counted} downloads counted from {log}.")
+            self.stdout.write(f"Downloads counted from {log}: {counted}.")

@@ -17,4 +17,4 @@ class Command(BaseCommand):
             self.stdout.write("GALLEY_PUBLIC_FILES is not set: nothing to do.")
             return
         made, removed = public_files.rebuild()
-        self.stdout.write(f"{made} links made, {removed} entries removed.")
+        self.stdout.write(f"Links made: {made}. Entries removed: {removed}.")
