@@ -15,10 +15,13 @@ others in packages/downloads.py, which flush_download_counts moves to the versio
 Where it stopped (the log's inode and an offset) is kept in a small state file,
 written after each block's counts are in: a run that fails counts that block again
 next time, and only a crash between the two could count one block twice. A log
-rotated since (a new inode) is finished first from its rotated name (`FILE.1`,
-logrotate's `delaycompress`), then the new one is read from its start; a log
-truncated in place is read from its start. Only whole lines are read: a line nginx
-is still writing waits for the next run. Memory stays bounded by the block size.
+rotated since (a new inode) is finished first from its rotated name (`FILE.1`:
+logrotate's `delaycompress`, as Debian rotates nginx's logs), then the new one is
+read from its start. A log truncated in place (`copytruncate`) is read from its
+start if it is still shorter than where the last run stopped; if it has grown past
+that, the lines before are not counted: rotate by renaming. Only whole lines are
+read: a line nginx is still writing waits for the next run. Memory stays bounded by
+the block size.
 """
 
 from __future__ import annotations
@@ -61,43 +64,50 @@ def count_log(path: Path, state_path: Path, *, block: int = BLOCK) -> int | None
 
 
 def _count_since_last_run(path: Path, state_path: Path, block: int) -> int:
-    current = os.stat(path)
     state = _read_state(state_path)
-    counted = 0
-    offset = 0
-    if state is not None and state["inode"] == current.st_ino:
-        offset = state["offset"] if state["offset"] <= current.st_size else 0
-    elif state is not None:
-        rotated = path.with_name(path.name + ".1")
-        if rotated.exists() and os.stat(rotated).st_ino == state["inode"]:
-            counted += _count_from(rotated, state["inode"], state["offset"], state_path, block)
-        else:
-            log.warning(
-                "%s was rotated and its old lines are gone: some downloads not counted", path
-            )
-    counted += _count_from(path, current.st_ino, offset, state_path, block)
-    return counted
+    with open(path, "rb") as current:
+        # The file opened, not the name: nginx may rotate it meanwhile.
+        opened = os.fstat(current.fileno())
+        inode, size = opened.st_ino, opened.st_size
+        counted = 0
+        offset = 0
+        if state is not None and state["inode"] == inode:
+            offset = state["offset"] if state["offset"] <= size else 0
+        elif state is not None:
+            counted += _finish_rotated(path, state, state_path, block)
+        return counted + _count_from(current, inode, offset, state_path, block)
 
 
-def _count_from(path: Path, inode: int, offset: int, state_path: Path, block: int) -> int:
+def _finish_rotated(path: Path, state: dict, state_path: Path, block: int) -> int:
+    """The lines of the log the last run read, written after it and before the
+    rotation, from its rotated name; 0 with a warning when it is gone."""
+    try:
+        with open(path.with_name(path.name + ".1"), "rb") as rotated:
+            if os.fstat(rotated.fileno()).st_ino == state["inode"]:
+                return _count_from(rotated, state["inode"], state["offset"], state_path, block)
+    except FileNotFoundError:
+        pass
+    log.warning("%s was rotated and its old lines are gone: some downloads not counted", path)
+    return 0
+
+
+def _count_from(file, inode: int, offset: int, state_path: Path, block: int) -> int:
     counted = 0
-    with open(path, "rb") as file:
-        file.seek(offset)
-        rest = b""
-        while chunk := file.read(block):
-            data = rest + chunk
-            end = data.rfind(b"\n") + 1
-            if end == 0 and len(data) >= block:
-                # A line longer than any nginx writes here: not one of ours, skipped whole.
-                rest, skipped = b"", len(data)
-                offset += skipped
-                continue
-            lines, rest = data[:end], data[end:]
-            counts = _resolve(_parse(lines))
-            downloads.count_downloads(counts)
-            counted += sum(counts.values())
-            offset += end
-            _write_state(state_path, inode, offset)
+    file.seek(offset)
+    rest = b""
+    while chunk := file.read(block):
+        data = rest + chunk
+        end = data.rfind(b"\n") + 1
+        if end == 0 and len(data) >= block:
+            # A line longer than any nginx writes here: not one of ours, skipped whole.
+            rest, offset = b"", offset + len(data)
+            continue
+        lines, rest = data[:end], data[end:]
+        counts = _resolve(_parse(lines))
+        downloads.count_downloads(counts)
+        counted += sum(counts.values())
+        offset += end
+        _write_state(state_path, inode, offset)
     _write_state(state_path, inode, offset)
     return counted
 

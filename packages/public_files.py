@@ -40,7 +40,7 @@ log = logging.getLogger("galley.packages")
 PREFIX = "v3-flatcontainer"
 # A lower-case id or normalised version, as the feed writes them: never a
 # separator, never a leading dot (no `..`, no hidden names in the folder).
-_SEGMENT = re.compile(r"[a-z0-9_+-][a-z0-9_.+-]*")
+_SEGMENT = re.compile(r"[a-z0-9_][a-z0-9_.-]*")
 
 
 def root() -> Path | None:

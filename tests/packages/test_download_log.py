@@ -99,6 +99,17 @@ def test_a_rotated_log_is_finished_then_the_new_one_read(versions, log, state):
     assert download_log.count_log(log, state) == 0
 
 
+def test_a_rotated_log_that_is_gone_is_said_and_the_new_one_read(versions, log, state, caplog):
+    log.write_text(line(200))
+    assert download_log.count_log(log, state) == 1
+    log.rename(log.with_name("downloads.log.2"))  # rotated twice since: .1 is not it
+    log.with_name(log.name + ".1").write_text(line(200) * 5)
+    log.write_text(line(200, version="2.0.0"))
+    assert download_log.count_log(log, state) == 1
+    assert pending(versions) == [1, 1, 0]
+    assert f"{log} was rotated and its old lines are gone" in caplog.text
+
+
 def test_a_log_truncated_in_place_is_read_from_its_start(versions, log, state):
     log.write_text(line(200) * 3)
     assert download_log.count_log(log, state) == 3

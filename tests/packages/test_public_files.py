@@ -177,7 +177,14 @@ def test_the_command_says_when_the_folder_is_off(settings, capsys, db):
 
 @pytest.mark.parametrize(
     ("lower_id", "lower_version"),
-    [("..", "1.0.0"), ("a/b", "1.0.0"), ("contoso", "../../etc"), (".hidden", "1.0.0"), ("", "1")],
+    [
+        ("..", "1.0.0"),
+        ("a/b", "1.0.0"),
+        ("contoso", "../../etc"),
+        (".hidden", "1.0.0"),
+        ("", "1"),
+        ("-x", "1.0.0"),
+    ],
 )
 def test_an_address_is_never_outside_the_folder(lower_id, lower_version):
     with pytest.raises(ValueError, match="not a package id and version"):
