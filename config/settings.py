@@ -208,6 +208,15 @@ if GALLEY_PUBLIC_FILES is not None and GALLEY_PACKAGE_STORAGE["BACKEND"] != (
     raise ImproperlyConfigured(
         "GALLEY_PUBLIC_FILES links to packages in the local folder: unset it with S3 storage."
     )
+if GALLEY_PUBLIC_FILES is not None and any(
+    GALLEY_PUBLIC_FILES.resolve().is_relative_to(other.resolve())
+    or other.resolve().is_relative_to(GALLEY_PUBLIC_FILES.resolve())
+    for other in (DATA_DIR, GALLEY_PACKAGES_DIR)
+):
+    raise ImproperlyConfigured(
+        "GALLEY_PUBLIC_FILES must be a folder of its own, apart from GALLEY_DATA_DIR and "
+        "GALLEY_PACKAGES_DIR (nginx sends whatever it holds)."
+    )
 # Pushed packages are received by packages/uploads.py: in memory up to 256 KB,
 # in a temporary file beyond, so that a large package is never held in memory
 # whole. Any other upload goes to a temporary file from the first byte.
@@ -224,8 +233,9 @@ GALLEY_BODY_GRACE_SECONDS = envint("GALLEY_BODY_GRACE_SECONDS", 20, minimum=1)
 GALLEY_FEED_READ = envchoice("GALLEY_FEED_READ", "public", ("public", "authenticated"))
 if GALLEY_PUBLIC_FILES is not None and GALLEY_FEED_READ != "public":
     raise ImproperlyConfigured(
-        "GALLEY_PUBLIC_FILES lets nginx send packages to anyone: unset it on a private feed "
-        "(and take its location out of nginx's configuration)."
+        f"GALLEY_PUBLIC_FILES lets nginx send packages to anyone: on a private feed, unset "
+        f"it, take its locations out of nginx's configuration and delete "
+        f"{GALLEY_PUBLIC_FILES}."
     )
 # Failed HTTP Basic sign-ins to a private feed allowed per client address per minute.
 GALLEY_FEED_AUTH_FAILURES_LIMIT = envint("GALLEY_FEED_AUTH_FAILURES_LIMIT", 10, minimum=1)

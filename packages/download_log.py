@@ -3,21 +3,23 @@
 nginx writes a line for each request it answered from the public folder
 (packages/public_files.py), in the format docs/deploy.md gives it:
 
-    log_format galley_downloads '$status $request_method $uri $http_range';
+    log_format galley_downloads '$status $request_method $uri $sent_http_content_range';
     200 GET /v3-flatcontainer/contoso.lib/1.2.0/contoso.lib.1.2.0.nupkg -
 
 `manage.py count_download_log FILE` (cron, on each host running nginx) reads the
 lines written since its last run and counts them as Galley counts the downloads it
 answers itself (packages/feed_views.py): a GET of the whole package (200, or a
-206 from its first byte); not a HEAD, a 304 or a later range. The counts join the
+206 whose Content-Range starts at its first byte); not a HEAD, a 304 or a later range. The counts join the
 others in packages/downloads.py, which flush_download_counts moves to the versions.
 
-Where it stopped (the log's inode and an offset) is kept in a small state file,
-written after each block's counts are in: a run that fails counts that block again
-next time, and only a crash between the two could count one block twice. A log
-rotated since (a new inode) is finished first from its rotated name (`FILE.1`:
-logrotate's `delaycompress`, as Debian rotates nginx's logs), then the new one is
-read from its start. A log truncated in place (`copytruncate`) is read from its
+Where it stopped (the log's device, inode and offset) is kept in a small state
+file, written after each block's counts are in: a run that fails counts that block
+again next time, and only a crash between the two could count one block twice
+(counts are at least once). A log rotated since (another file) is finished first
+from its rotated name (`FILE.1`: logrotate's `delaycompress` and `nodateext`, as
+Debian rotates nginx's logs), and read again from there by each run until the next
+rotation, since nginx writes to it until it reopens its log; the new one is read
+from its start. A log truncated in place (`copytruncate`) is read from its
 start if it is still shorter than where the last run stopped; if it has grown past
 that, the lines before are not counted: rotate by renaming. Only whole lines are
 read: a line nginx is still writing waits for the next run. Memory stays bounded by
@@ -32,6 +34,7 @@ import logging
 import os
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db.models import Q
@@ -46,7 +49,7 @@ BLOCK = 1 << 20
 _LINE = re.compile(
     rb"(?P<status>\d{3}) (?P<method>[A-Z]+) /"
     + re.escape(PREFIX.encode())
-    + rb"/(?P<id>[^/ ]+)/(?P<version>[^/ ]+)/(?P<file>[^/ ]+) (?P<range>.*)"
+    + rb"/(?P<id>[^/ ]+)/(?P<version>[^/ ]+)/(?P<file>[^/ ]+) (?P<range>.*)"  # Content-Range
 )
 _RESOLVE_CHUNK = 200
 
@@ -63,36 +66,68 @@ def count_log(path: Path, state_path: Path, *, block: int = BLOCK) -> int | None
         return _count_since_last_run(path, state_path, block)
 
 
+@dataclass
+class _State:
+    """Where the last run stopped: in the log (its file's identity, device and
+    inode, and an offset), and in the log it had read before a rotation, which
+    nginx may still have written to until it reopened its log (None once done)."""
+
+    path: Path
+    file: str = ""
+    offset: int = 0
+    rotated: str = ""
+    rotated_offset: int = 0
+
+    def save(self) -> None:
+        temporary = self.path.with_name(self.path.name + ".new")
+        fields = ("file", "offset", "rotated", "rotated_offset")
+        temporary.write_text(json.dumps({name: getattr(self, name) for name in fields}))
+        os.replace(temporary, self.path)
+
+
+def _identity(file) -> str:
+    opened = os.fstat(file.fileno())
+    return f"{opened.st_dev}:{opened.st_ino}"
+
+
 def _count_since_last_run(path: Path, state_path: Path, block: int) -> int:
     state = _read_state(state_path)
+    counted = 0
     with open(path, "rb") as current:
         # The file opened, not the name: nginx may rotate it meanwhile.
-        opened = os.fstat(current.fileno())
-        inode, size = opened.st_ino, opened.st_size
-        counted = 0
-        offset = 0
-        if state is not None and state["inode"] == inode:
-            offset = state["offset"] if state["offset"] <= size else 0
-        elif state is not None:
-            counted += _finish_rotated(path, state, state_path, block)
-        return counted + _count_from(current, inode, offset, state_path, block)
+        identity, size = _identity(current), os.fstat(current.fileno()).st_size
+        if state.file != identity:
+            if state.file:  # rotated since the last run: finish the old one first
+                state.rotated, state.rotated_offset = state.file, state.offset
+            state.file, state.offset = identity, 0
+        elif state.offset > size:  # truncated in place
+            state.offset = 0
+        if state.rotated:
+            counted += _finish_rotated(path, state, block)
+        return counted + _count_from(current, state, "offset", block)
 
 
-def _finish_rotated(path: Path, state: dict, state_path: Path, block: int) -> int:
-    """The lines of the log the last run read, written after it and before the
-    rotation, from its rotated name; 0 with a warning when it is gone."""
+def _finish_rotated(path: Path, state: _State, block: int) -> int:
+    """The lines nginx wrote to the log before it was rotated, from its rotated name
+    (`FILE.1`); kept in the state until the next rotation, as nginx writes to it
+    until it reopens its log. 0 with a warning when it is gone."""
     try:
         with open(path.with_name(path.name + ".1"), "rb") as rotated:
-            if os.fstat(rotated.fileno()).st_ino == state["inode"]:
-                return _count_from(rotated, state["inode"], state["offset"], state_path, block)
+            if _identity(rotated) == state.rotated:
+                return _count_from(rotated, state, "rotated_offset", block)
     except FileNotFoundError:
         pass
     log.warning("%s was rotated and its old lines are gone: some downloads not counted", path)
+    state.rotated, state.rotated_offset = "", 0
+    state.save()
     return 0
 
 
-def _count_from(file, inode: int, offset: int, state_path: Path, block: int) -> int:
+def _count_from(file, state: _State, offset_field: str, block: int) -> int:
+    """Count the whole lines from the state's offset in `file`, saving the state
+    after each block's counts are in."""
     counted = 0
+    offset = getattr(state, offset_field)
     file.seek(offset)
     rest = b""
     while chunk := file.read(block):
@@ -107,8 +142,10 @@ def _count_from(file, inode: int, offset: int, state_path: Path, block: int) -> 
         downloads.count_downloads(counts)
         counted += sum(counts.values())
         offset += end
-        _write_state(state_path, inode, offset)
-    _write_state(state_path, inode, offset)
+        setattr(state, offset_field, offset)
+        state.save()
+    setattr(state, offset_field, offset)
+    state.save()
     return counted
 
 
@@ -120,7 +157,7 @@ def _parse(lines: bytes) -> Counter:
         if match is None:
             continue
         status, method, range_ = match["status"], match["method"], match["range"]
-        whole = status == b"200" or (status == b"206" and range_.startswith(b"bytes=0-"))
+        whole = status == b"200" or (status == b"206" and range_.startswith(b"bytes 0-"))
         lower_id, lower_version = match["id"], match["version"]
         if (
             method != b"GET"
@@ -149,26 +186,20 @@ def _resolve(counts: Counter) -> dict[int, int]:
     return by_pk
 
 
-def _read_state(state_path: Path) -> dict | None:
+def _read_state(state_path: Path) -> _State:
     try:
-        state = json.loads(state_path.read_text())
+        saved = json.loads(state_path.read_text())
     except FileNotFoundError:
-        return None
+        return _State(state_path)
     except ValueError:
-        log.warning("%s is not a state file: the log is read from its start", state_path)
-        return None
+        saved = None
+    fields = {"file": str, "offset": int, "rotated": str, "rotated_offset": int}
     if not (
-        isinstance(state, dict)
-        and isinstance(state.get("inode"), int)
-        and isinstance(state.get("offset"), int)
-        and state["offset"] >= 0
+        isinstance(saved, dict)
+        and all(isinstance(saved.get(name), kind) for name, kind in fields.items())
+        and saved["offset"] >= 0
+        and saved["rotated_offset"] >= 0
     ):
         log.warning("%s is not a state file: the log is read from its start", state_path)
-        return None
-    return state
-
-
-def _write_state(state_path: Path, inode: int, offset: int) -> None:
-    temporary = state_path.with_name(state_path.name + ".new")
-    temporary.write_text(json.dumps({"inode": inode, "offset": offset}))
-    os.replace(temporary, state_path)
+        return _State(state_path)
+    return _State(state_path, **{name: saved[name] for name in fields})

@@ -17,7 +17,7 @@ caching and retention). Whoever asks, the change is made here, the same way:
    never disagrees with the feed), and after the transaction, the files (the
    stored manifest, files of a deleted version);
 6. keep the links nginx sends public packages from (packages/public_files.py):
-   made once a push commits, removed before a deletion commits.
+   made in a push's transaction, removed in a deletion's, under the row lock.
 
 No model signal keeps derived package state in sync: callers are the publish
 flow, the Manage page's listing flow and the admin, each a thin caller.
@@ -229,8 +229,8 @@ def _insert_version(storage, name, actor, manifest, fields, registration, owner,
             _changed(registration, bumped=bumped)
             _record(Kind.PACKAGE_PUSHED, actor, registration, version.version)
             synced()  # the file on the disk before its row commits
-            # nginx may send it without asking Galley once, and only once, the row is there.
-            transaction.on_commit(lambda: public_files.publish(version))
+            # Under the row lock, so that no deletion can come between the link and the row.
+            public_files.publish(version)
     except IntegrityError:
         # Another push of the same id, or of the same version, committed between
         # the caller's checks and this insert.

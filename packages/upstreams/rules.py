@@ -83,9 +83,12 @@ def push_refusal(package_id: str, registration) -> Refusal | None:
 def allow(allowance: UpstreamAllowance, request) -> None:
     """Save an administrator's allowance, audited in their security log."""
     from audit.events import Kind, record
+    from packages import public_files
 
     allowance.created_by = allowance.created_by or request.user
     allowance.save()
+    # Its pushed versions now go through the upstream rules: nginx must stop sending them.
+    public_files.withdraw_id(allowance.normalized_id)
     record(
         Kind.UPSTREAM_ALLOWED,
         request=request,

@@ -47,8 +47,8 @@ def test_whole_gets_are_counted_and_nothing_else(versions, log, state):
     log.write_text(
         line(200)
         + line(200)
-        + line(206, range_="bytes=0-1023")
-        + line(206, range_="bytes=1024-")  # the rest of a download already counted
+        + line(206, range_="bytes 0-1023/2048")
+        + line(206, range_="bytes 1024-2047/2048")  # the rest of a download already counted
         + line(304)
         + line(200, method="HEAD")
         + line(200, version="2.0.0")
@@ -99,6 +99,22 @@ def test_a_rotated_log_is_finished_then_the_new_one_read(versions, log, state):
     assert download_log.count_log(log, state) == 0
 
 
+def test_lines_written_to_the_rotated_log_before_nginx_reopens_it_are_counted(versions, log, state):
+    log.write_text(line(200))
+    assert download_log.count_log(log, state) == 1
+    rotated = log.with_name(log.name + ".1")
+    log.rename(rotated)  # logrotate renames; nginx writes on until it reopens its log
+    log.write_text("")
+    assert download_log.count_log(log, state) == 0
+    with open(rotated, "a") as file:
+        file.write(line(200, version="2.0.0"))
+    with open(log, "a") as file:
+        file.write(line(200, lower_id="fabrikam.utils"))
+    assert download_log.count_log(log, state) == 2
+    assert download_log.count_log(log, state) == 0
+    assert pending(versions) == [1, 1, 1]
+
+
 def test_a_rotated_log_that_is_gone_is_said_and_the_new_one_read(versions, log, state, caplog):
     log.write_text(line(200))
     assert download_log.count_log(log, state) == 1
@@ -147,6 +163,8 @@ def test_a_damaged_state_file_reads_the_log_from_its_start(versions, log, state)
     log.write_text(line(200))
     state.parent.mkdir(parents=True)
     state.write_text('["not", "a", "state"]')
+    assert download_log.count_log(log, state) == 1
+    state.write_text('{"file": "1:2", "offset": -5, "rotated": "", "rotated_offset": 0}')
     assert download_log.count_log(log, state) == 1
 
 

@@ -137,7 +137,7 @@ def test_no_folder_when_unset(client, settings, secret, fresh_feed):
     settings.GALLEY_PUBLIC_FILES = None
     assert push(client, secret).status_code == 201
     assert PackageVersion.objects.exists()
-    assert public_files.rebuild() == (0, 0)
+    assert public_files.rebuild() == (0, 0, [])
 
 
 def test_the_command_makes_the_folder_agree_with_the_rows(client, public, secret, capsys):
@@ -156,17 +156,28 @@ def test_the_command_makes_the_folder_agree_with_the_rows(client, public, secret
     (public / "v3-flatcontainer/empty/1.0.0").mkdir(parents=True)
 
     call_command("public_files")
-    assert "Links made: 2. Entries removed: 7." in capsys.readouterr().out
+    output = capsys.readouterr()
+    assert "Links made: 2. Entries removed: 6." in output.out
+    assert f"Left alone, not a link Galley made: {planted}" in output.err
+    assert planted.read_text() == "not Galley's"  # never removed: Galley did not make it
     by_version = {v.normalized_version: v for v in PackageVersion.objects.all()}
     expected = {
         LINK.replace("1.0.0", number): str(public_files.package_storage().path(v.file.name))
         for number, v in by_version.items()
     }
-    assert links(public) == expected
+    assert links(public) == {**expected, os.path.relpath(planted, public): "(not a link)"}
     assert not (public / "v3-flatcontainer/empty").exists()
     assert not (public / "v3-flatcontainer/contoso.gone").exists()
     call_command("public_files")
     assert "Links made: 0. Entries removed: 0." in capsys.readouterr().out
+    planted.unlink()
+
+
+def test_the_command_leaves_alone_what_is_not_below_the_feed_address(public, capsys, db):
+    (public / "index.html").parent.mkdir(parents=True)
+    (public / "index.html").write_text("the operator's")
+    call_command("public_files")
+    assert (public / "index.html").read_text() == "the operator's"
 
 
 def test_the_command_says_when_the_folder_is_off(settings, capsys, db):
@@ -194,7 +205,7 @@ def test_an_address_is_never_outside_the_folder(lower_id, lower_version):
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"GALLEY_FEED_READ": "authenticated"}, "unset it on a private feed"),
+        ({"GALLEY_FEED_READ": "authenticated"}, "on a private feed, unset it"),
         ({"GALLEY_PACKAGE_STORAGE": "s3://galley-packages"}, "unset it with S3 storage"),
         ({}, "must be an absolute path"),
     ],
@@ -204,6 +215,20 @@ def test_start_up_refuses_the_folder_where_it_cannot_be_right(env, message, tmp_
     result = manage("check", DJANGO_DEBUG="1", GALLEY_PUBLIC_FILES=folder, **env)
     assert result.returncode != 0
     assert message in result.stderr
+    if "GALLEY_FEED_READ" in env:
+        assert f"delete {folder}." in result.stderr  # the folder nginx would go on sending
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_start_up_refuses_a_folder_that_shares_galleys_data(inside, tmp_path):
+    """rebuild() removes what it finds in the folder: never Galley's data."""
+    data = tmp_path / "data"
+    public = data / "public" if inside else tmp_path
+    result = manage(
+        "check", DJANGO_DEBUG="1", GALLEY_DATA_DIR=str(data), GALLEY_PUBLIC_FILES=str(public)
+    )
+    assert result.returncode != 0
+    assert "GALLEY_PUBLIC_FILES must be a folder of its own" in result.stderr
     assert (
         manage("check", DJANGO_DEBUG="1", GALLEY_PUBLIC_FILES=str(tmp_path / "public")).returncode
         == 0
@@ -280,3 +305,52 @@ def test_the_command_removes_a_linked_folder(client, public, secret, tmp_path, c
     assert "Links made: 0. Entries removed: 1." in capsys.readouterr().out
     assert list(links(public)) == [LINK]
     assert elsewhere.exists()
+
+
+def test_a_push_that_fails_after_its_link_leaves_it_dangling(client, public, secret, monkeypatch):
+    """The link is made in the push's transaction; a push failing after it removes its
+    file, so nginx finds nothing there and asks Galley, which has no such version."""
+    made = public_files.publish
+
+    def then_broken(version):
+        made(version)
+        assert (public / LINK).is_symlink()
+        raise RuntimeError("the commit failed")
+
+    monkeypatch.setattr(public_files, "publish", then_broken)
+    with pytest.raises(RuntimeError):
+        push(client, secret)
+    assert not PackageVersion.objects.exists()
+    assert (public / LINK).is_symlink() and not (public / LINK).exists()  # dangling
+    assert client.get(f"/{LINK}").status_code == 404
+    monkeypatch.setattr(public_files, "publish", made)
+    assert public_files.rebuild()[:2] == (0, 3)  # the link and its two folders
+    assert links(public) == {}
+
+
+def test_an_id_given_to_the_upstreams_loses_its_links(client, public, secret, settings, admin_user):
+    """Galley answers the versions of an id with an upstream allowance through the
+    upstream rules (blocked versions): nginx must not send them."""
+    # Never asked here: a loopback port nothing listens on.
+    settings.GALLEY_UPSTREAMS = [
+        {
+            "url": "http://127.0.0.1:9/v3/index.json",
+            "username": None,
+            "password": None,
+            "header": None,
+        }
+    ]
+    assert push(client, secret).status_code == 201
+    assert list(links(public)) == [LINK]
+    client.force_login(admin_user)
+    added = client.post(
+        "/admin/packages/upstreamallowance/add/",
+        {"package_id": "Contoso.Core", "reason": "take versions from upstream"},
+    )
+    assert added.status_code == 302
+    assert links(public) == {}
+    client.logout()
+    assert push(client, secret, nupkg(version="2.0.0")).status_code == 201
+    assert links(public) == {}  # none for a new version either
+    call_command("public_files")
+    assert links(public) == {}

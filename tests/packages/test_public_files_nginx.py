@@ -14,7 +14,7 @@ import time
 import pytest
 
 from bench.feed import documented_public_files
-from packages import download_log
+from packages import download_log, public_files
 from packages.downloads import pending_downloads
 from packages.models import PackageVersion
 from tests.conftest import required
@@ -107,7 +107,9 @@ def request(port, method, path, headers=None):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nginx_sends_public_packages_and_galley_counts_them(nginx, client, alice, tmp_path):
+def test_nginx_sends_public_packages_and_galley_counts_them(
+    nginx, client, alice, tmp_path, settings
+):
     port, log = nginx
     secret = make_key(alice)[1]
     package = nupkg()
@@ -136,9 +138,23 @@ def test_nginx_sends_public_packages_and_galley_counts_them(nginx, client, alice
     assert (status, body) == (200, package) and "X-Frame-Options" in headers
     assert pending_downloads([one]) == {one.pk: 1}
 
+    # Several ranges: the whole package, as Galley answers them (max_ranges 1), counted.
+    status, _headers, body = request(port, "GET", ADDRESS, {"Range": "bytes=0-1,5-6"})
+    assert (status, body) == (200, package)
+
     state = tmp_path / "state.json"
-    assert download_log.count_log(log, state) == 3  # two whole GETs and the first range
-    assert pending_downloads([one, two]) == {one.pk: 4}
+    assert download_log.count_log(log, state) == 4  # three whole GETs and the first range
+    assert pending_downloads([one, two]) == {one.pk: 5}
+
+    # A download nginx has no link for goes to Galley, which counts it; nginx's log
+    # does not, or it would be counted twice.
+    two_address = ADDRESS.replace("1.0.0", "2.0.0")
+    (settings.GALLEY_PUBLIC_FILES / two_address.lstrip("/")).unlink()
+    status, headers, _body = request(port, "GET", two_address)
+    assert status == 200 and "X-Frame-Options" in headers
+    assert download_log.count_log(log, state) == 0
+    assert pending_downloads([two]) == {two.pk: 1}
+    public_files.rebuild()
 
     # A deleted version is Galley's to answer: 404, at once.
     from packages import lifecycle
@@ -146,7 +162,6 @@ def test_nginx_sends_public_packages_and_galley_counts_them(nginx, client, alice
     lifecycle.delete_version(lifecycle.Actor(alice, lifecycle.Channel.ADMIN), one, "leaked")
     status, headers, _body = request(port, "GET", ADDRESS)
     assert status == 404 and "X-Frame-Options" in headers
-    two_address = ADDRESS.replace("1.0.0", "2.0.0")
     assert request(port, "GET", two_address)[0] == 200
     assert download_log.count_log(log, state) == 1
-    assert pending_downloads([two]) == {two.pk: 1}
+    assert pending_downloads([two]) == {two.pk: 2}

@@ -1,6 +1,7 @@
 """Count the downloads nginx sent from GALLEY_PUBLIC_FILES, from its log (run from cron)."""
 
 import hashlib
+import socket
 from pathlib import Path
 
 from django.conf import settings
@@ -27,7 +28,10 @@ class Command(BaseCommand):
     def handle(self, *args, log: Path, state: Path | None, **options):
         log = log.absolute()
         if state is None:
-            name = hashlib.sha256(str(log).encode()).hexdigest()[:16]
+            # Per host as well as per log: each host's nginx writes its own, and
+            # GALLEY_DATA_DIR may be shared between hosts.
+            place = f"{socket.gethostname()}:{log}"
+            name = hashlib.sha256(place.encode()).hexdigest()[:16]
             state = settings.DATA_DIR / "download-logs" / f"{name}.json"
         try:
             counted = count_log(log, state)
