@@ -354,3 +354,66 @@ def test_an_id_given_to_the_upstreams_loses_its_links(client, public, secret, se
     assert links(public) == {}  # none for a new version either
     call_command("public_files")
     assert links(public) == {}
+
+
+def test_the_command_keeps_a_link_made_since_it_read_the_rows(
+    client, public, secret, monkeypatch, capsys
+):
+    """A push while the command runs: its link is not in the rows the command read, and
+    stays if the rows read again say so; links the rows do not name go."""
+    for version in ("1.0.0", "2.0.0"):
+        assert push(client, secret, nupkg(version=version)).status_code == 201
+    one, two = public / LINK, public / LINK.replace("1.0.0", "2.0.0")
+    cached = public / "v3-flatcontainer/contoso.cached/1.0.0/contoso.cached.1.0.0.nupkg"
+    misnamed = public / "v3-flatcontainer/contoso.core/1.0.0/other.1.0.0.nupkg"
+    deeper = public / "v3-flatcontainer/contoso.core/1.0.0/x/contoso.core.1.0.0.nupkg"
+    for path in (cached, misnamed, deeper):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(os.readlink(one))
+    from tests.factories import PackageRegistrationFactory
+    from tests.packages.builders import add_version
+
+    upstream = add_version(PackageRegistrationFactory(package_id="Contoso.Cached"), "1.0.0")
+    PackageVersion.objects.filter(pk=upstream.pk).update(
+        upstream="http://127.0.0.1:9/v3/index.json",
+        file=PackageVersion.objects.get(
+            normalized_version="1.0.0", registration__normalized_id="contoso.core"
+        ).file.name,
+    )
+    monkeypatch.setattr(public_files, "_wanted", lambda folder: {})  # read before the pushes
+    call_command("public_files")
+    assert "Links made: 0. Entries removed: 6." in capsys.readouterr().out  # 3 links, 3 folders
+    assert sorted(links(public)) == sorted(os.path.relpath(path, public) for path in (one, two))
+
+
+def test_the_command_makes_no_link_for_a_version_deleted_since_it_read_the_rows(
+    client, public, secret, alice, monkeypatch, capsys
+):
+    assert push(client, secret).status_code == 201
+    version = PackageVersion.objects.get()
+    read_before = public_files._wanted(public)
+    lifecycle.delete_version(lifecycle.Actor(alice, lifecycle.Channel.ADMIN), version, "x")
+    monkeypatch.setattr(public_files, "_wanted", lambda folder: read_before)
+    call_command("public_files")
+    assert "Links made: 0." in capsys.readouterr().out
+    assert links(public) == {}
+
+
+def test_the_command_removes_every_empty_folder_past_one_that_is_not(public, db, capsys):
+    tree = public / "v3-flatcontainer"
+    for name in [f"a{n:02}" for n in range(10)] + ["keep"] + [f"z{n:02}" for n in range(10)]:
+        (tree / name / "1.0.0").mkdir(parents=True)
+    (tree / "keep" / "1.0.0" / "notes.txt").write_text("the operator's")
+    call_command("public_files")
+    assert sorted(os.listdir(tree)) == ["keep"]
+
+
+def test_removing_an_ids_links_says_when_it_cannot(public, caplog, db):
+    public_files.withdraw_id("contoso.core")  # nothing there: quiet
+    assert messages(caplog) == []
+    (public / "v3-flatcontainer").mkdir(parents=True)
+    (public / "v3-flatcontainer/contoso.core").write_text("")  # not a folder
+    public_files.withdraw_id("contoso.core")
+    assert messages(caplog) == ["could not remove the public links of contoso.core"]
+    with pytest.raises(ValueError, match="not a package id: '..'"):
+        public_files._segment("..")
