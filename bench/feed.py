@@ -597,7 +597,8 @@ def deployed(backend, seeded: dict, duration: int, rounds: int, say) -> dict:
     static = backend.folder / "static-copy"
     static.mkdir(exist_ok=True)
     (backend.folder / "nginx-tmp").mkdir(exist_ok=True)
-    public = backend.folder / "public"
+    # Beside the data folder, never in it (config/settings.py refuses that).
+    public = backend.folder.parent / f"{backend.folder.name}-public"
     downloads_log = backend.folder / "nginx-downloads.log"
     env = dict(
         backend.env,
