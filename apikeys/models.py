@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -61,6 +62,21 @@ def _hash(secret: str) -> str:
 ACCOUNT_FIELDS = ("id", "username", "is_active", "is_organization")
 
 
+@dataclass(frozen=True)
+class Joined:
+    """Another table's row, found by the statement that finds a key (`find`), so that
+    a request whose key and subject are both looked up pays one round trip.
+
+    `columns`: SQL select items, which may name the key's columns (`k."owner_id"`)
+    and take `params`; `join`: a LEFT JOIN clause that takes one parameter, the
+    value passed to `find`. A value made once per process (it keys the statement).
+    """
+
+    columns: str
+    params: tuple
+    join: str
+
+
 class _FindStatement:
     """The statement `find` runs, and how to read its row: worked out once per process
     and database (every request with a key asks it; compiling a query, or reading a
@@ -71,6 +87,8 @@ class _FindStatement:
     member of the owner, and whether the key selects any package by name (a key that
     selects none is refused on its patterns alone, before any package is looked up).
     """
+
+    where = " WHERE k.hashed_key = %s"
 
     def __init__(self, connection):
         from django.apps import apps
@@ -89,16 +107,19 @@ class _FindStatement:
             for alias in ("h", "o")
             for field in self.account_fields
         ]
-        self.sql = (
+        self.select = (
             f"SELECT {', '.join(columns)},"  # noqa: S608 - names from the models
             f" EXISTS (SELECT 1 FROM {membership} m"
             " WHERE m.organization_id = k.owner_id AND m.member_id = k.holder_id"
             " AND m.accepted),"
             f" EXISTS (SELECT 1 FROM {selected} s WHERE s.{selected_key} = k.id)"
+        )
+        self.tables = (
             f" FROM {key_table} k JOIN {user_table} h ON h.id = k.holder_id"
             f" JOIN {user_table} o ON o.id = k.owner_id"
-            " WHERE k.hashed_key = %s"
         )
+        self.sql = self.select + self.tables + self.where
+        self.joined_sql: dict[Joined, str] = {}
         # What the ORM would apply to each column (SQLite's datetimes and booleans,
         # JSON), the same functions it applies.
         fields = [*self.key_fields, *self.account_fields, *self.account_fields]
@@ -107,14 +128,24 @@ class _FindStatement:
         )
         self.key_names = [field.attname for field in self.key_fields]
 
-    def read(self, connection, hashed: str):
-        """The key with its accounts attached, or None."""
+    def read(self, connection, hashed: str, joined: Joined | None = None, value=None):
+        """The key with its accounts attached, or None; with `joined`, the row's
+        columns after the key's are kept, unconverted, as `key.joined_row`."""
+        sql, params = self.sql, [hashed]
+        if joined is not None:
+            sql = self.joined_sql.get(joined)
+            if sql is None:
+                sql = self.joined_sql[joined] = (
+                    f"{self.select}, {joined.columns}{self.tables} {joined.join}{self.where}"
+                )
+            params = [*joined.params, value, hashed]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, [hashed])
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None:
             return None
-        values = converted(row, self.converters, connection)
+        width = len(self.key_fields) + 2 * len(self.account_fields) + 2
+        values = converted(row[:width], self.converters, connection)
         keys, accounts = len(self.key_fields), len(self.account_fields)
         key = ApiKey.from_db(connection.alias, self.key_names, values[:keys])
         model = type(key).holder.field.related_model
@@ -126,6 +157,8 @@ class _FindStatement:
         key.owner = key.holder if key.owner_id == key.holder_id else account(keys + accounts)
         key.holder_is_member = bool(values[-2])
         key.selects_packages = bool(values[-1])
+        if joined is not None:
+            key.joined_row = row[width:]
         return key
 
 
@@ -140,8 +173,8 @@ class ApiKeyQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True, expires__gt=now or timezone.now())
 
     @method_decorator(sensitive_variables("secret"))
-    def find(self, secret: object):
-        """The key whose secret this is, or None.
+    def find(self, secret: object, joined: Joined | None = None, value=None):
+        """The key whose secret this is, or None; with `joined`, that row too (Joined).
 
         Malformed input (wrong prefix, length or checksum) is turned away without
         a database query; a well-formed one costs one indexed lookup on the hash,
@@ -159,7 +192,7 @@ class ApiKeyQuerySet(models.QuerySet):
         statement = _FIND_STATEMENTS.get(connection.alias)
         if statement is None:
             statement = _FIND_STATEMENTS[connection.alias] = _FindStatement(connection)
-        return statement.read(connection, _hash(secret))
+        return statement.read(connection, _hash(secret), joined, value)
 
     @method_decorator(sensitive_variables("secrets", "secret", "hashes"))
     def find_many(self, secrets) -> dict:

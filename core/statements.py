@@ -60,6 +60,7 @@ class Statement:
             self.related = get_related_populators(klass_info, select, connection.alias)
         self.annotations = dict(compiler.annotation_col_map)
         self.converters = converters_of(connection, [column for column, *_ in select])
+        self.select = [compiled for _column, compiled, _alias in select]
 
     def _execute(self, cursor, values: dict) -> None:
         cursor.execute(self.sql, [values.get(param, param) for param in self.params])
@@ -90,6 +91,33 @@ class Statement:
             self._execute(cursor, values)
             rows = cursor.fetchall()
         return [self._instance(row, connection) for row in rows]
+
+    def columns(self, outer: dict) -> tuple[str, list]:
+        """The select list as SQL and its parameters, for a larger statement that reads
+        the same columns (apikeys.models.Joined): each stand-in parameter in `outer`
+        becomes the SQL it maps to, a column of the enclosing query."""
+        columns, params = [], []
+        for sql, column_params in self.select:
+            if "%%" in sql:  # a literal percent sign would be split like a placeholder
+                raise ValueError(f"cannot rewrite {sql!r}")
+            pieces = sql.split("%s")
+            written = [pieces[0]]
+            for param, piece in zip(column_params, pieces[1:], strict=True):
+                if param in outer:
+                    written.append(outer[param])
+                else:
+                    written.append("%s")
+                    params.append(param)
+                written.append(piece)
+            columns.append("".join(written))
+        return ", ".join(columns), params
+
+    def instance_of(self, row, connection):
+        """A model instance from this statement's columns (`columns`) in someone else's
+        row, or None if the row found none (a LEFT JOIN without a match)."""
+        if row[self.model_slice.start] is None:
+            return None
+        return self._instance(row, connection)
 
     def _instance(self, row, connection):
         row = converted(row, self.converters, connection)

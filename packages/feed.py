@@ -29,6 +29,7 @@ from core import statements
 from packages import lifecycle
 from packages.models import PackageRegistration, PackageVersion
 from packages.nupkg import NuGetVersion
+from packages.readers import DOCUMENT_FIELDS
 from packages.storage import package_storage
 
 log = logging.getLogger("galley.feed")
@@ -254,7 +255,7 @@ def memoised_json(kind: str, package_id: str, reader, links, build, *variant) ->
     One query, the reader's rules included (readers.Reader.registration); `build`
     runs only on the first request for the registration's revision."""
     lower = package_id.lower()
-    registration = reader.registration(lower, "normalized_id", "revision")
+    registration = reader.registration(lower, *DOCUMENT_FIELDS)
     if registration is None:
         raise _not_found(package_id)
     return remembered(

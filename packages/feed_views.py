@@ -196,7 +196,7 @@ def service_index(request):
 # ------------------------------------------------------------ flat container
 
 
-@feed_reader
+@feed_reader(document_of="package_id")
 @require_safe
 def versions_index(request, package_id):
     def build():
@@ -543,7 +543,7 @@ def symbol_file(request, name, key, file_name):
 # answers for every type, compressed (once, in the memo) for clients that accept it.
 
 
-@feed_reader
+@feed_reader(document_of="package_id")
 @require_safe
 def registration_index(request, package_id):
     def build():
@@ -556,7 +556,7 @@ def registration_index(request, package_id):
     return _answer(request, build)
 
 
-@feed_reader
+@feed_reader(document_of="package_id")
 @require_safe
 def registration_page(request, package_id, lower, upper):
     def build():
@@ -569,7 +569,7 @@ def registration_page(request, package_id, lower, upper):
     return _answer(request, build)
 
 
-@feed_reader
+@feed_reader(document_of="package_id")
 @require_safe
 def registration_leaf(request, package_id, version):
     def build():

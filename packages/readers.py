@@ -31,6 +31,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
@@ -38,7 +39,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts import access
 from apikeys import globs
-from apikeys.models import ApiKey, Scope
+from apikeys.models import ApiKey, Joined, Scope
 from apikeys.scopes import Action, Caller, permit, readable_by, readable_owner_ids, resolve
 from audit.events import client_ip
 from core.statements import Statement
@@ -50,10 +51,13 @@ class Reader:
     """Everyone (a public feed), a signed-in person, or a key's caller, resolved once
     per request by `feed_reader`; what it may read is looked up once and kept."""
 
-    def __init__(self, *, user=None, caller: Caller | None = None):
+    def __init__(self, *, user=None, caller: Caller | None = None, joined=None):
         self.user = user
         self.caller = caller
         self._readable: set[int] | None = None
+        # (lower id, upstreams, row): the registration its key's statement found
+        # (`_authenticate`), read by `registration` instead of asking again.
+        self._joined = joined
 
     @property
     def key(self) -> ApiKey | None:
@@ -90,15 +94,23 @@ class Reader:
         if not self.is_everyone:
             account = self.caller.key.owner if self.caller is not None else self.user
         upstreams = bool(settings.GALLEY_UPSTREAMS) and not self.is_everyone
-        # The key's selected packages are asked only of a key that selects some by name.
-        with_key = self.caller is not None and self.caller.selects_by_name
-        registration = _statement(self.is_everyone, with_key, upstreams, fields).first(
-            {
-                _ID: lower_id,
-                _ACCOUNT: account.pk if account is not None else None,
-                _KEY: self.caller.key.pk if self.caller is not None else None,
-            }
-        )
+        if (
+            self._joined is not None
+            and self._joined[:2] == (lower_id, upstreams)
+            and fields == DOCUMENT_FIELDS
+        ):
+            statement = _statement(False, True, upstreams, DOCUMENT_FIELDS)
+            registration = statement.instance_of(self._joined[2], connections[statement.alias])
+        else:
+            # The key's selected packages are asked only of a key that selects some by name.
+            with_key = self.caller is not None and self.caller.selects_by_name
+            registration = _statement(self.is_everyone, with_key, upstreams, fields).first(
+                {
+                    _ID: lower_id,
+                    _ACCOUNT: account.pk if account is not None else None,
+                    _KEY: self.caller.key.pk if self.caller is not None else None,
+                }
+            )
         if registration is None:
             return None
         if self.is_everyone:
@@ -179,6 +191,39 @@ def _statement(
     return statement
 
 
+# What a feed document needs of its registration (feed.memoised_json); a view
+# that reads one names its package id to `feed_reader`, and a key's reader finds
+# the registration in the statement that finds the key (`_joined`).
+DOCUMENT_FIELDS = ("normalized_id", "revision")
+_JOINED: dict[tuple, Joined] = {}
+
+
+def _joined(upstreams: bool) -> Joined:
+    """The registration's columns and rules (its statement for a key that selects
+    packages by name, so that any key can use it) joined to the key's statement,
+    the key's owner and id in place of the stand-ins: one round trip for both."""
+    statement = _statement(False, True, upstreams, DOCUMENT_FIELDS)
+    shape = (statement.alias, upstreams)
+    joined = _JOINED.get(shape)
+    if joined is None:
+        quote = connections[statement.alias].ops.quote_name
+        key = ApiKey._meta
+        columns, params = statement.columns(
+            {
+                _ACCOUNT: f"k.{quote(key.get_field('owner').column)}",
+                _KEY: f"k.{quote(key.pk.column)}",
+            }
+        )
+        if _ID in params:  # the id is the join's, never a column's
+            raise RuntimeError("the registration's columns ask for its id")
+        table = quote(PackageRegistration._meta.db_table)
+        column = quote(PackageRegistration._meta.get_field("normalized_id").column)
+        joined = _JOINED[shape] = Joined(
+            columns, tuple(params), f"LEFT JOIN {table} ON {table}.{column} = %s"
+        )
+    return joined
+
+
 EVERYONE = Reader()
 
 
@@ -202,20 +247,23 @@ def _upstream_only(registration) -> bool:
     return versions.exists() and not versions.filter(upstream="").exists()
 
 
-def feed_reader(view=None, *, any_key: bool = False):
+def feed_reader(view=None, *, any_key: bool = False, document_of: str | None = None):
     """Let a read view through for whoever may read the feed; sets request.feed_reader.
 
     `any_key=True` (the service index only) accepts a key without the read scope.
+    `document_of` names the URL argument holding the package id of the feed
+    document the view answers: a key's lookup finds that registration too.
     """
     if view is None:
-        return functools.partial(feed_reader, any_key=any_key)
+        return functools.partial(feed_reader, any_key=any_key, document_of=document_of)
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         if settings.GALLEY_FEED_READ == "public":
             request.feed_reader = EVERYONE
             return view(request, *args, **kwargs)
-        reader_or_refusal = _authenticate(request, any_key=any_key)
+        package_id = kwargs.get(document_of) if document_of is not None else None
+        reader_or_refusal = _authenticate(request, any_key=any_key, package_id=package_id)
         if isinstance(reader_or_refusal, HttpResponse):
             return reader_or_refusal
         request.feed_reader = reader_or_refusal
@@ -226,7 +274,7 @@ def feed_reader(view=None, *, any_key: bool = False):
 
 
 @sensitive_variables("secret", "credentials")
-def _authenticate(request, *, any_key: bool) -> Reader | HttpResponse:
+def _authenticate(request, *, any_key: bool, package_id: str | None) -> Reader | HttpResponse:
     header = request.headers.get("Authorization", "")
     if header[:6].lower() != "basic ":
         if request.user.is_authenticated:
@@ -237,7 +285,11 @@ def _authenticate(request, *, any_key: bool) -> Reader | HttpResponse:
     except (binascii.Error, UnicodeDecodeError):
         credentials = ""
     username, _colon, secret = credentials.partition(":")
-    key = ApiKey.objects.find(secret)
+    if package_id is not None:
+        lower, upstreams = package_id.lower(), bool(settings.GALLEY_UPSTREAMS)
+        key = ApiKey.objects.find(secret, _joined(upstreams), lower)
+    else:
+        key = ApiKey.objects.find(secret)
     caller = resolve(key) if key is not None else None
     if not isinstance(caller, Caller) or not _named(key, username):
         # Only failures are counted and limited: a valid key is never locked out by
@@ -257,7 +309,8 @@ def _authenticate(request, *, any_key: bool) -> Reader | HttpResponse:
     if not any_key and Scope.READ not in key.scopes:
         return _refused(403, _("The API key's scopes do not allow reading packages."))
     key.record_use()
-    return Reader(caller=caller)
+    found = (lower, upstreams, key.joined_row) if package_id is not None else None
+    return Reader(caller=caller, joined=found)
 
 
 def _named(key: ApiKey, username: str) -> bool:

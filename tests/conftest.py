@@ -102,10 +102,12 @@ def fresh_reader_statements():
     from packages import readers
 
     readers._STATEMENTS.clear()
+    readers._JOINED.clear()  # and the registration joined to the key's lookup
     models._FIND_STATEMENTS.clear()  # the key lookup's, likewise
     statements._COMPILED.clear()  # and those of core.statements.compiled
     yield
     readers._STATEMENTS.clear()
+    readers._JOINED.clear()
     models._FIND_STATEMENTS.clear()
     statements._COMPILED.clear()
 

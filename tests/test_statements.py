@@ -117,3 +117,51 @@ def test_postgresql_prepares_a_statement_a_connection_runs_often(version):
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any('"packages_packageversion"' in text for text in prepared), prepared
+
+
+def test_its_columns_read_another_statements_row_with_the_stand_ins_as_its_columns(
+    version, alice, bob
+):
+    """Statement.columns and instance_of (what apikeys.models.Joined is made of): the
+    registration's columns, whose stand-in is a column of an enclosing query on the
+    users, read from that query's row as `first` reads them."""
+    from django.db import connection
+
+    owners = PackageRegistration.owners.through.objects.filter(
+        packageregistration=OuterRef("pk"), user=STAND_IN
+    )
+    registrations = PackageRegistration.objects.filter(normalized_id=PACKAGE_ID)
+    statement = Statement(registrations.annotate(owned=Exists(owners)).order_by()[:1])
+    quote = connection.ops.quote_name
+    columns, params = statement.columns({STAND_IN: f"u.{quote('id')}"})
+    assert str(STAND_IN) not in columns and STAND_IN not in params
+    table = quote(PackageRegistration._meta.db_table)
+    sql = (
+        f"SELECT u.{quote('id')}, {columns} FROM {quote(type(alice)._meta.db_table)} u"  # noqa: S608 - names from the models
+        f" LEFT JOIN {table} ON {table}.{quote('normalized_id')} = %s WHERE u.{quote('id')} = %s"
+    )
+
+    def read(lower, user):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, lower, user.pk])
+            row = cursor.fetchone()
+        assert row[0] == user.pk
+        return statement.instance_of(row[1:], connection)
+
+    mine = read("contoso.core", alice)
+    theirs = statement.first({PACKAGE_ID: "contoso.core", STAND_IN: alice.pk})
+    assert (mine.pk, mine.package_id, mine.owned) == (theirs.pk, theirs.package_id, True)
+    assert read("contoso.core", bob).owned is False
+    assert read("contoso.other", alice) is None
+
+
+def test_columns_refuse_sql_they_cannot_rewrite(version):
+    """A column whose SQL holds a literal percent sign (escaped as %%, which splitting
+    on the placeholders would cut) is refused, not rewritten wrongly."""
+    from django.db.models import BooleanField, ExpressionWrapper, F, Q
+
+    inside = ExpressionWrapper(Q(package_id__contains=F("normalized_id")), BooleanField())
+    statement = Statement(PackageRegistration.objects.annotate(inside=inside).order_by()[:1])
+    assert any("%%" in sql for sql, _params in statement.select)
+    with pytest.raises(ValueError):
+        statement.columns({})
