@@ -59,10 +59,11 @@ READS = {
 }
 
 
-def _separately(secret, lower):
-    return readers.Reader(caller=resolve(ApiKey.objects.find(secret))).registration(
-        lower, *readers.DOCUMENT_FIELDS
-    )
+def _separately(secret, lower, django_assert_num_queries):
+    # the key, then the registration with whether the key selects it by name
+    with django_assert_num_queries(2):
+        reader = readers.Reader(caller=resolve(ApiKey.objects.find(secret)))
+        return reader.registration(lower, *readers.DOCUMENT_FIELDS)
 
 
 def _joined(secret, lower, upstreams, django_assert_num_queries):
@@ -79,11 +80,14 @@ def test_the_joined_registration_is_the_one_its_own_statement_finds(
 ):
     settings.GALLEY_FEED_READ = "authenticated"
     settings.GALLEY_UPSTREAMS = UPSTREAMS if upstreams else []
+    # Kept once per process and shape: the other shape is no answer for this one.
+    assert readers._joined(not upstreams) is not readers._joined(upstreams)
+    assert readers._joined(upstreams) is readers._joined(upstreams)
     for name, secret in _keys(alice, dana, charlie, fabrikam, packages).items():
         expected = READS[name] | ({"upstream.only"} if upstreams else set())
         for lower in IDS:
             joined = _joined(secret, lower, upstreams, django_assert_num_queries)
-            separate = _separately(secret, lower)
+            separate = _separately(secret, lower, django_assert_num_queries)
             found = {part.normalized_id for part in (joined, separate) if part is not None}
             assert found == ({lower} if lower in expected else set()), (name, lower)
             if joined is not None:
@@ -93,6 +97,22 @@ def test_the_joined_registration_is_the_one_its_own_statement_finds(
                     separate.package_id,
                 ), (name, lower)
                 assert joined.get_deferred_fields() == separate.get_deferred_fields()
+
+
+def test_columns_that_ask_for_the_id_are_refused(monkeypatch):
+    """The id is the join's parameter; a registration query whose columns asked for it
+    too would read the stand-in instead: refused when the statement is made."""
+    from django.db.models import Exists
+
+    asking = readers._registrations
+
+    def registrations(everyone, with_key, upstreams, fields):
+        same_id = PackageRegistration.objects.filter(normalized_id=readers._ID)
+        return asking(everyone, with_key, upstreams, fields).annotate(named=Exists(same_id))
+
+    monkeypatch.setattr(readers, "_registrations", registrations)
+    with pytest.raises(RuntimeError, match="^the registration's columns ask for its id$"):
+        readers._joined(False)
 
 
 def test_a_registration_joined_for_another_id_is_asked_again(
