@@ -1,5 +1,6 @@
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import add_never_cache_headers
@@ -7,6 +8,26 @@ from django.utils.translation import gettext as _
 
 from accounts import staff_two_factor
 from accounts.staff_two_factor import TWO_FACTOR_TYPES
+
+
+class RefuseNulMiddleware:
+    """A NUL character in a request's address (its path or its query, encoded as %00)
+    is refused with 400 before any view reads it: no package id, version, search term
+    or user name holds one, and PostgreSQL refuses a string that does, which would
+    turn the query of whichever view read it into a 500. Form fields are checked by
+    Django's own CharField; this covers what views read from the address."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            return HttpResponseBadRequest(
+                _("A request's address may not hold a NUL character."),
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
 
 
 class NoStoreForSignedInMiddleware:
