@@ -213,6 +213,10 @@ def _username(request) -> str:
         raise flows.Refused(
             400, "no_username", _("The username property in the request body is required.")
         )
+    if "\x00" in username:  # no user name holds one, and PostgreSQL refuses the string
+        raise flows.Refused(
+            400, "bad_username", _("The username property may not hold a NUL character.")
+        )
     if body.get("tokenType") != "ApiKey":
         raise flows.Refused(
             400,

@@ -689,6 +689,13 @@ def test_each_refusal_has_its_rule_in_the_log_and_its_words_in_the_answer(
             "unknown_user",
             "There is no active user named contoso-fan.",
         ),
+        (
+            issuer.token(github_claims()),
+            "ali\x00ce",
+            400,
+            "bad_username",
+            "The username property may not hold a NUL character.",
+        ),
     ]
     for token, username, status, rule, words in cases:
         caplog.clear()
