@@ -127,6 +127,7 @@ class _FindStatement:
             connection, [field.get_col(field.model._meta.db_table) for field in fields]
         )
         self.key_names = [field.attname for field in self.key_fields]
+        self.width = len(fields) + 2  # and the two EXISTS: where a joined row begins (`read`)
 
     def read(self, connection, hashed: str, joined: Joined | None = None, value=None):
         """The key with its accounts attached, or None; with `joined`, the row's
@@ -144,8 +145,7 @@ class _FindStatement:
             row = cursor.fetchone()
         if row is None:
             return None
-        width = len(self.key_fields) + 2 * len(self.account_fields) + 2
-        values = converted(row[:width], self.converters, connection)
+        values = converted(row[: self.width], self.converters, connection)
         keys, accounts = len(self.key_fields), len(self.account_fields)
         key = ApiKey.from_db(connection.alias, self.key_names, values[:keys])
         model = type(key).holder.field.related_model
@@ -158,7 +158,7 @@ class _FindStatement:
         key.holder_is_member = bool(values[-2])
         key.selects_packages = bool(values[-1])
         if joined is not None:
-            key.joined_row = row[width:]
+            key.joined_row = row[self.width :]
         return key
 
 

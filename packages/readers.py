@@ -99,7 +99,7 @@ class Reader:
             and self._joined[:2] == (lower_id, upstreams)
             and fields == DOCUMENT_FIELDS
         ):
-            statement = _statement(False, True, upstreams, DOCUMENT_FIELDS)
+            statement = _document_statement(upstreams)
             registration = statement.instance_of(self._joined[2], connections[statement.alias])
         else:
             # The key's selected packages are asked only of a key that selects some by name.
@@ -198,11 +198,18 @@ DOCUMENT_FIELDS = ("normalized_id", "revision")
 _JOINED: dict[tuple, Joined] = {}
 
 
+def _document_statement(upstreams: bool) -> Statement:
+    """The registration's statement whose columns `_joined` joins to the key's, and
+    which reads them back (Reader.registration): a key's shape that asks whether the
+    key selects the package by name, so that any key can use it."""
+    return _statement(False, True, upstreams, DOCUMENT_FIELDS)
+
+
 def _joined(upstreams: bool) -> Joined:
-    """The registration's columns and rules (its statement for a key that selects
-    packages by name, so that any key can use it) joined to the key's statement,
-    the key's owner and id in place of the stand-ins: one round trip for both."""
-    statement = _statement(False, True, upstreams, DOCUMENT_FIELDS)
+    """The registration's columns and rules (`_document_statement`) joined to the
+    key's statement, the key's owner and id in place of the stand-ins: one round
+    trip for both."""
+    statement = _document_statement(upstreams)
     shape = (statement.alias, upstreams)
     joined = _JOINED.get(shape)
     if joined is None:
