@@ -106,6 +106,18 @@ def request(port, method, path, headers=None):
         connection.close()
 
 
+def counted(log, state, expected):
+    """What count_download_log counts in nginx's log, once `expected` downloads are in
+    it or ten seconds have passed: nginx writes a request's line after it has sent the
+    answer, so the client can read the answer before the line is written."""
+    total = download_log.count_log(log, state)
+    deadline = time.monotonic() + 10
+    while total < expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+        total += download_log.count_log(log, state)
+    return total
+
+
 @pytest.mark.django_db(transaction=True)
 def test_nginx_sends_public_packages_and_galley_counts_them(
     nginx, client, alice, tmp_path, settings
@@ -143,7 +155,7 @@ def test_nginx_sends_public_packages_and_galley_counts_them(
     assert (status, body) == (200, package)
 
     state = tmp_path / "state.json"
-    assert download_log.count_log(log, state) == 4  # three whole GETs and the first range
+    assert counted(log, state, 4) == 4  # three whole GETs and the first range
     assert pending_downloads([one, two]) == {one.pk: 5}
 
     # A download nginx has no link for goes to Galley, which counts it; nginx's log
@@ -152,7 +164,7 @@ def test_nginx_sends_public_packages_and_galley_counts_them(
     (settings.GALLEY_PUBLIC_FILES / two_address.lstrip("/")).unlink()
     status, headers, _body = request(port, "GET", two_address)
     assert status == 200 and "X-Frame-Options" in headers
-    assert download_log.count_log(log, state) == 0
+    assert counted(log, state, 0) == 0
     assert pending_downloads([two]) == {two.pk: 1}
     public_files.rebuild()
 
@@ -163,5 +175,5 @@ def test_nginx_sends_public_packages_and_galley_counts_them(
     status, headers, _body = request(port, "GET", ADDRESS)
     assert status == 404 and "X-Frame-Options" in headers
     assert request(port, "GET", two_address)[0] == 200
-    assert download_log.count_log(log, state) == 1
+    assert counted(log, state, 1) == 1
     assert pending_downloads([two]) == {two.pk: 2}
