@@ -15,8 +15,8 @@ def upstream(settings, package_dir):
         {"url": fake.index, "username": None, "password": None, "header": None}
     ]
     settings.GALLEY_UPSTREAM_METADATA_TTL = 600
-    settings.GALLEY_UPSTREAM_TIMEOUT = 1
-    settings.GALLEY_UPSTREAM_DEADLINE = 2
+    settings.GALLEY_UPSTREAM_TIMEOUT = 2
+    settings.GALLEY_UPSTREAM_DEADLINE = 5
     upstream_client._RESOURCES.clear()
     cache.clear()
     yield fake

@@ -100,7 +100,7 @@ def _handler(upstream: FakeUpstream):
             if fault == "500":
                 return self._send(500, {}, b"oops")
             if fault == "slow":
-                time.sleep(3)
+                time.sleep(4)  # over the tests' GALLEY_UPSTREAM_TIMEOUT of 2 s
             status, headers, body = upstream.answer(self.path)
             if fault == "truncated":
                 self.send_response(status)
