@@ -50,9 +50,12 @@ def test_the_avatar_tag_takes_an_account_or_a_name():
 # Ids that wrap between their parts ---------------------------------------------------------
 
 
-def test_a_package_id_may_wrap_after_its_dots_only():
+def test_a_name_may_wrap_after_its_dots_and_between_its_words_only():
     assert breakable("Contoso.Core-Web_Extra") == "Contoso.<wbr>Core-<wbr>Web_<wbr>Extra"
     assert breakable("Single") == "Single"
+    assert breakable("ContosoPlatformEngineering") == "Contoso<wbr>Platform<wbr>Engineering"
+    # Not inside an acronym, nor after a digit: AspNETCore2Web breaks only after Asp.
+    assert breakable("AspNETCore2Web") == "Asp<wbr>NETCore2Web"
     # Escaped like any other text, and the text itself unchanged.
     assert breakable("<b>.x") == "&lt;b&gt;.<wbr>x"
     assert re.sub("<wbr>", "", breakable(LONG_ID)) == LONG_ID

@@ -83,7 +83,14 @@ def seed():
         other = PackageRegistrationFactory(
             package_id=f"{LONG_ID[:-1]}{n + 2}", owners=[contoso if n % 2 else alice]
         )
-        add_version(other, "2.0.0-preview.1+build.20261204", listed=n != 1)
+        # As a push stores it: normalized without the build metadata, which the
+        # version as written keeps.
+        add_version(
+            other,
+            "2.0.0-preview.1",
+            listed=n != 1,
+            original_version="2.0.0-preview.1+build.20261204",
+        )
     key, _ = make_key(
         alice,
         owner=contoso,
@@ -317,6 +324,17 @@ def header_overlaps(page) -> list[str]:
     )
 
 
+def names_below_avatars(page) -> list[str]:
+    """Owners whose name starts below their avatar instead of beside it."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.owner-list li')].flatMap(li => {
+          const name = li.querySelector(':scope > a'), avatar = li.firstElementChild;
+          if (!name || avatar === name) return [];
+          return name.getBoundingClientRect().top >= avatar.getBoundingClientRect().bottom
+            ? [name.textContent.trim()] : []; })"""
+    )
+
+
 def axe_violations(page) -> list[str]:
     page.add_script_tag(path=str(AXE))
     return page.evaluate(
@@ -351,6 +369,8 @@ def check(page, who, path, language, width, problems, *, run_axe):
         problems.append(f"{who} {path}: {extra}px wider than the window: {widest(page)}")
     for overlap in header_overlaps(page):
         problems.append(f"{who} {path}: in the header, {overlap}")
+    for name in names_below_avatars(page):
+        problems.append(f"{who} {path}: the owner {name} wraps below their avatar")
     if run_axe:
         for violation in axe_violations(page):
             problems.append(f"{who} {path}: axe {violation}")

@@ -364,7 +364,7 @@ def test_used_by_lists_readable_dependents(client, alice, dana, fabrikam, settin
         dependency_groups=[{"targetFramework": "Contoso.Core", "dependencies": []}],
     )
     content = client.get("/packages/Contoso.Core", {"tab": "used-by"}).content.decode()
-    assert '<a href="/packages/Fabrikam.App">Fabrikam.App</a>' in content
+    assert '<a href="/packages/Fabrikam.App">Fabrikam.<wbr>App</a>' in content
     assert "Odd.Package" not in content
     assert "1 package on this feed depends on this one." in content
     settings.GALLEY_FEED_READ = "authenticated"
