@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import Membership, User
 from audit.events import Kind, record
 from packages import lifecycle
-from packages.models import PackageVersion
+from packages.models import OwnershipRequest, PackageVersion
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_accessibility import AXE
 from tests.conftest import required
@@ -49,8 +49,14 @@ def seed():
     alice = UserFactory(username="alice", email=LONG_EMAIL)
     UserFactory(username="admin", is_staff=True, is_superuser=True)
     contoso = User.objects.create_organization("ContosoPlatformEngineering", admin=alice)
-    Membership.objects.create(organization=contoso, member=UserFactory(username="bob"))
+    bob = UserFactory(username="bob")
+    Membership.objects.create(organization=contoso, member=bob)
     long = PackageRegistrationFactory(package_id=LONG_ID, owners=[alice, contoso])
+    # Pending both ways: bob invited to alice's package (its Manage page lists him),
+    # alice invited to one of bob's (her page to accept or decline).
+    OwnershipRequest.objects.create(registration=long, new_owner=bob, requested_by=alice)
+    offered = PackageRegistrationFactory(package_id=f"{LONG_ID[:-1]}9", owners=[bob])
+    OwnershipRequest.objects.create(registration=offered, new_owner=alice, requested_by=bob)
     now = timezone.now()
     PackageVersion.objects.bulk_create(
         PackageVersion(
@@ -163,7 +169,10 @@ def page_lists(data):
             f"/packages/{LONG_ID}",
             f"/packages/{LONG_ID}/Manage",
             f"/packages/{LONG_ID}/1.9.19/ContactOwners",
+            f"/packages/{LONG_ID}/1.9.19/ReportAbuse",
+            f"/account/Packages/{LONG_ID[:-1]}9/owners/alice/request",
             "/profiles/alice",
+            f"/profiles/{organization}",
         ]
     )
     staff = existing(["/", "/account", "/admin/"])
